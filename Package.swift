@@ -1,0 +1,78 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One module per layer of the design (../shared/DESIGN.md, "Package layout").
+// Lower modules never import higher ones.
+let package = Package(
+    name: "otabench",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "otabench", targets: ["otabench"]),
+        .library(name: "Bench", targets: ["Bench"]),
+        .library(name: "Firmware", targets: ["Firmware"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C system libraries, each behind its own small target.
+        .systemLibrary(
+            name: "CLibUSB",
+            pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CUDev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // Layers, bottom up.
+        .target(name: "Firmware", dependencies: ["CCrypto", "CZlib"]),
+        .target(name: "Links"),
+        .target(name: "DFU", dependencies: ["Links"]),
+        .target(name: "ControlRequests", dependencies: ["Links", "Firmware"]),
+        .target(name: "Serial", dependencies: ["Links", "Firmware"]),
+        .target(name: "USB", dependencies: ["Links", "CLibUSB", "CUDev"]),
+        .target(name: "Power", dependencies: ["Links", "USB"]),
+        .target(name: "Emulator", dependencies: ["Firmware", "Links"]),
+        .target(
+            name: "Bench",
+            dependencies: [
+                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Scenarios", dependencies: ["Bench"], path: "Scenarios"),
+        .executableTarget(
+            name: "otabench",
+            dependencies: [
+                "Bench", "Firmware",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "otabench-benchmark",
+            dependencies: ["Firmware"]
+        ),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: ["Firmware"], path: "Tests/TestSupport"),
+        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
+        .testTarget(name: "USBTests", dependencies: ["USB"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,198 @@
+/// A Particle platform otabench can drive: identity, USB ids, DFU memory layouts, flash
+/// geometry, module slots and OTA staging. The values live in `Platform.catalog`.
+public struct Platform: Hashable, Sendable, Identifiable {
+    public var id: PlatformID
+    /// Particle's build name (`PLATFORM=` in device-os), used on the command line.
+    public var buildName: String
+    public var displayName: String
+    public var generation: Generation
+    public var mcu: MCUFamily
+    public var usb: USBIdentity
+    /// DfuSe alternate settings with their exact interface strings (§2.8).
+    public var dfuAltSettings: [DFUAltSetting]
+    public var internalFlash: FlashRegion
+    public var externalFlash: FlashRegion?
+    /// Where each kind of module lives (§2.9, §3.2).
+    public var slots: [ModuleSlot]
+    /// Where an OTA image is downloaded before it is applied (§5.1).
+    public var staging: StagingRegion
+    /// The largest user application the platform runs (§5.3).
+    public var maximumAppSize: Int
+    /// The updatable network coprocessor, if any: NCP modules must carry its MCU target (§4).
+    public var ncp: NetworkCoprocessor?
+    /// Set for platforms Particle has discontinued.
+    public var discontinued: Bool
+
+    init(
+        id: PlatformID, buildName: String, displayName: String, generation: Generation, mcu: MCUFamily,
+        usb: USBIdentity, dfuAltSettings: [DFUAltSetting], internalFlash: FlashRegion, externalFlash: FlashRegion?,
+        slots: [ModuleSlot], staging: StagingRegion, maximumAppSize: Int, ncp: NetworkCoprocessor?, discontinued: Bool
+    ) {
+        self.id = id
+        self.buildName = buildName
+        self.displayName = displayName
+        self.generation = generation
+        self.mcu = mcu
+        self.usb = usb
+        self.dfuAltSettings = dfuAltSettings
+        self.internalFlash = internalFlash
+        self.externalFlash = externalFlash
+        self.slots = slots
+        self.staging = staging
+        self.maximumAppSize = maximumAppSize
+        self.ncp = ncp
+        self.discontinued = discontinued
+    }
+
+    public init?(id: PlatformID) {
+        guard let platform = Self.catalog.first(where: { $0.id == id }) else { return nil }
+        self = platform
+    }
+
+    public init?(buildName: String) {
+        let name = buildName.lowercased()
+        guard let platform = Self.catalog.first(where: { $0.buildName == name }) else { return nil }
+        self = platform
+    }
+
+    /// The slot a module with this function and index goes to; nil when the platform has none.
+    public func slot(for function: ModuleFunction, index: UInt8) -> ModuleSlot? {
+        slots.first { $0.function == function && $0.index == index }
+    }
+
+    /// Where the prefix sits in a module of this function (§3.6).
+    public func prefixOffset(for function: ModuleFunction, index: UInt8 = 0) -> Int {
+        slot(for: function, index: index)?.prefixOffset
+            ?? slots.first(where: { $0.function == function })?.prefixOffset
+            ?? 0
+    }
+}
+
+/// Particle's generations as the sources use them; RTL872x boards ("Gen 4" in marketing)
+/// are Gen 3 in the code and behave as their MCU family says.
+public enum Generation: Int, Hashable, Sendable, Comparable, CustomStringConvertible {
+    case gen2 = 2
+    case gen3 = 3
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { "Gen \(rawValue)" }
+}
+
+public enum MCUFamily: String, Hashable, Sendable, CustomStringConvertible {
+    case stm32f2xx = "STM32F2xx"
+    case nrf52840 = "nRF52840"
+    case rtl872x = "RTL872x"
+
+    public var description: String { rawValue }
+}
+
+/// USB vendor and product ids: normal mode 0xC000 + id, DFU 0xD000 + id (§1.2).
+public struct USBIdentity: Hashable, Sendable {
+    public static let particleVendorID: UInt16 = 0x2B04
+
+    public var vendorID: UInt16
+    public var normalProductID: UInt16
+    public var dfuProductID: UInt16
+
+    public init(platform id: PlatformID) {
+        vendorID = Self.particleVendorID
+        normalProductID = 0xC000 + id.rawValue
+        dfuProductID = 0xD000 + id.rawValue
+    }
+}
+
+public struct DFUAltSetting: Hashable, Sendable {
+    public var alt: UInt8
+    /// The DfuSe memory-layout string, exactly as the bootloader reports it.
+    public var memoryLayout: String
+}
+
+/// A run of equal sectors in a flash map.
+public struct SectorRun: Hashable, Sendable {
+    public var count: Int
+    public var size: Int
+
+    public init(_ count: Int, _ size: Int) {
+        self.count = count
+        self.size = size
+    }
+}
+
+public struct FlashRegion: Hashable, Sendable {
+    public var name: String
+    /// Where the region starts in the device's address space (external flash: its own address space).
+    public var base: UInt32
+    /// Erase sectors from `base` upwards.
+    public var sectors: [SectorRun]
+
+    public var size: Int { sectors.reduce(0) { $0 + $1.count * $1.size } }
+    public var end: UInt64 { UInt64(base) + UInt64(size) }
+
+    public func contains(_ address: UInt32, length: Int = 1) -> Bool {
+        UInt64(address) >= UInt64(base) && UInt64(address) + UInt64(max(length, 0)) <= end
+    }
+}
+
+public enum FlashLocation: String, Hashable, Sendable {
+    case `internal`
+    case external
+    /// Not in the MCU's flash: the network coprocessor's own.
+    case coprocessor
+}
+
+/// Where one kind of module lives (module bounds in device-os' ota_module_bounds.c).
+public struct ModuleSlot: Hashable, Sendable {
+    public enum Placement: Hashable, Sendable {
+        /// The module starts at `start`.
+        case atStart
+        /// The module ends at `start + size`, wherever that makes it start (RTL872x user part).
+        case atEnd
+        /// The module may start anywhere in the slot (a Gen 3 system part starts at 0x28000
+        /// in current Device OS and at 0x30000 in older releases).
+        case anywhere
+    }
+
+    public var function: ModuleFunction
+    public var index: UInt8
+    public var start: UInt32
+    /// The largest module the slot holds, CRC included.
+    public var size: Int
+    public var location: FlashLocation
+    public var prefixOffset: Int
+    public var placement: Placement
+
+    public init(_ function: ModuleFunction, _ index: UInt8, start: UInt32, size: Int, location: FlashLocation = .internal,
+                prefixOffset: Int = 0, placement: Placement = .atStart) {
+        self.function = function
+        self.index = index
+        self.start = start
+        self.size = size
+        self.location = location
+        self.prefixOffset = prefixOffset
+        self.placement = placement
+    }
+
+    public var end: UInt64 { UInt64(start) + UInt64(size) }
+
+    /// The start address a module of `moduleSize` bytes gets in this slot.
+    public func startAddress(forModuleOfSize moduleSize: Int) -> UInt32 {
+        switch placement {
+        case .atStart, .anywhere: start
+        case .atEnd: UInt32(truncatingIfNeeded: end - UInt64(moduleSize))
+        }
+    }
+}
+
+public struct StagingRegion: Hashable, Sendable {
+    public var location: FlashLocation
+    public var address: UInt32
+    public var size: Int
+    /// Gen 3 4 MB parts: the region overlaps the asset file system; this much is always free.
+    public var safeSize: Int?
+}
+
+public struct NetworkCoprocessor: Hashable, Sendable {
+    public var name: String
+    /// The MCU target an NCP module must carry in its prefix's reserved byte.
+    public var mcuTarget: UInt8
+}

@@ -1,0 +1,8 @@
+/// Single-key commands a board in listening mode answers on its USB serial console
+/// (reference §7, §9): device id, system version, module table JSON, MAC address.
+public enum ListeningModeCommand: Character, Hashable, Sendable, CaseIterable {
+    case identify = "i"
+    case version = "v"
+    case modules = "s"
+    case macAddress = "m"
+}
