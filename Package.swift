@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Firmware"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "otabench"]),
     ],
     swiftLanguageModes: [.v6]
 )

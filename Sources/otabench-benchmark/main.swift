@@ -1,1 +1,76 @@
-print("bench")
+// Benchmarks for otabench, run by Scripts/benchmark on a release build. Each measure prints
+// one line: name, figure, unit. Figures that compare two things are measured side by side,
+// interleaved in the same run, because the machines are shared and noisy.
+import Firmware
+import Foundation
+
+struct Measure {
+    var name: String
+    var value: Double
+    var unit: String
+
+    func print() {
+        Swift.print(name.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%10.2f", value) + " " + unit)
+    }
+}
+
+func fixtureFolder() -> URL? {
+    var candidates: [URL] = []
+    if CommandLine.arguments.count > 1 { candidates.append(URL(fileURLWithPath: CommandLine.arguments[1])) }
+    if let configured = ProcessInfo.processInfo.environment["OTABENCH_FIXTURES"] {
+        candidates.append(URL(fileURLWithPath: configured).appendingPathComponent("firmware"))
+    }
+    candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        .deletingLastPathComponent().appendingPathComponent("shared/fixtures/firmware"))
+    return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
+}
+
+/// Module read + verify (prefix search, extensions, suffix, CRC-32, SHA-256) over the real
+/// fixtures, against the bare CRC-32 + SHA-256 of the same bytes: the ratio is what the
+/// reader costs beyond the checksums it cannot avoid.
+func firmwareReadVerify(_ files: [[UInt8]], seconds: Double = 3) -> [Measure] {
+    let totalBytes = files.reduce(0) { $0 + $1.count }
+    let clock = ContinuousClock()
+    var readerTime = Duration.zero
+    var checksumTime = Duration.zero
+    var rounds = 0
+    var sink = 0
+    while (readerTime + checksumTime) < .seconds(seconds) || rounds < 3 {
+        readerTime += clock.measure {
+            for bytes in files {
+                if let file = try? ModuleFile(bytes: bytes) { sink &+= file.modules.count }
+            }
+        }
+        checksumTime += clock.measure {
+            for bytes in files {
+                sink &+= Int(CRC32.checksum(bytes)) &+ Int(SHA256.digest(bytes)[0])
+            }
+        }
+        rounds += 1
+    }
+    precondition(sink != 42, "keeps the work alive")
+    func megabytesPerSecond(_ time: Duration) -> Double {
+        let seconds = Double(time.components.seconds) + Double(time.components.attoseconds) / 1e18
+        return Double(totalBytes * rounds) / seconds / 1e6
+    }
+    let reader = megabytesPerSecond(readerTime)
+    let checksums = megabytesPerSecond(checksumTime)
+    return [
+        Measure(name: "firmware.read_verify", value: reader, unit: "MB/s"),
+        Measure(name: "firmware.crc32_sha256_only", value: checksums, unit: "MB/s"),
+        Measure(name: "firmware.read_verify_vs_checksums", value: reader / checksums, unit: "x"),
+        Measure(name: "firmware.fixture_bytes_per_round", value: Double(totalBytes) / 1e6, unit: "MB"),
+        Measure(name: "firmware.rounds", value: Double(rounds), unit: "rounds"),
+    ]
+}
+
+guard let folder = fixtureFolder() else {
+    FileHandle.standardError.write(Data("otabench-benchmark: no fixture folder; pass one or set OTABENCH_FIXTURES\n".utf8))
+    exit(2)
+}
+let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+    .filter { $0.pathExtension == "bin" }
+    .map { [UInt8](try Data(contentsOf: $0)) }
+    .filter { !$0.isEmpty }
+print("# otabench benchmark, \(files.count) fixture files from \(folder.path)")
+for measure in firmwareReadVerify(files) { measure.print() }
