@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                "Bench", "Firmware",
+                "Bench", "Firmware", "Emulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

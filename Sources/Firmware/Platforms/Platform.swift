@@ -15,7 +15,9 @@ public struct Platform: Hashable, Sendable, Identifiable {
     /// Where each kind of module lives (§2.9, §3.2).
     public var slots: [ModuleSlot]
     /// Where an OTA image is downloaded before it is applied (§5.1).
-    public var staging: StagingRegion
+    public var staging: FlashArea
+    /// Where the factory-reset image is kept (§2.9, §5.1).
+    public var factoryImage: FlashArea?
     /// The largest user application the platform runs (§5.3).
     public var maximumAppSize: Int
     /// The updatable network coprocessor, if any: NCP modules must carry its MCU target (§4).
@@ -26,7 +28,8 @@ public struct Platform: Hashable, Sendable, Identifiable {
     init(
         id: PlatformID, buildName: String, displayName: String, generation: Generation, mcu: MCUFamily,
         usb: USBIdentity, dfuAltSettings: [DFUAltSetting], internalFlash: FlashRegion, externalFlash: FlashRegion?,
-        slots: [ModuleSlot], staging: StagingRegion, maximumAppSize: Int, ncp: NetworkCoprocessor?, discontinued: Bool
+        slots: [ModuleSlot], staging: FlashArea, factoryImage: FlashArea?, maximumAppSize: Int,
+        ncp: NetworkCoprocessor?, discontinued: Bool
     ) {
         self.id = id
         self.buildName = buildName
@@ -39,6 +42,7 @@ public struct Platform: Hashable, Sendable, Identifiable {
         self.externalFlash = externalFlash
         self.slots = slots
         self.staging = staging
+        self.factoryImage = factoryImage
         self.maximumAppSize = maximumAppSize
         self.ncp = ncp
         self.discontinued = discontinued
@@ -160,9 +164,11 @@ public struct ModuleSlot: Hashable, Sendable {
     public var location: FlashLocation
     public var prefixOffset: Int
     public var placement: Placement
+    /// Other starts Device OS has used for this slot (`.anywhere` only).
+    public var legacyStarts: [UInt32]
 
     public init(_ function: ModuleFunction, _ index: UInt8, start: UInt32, size: Int, location: FlashLocation = .internal,
-                prefixOffset: Int = 0, placement: Placement = .atStart) {
+                prefixOffset: Int = 0, placement: Placement = .atStart, legacyStarts: [UInt32] = []) {
         self.function = function
         self.index = index
         self.start = start
@@ -170,6 +176,7 @@ public struct ModuleSlot: Hashable, Sendable {
         self.location = location
         self.prefixOffset = prefixOffset
         self.placement = placement
+        self.legacyStarts = legacyStarts
     }
 
     public var end: UInt64 { UInt64(start) + UInt64(size) }
@@ -183,12 +190,20 @@ public struct ModuleSlot: Hashable, Sendable {
     }
 }
 
-public struct StagingRegion: Hashable, Sendable {
+/// A fixed area of flash: the OTA staging region, the factory image.
+public struct FlashArea: Hashable, Sendable {
     public var location: FlashLocation
     public var address: UInt32
     public var size: Int
-    /// Gen 3 4 MB parts: the region overlaps the asset file system; this much is always free.
+    /// Gen 3 4 MB parts: the staging region overlaps the asset file system; this much is always free.
     public var safeSize: Int?
+
+    public init(location: FlashLocation, address: UInt32, size: Int, safeSize: Int? = nil) {
+        self.location = location
+        self.address = address
+        self.size = size
+        self.safeSize = safeSize
+    }
 }
 
 public struct NetworkCoprocessor: Hashable, Sendable {

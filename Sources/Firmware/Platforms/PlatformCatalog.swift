@@ -40,7 +40,7 @@ extension Platform {
 
     private static func gen2(
         _ id: PlatformID, _ buildName: String, _ displayName: String, slots: [ModuleSlot], stagingSize: Int,
-        serialFlash: Bool = false
+        factoryAddress: UInt32, serialFlash: Bool = false
     ) -> Platform {
         var alts = stm32AltSettings
         var external: FlashRegion?
@@ -53,20 +53,21 @@ extension Platform {
             id: id, buildName: buildName, displayName: displayName, generation: .gen2, mcu: .stm32f2xx,
             usb: USBIdentity(platform: id), dfuAltSettings: alts, internalFlash: stm32InternalFlash,
             externalFlash: external, slots: slots,
-            staging: StagingRegion(location: .internal, address: 0x080C_0000, size: stagingSize),
+            staging: FlashArea(location: .internal, address: 0x080C_0000, size: stagingSize),
+            factoryImage: FlashArea(location: .internal, address: factoryAddress, size: 128 << 10),
             maximumAppSize: 128 << 10, ncp: nil, discontinued: false)
     }
 
     static let gen2Platforms: [Platform] = [
-        gen2(6, "photon", "Photon", slots: photonSlots(), stagingSize: 256 << 10),
-        gen2(8, "p1", "P1", slots: photonSlots(), stagingSize: 256 << 10, serialFlash: true),
+        gen2(6, "photon", "Photon", slots: photonSlots(), stagingSize: 256 << 10, factoryAddress: 0x080E_0000),
+        gen2(8, "p1", "P1", slots: photonSlots(), stagingSize: 256 << 10, factoryAddress: 0x080E_0000, serialFlash: true),
         gen2(10, "electron", "Electron / E Series", slots: [
             ModuleSlot(.bootloader, 0, start: 0x0800_0000, size: 16 << 10, prefixOffset: stm32VectorTable),
             ModuleSlot(.system, 1, start: 0x0802_0000, size: 128 << 10, prefixOffset: stm32VectorTable),
             ModuleSlot(.system, 2, start: 0x0804_0000, size: 128 << 10, prefixOffset: stm32VectorTable),
             ModuleSlot(.system, 3, start: 0x0806_0000, size: 128 << 10, prefixOffset: stm32VectorTable),
             ModuleSlot(.user, 1, start: 0x0808_0000, size: 128 << 10),
-        ], stagingSize: 128 << 10),
+        ], stagingSize: 128 << 10, factoryAddress: 0x080A_0000),
     ]
 
     // MARK: Gen 3, nRF52840 (§2.8, §2.9, §3.6, §5.1, §9)
@@ -93,7 +94,7 @@ extension Platform {
             ModuleSlot(.radio, 0, start: 0x0000_1000, size: 0x0002_7000 - 0x0000_1000),
             // Current Device OS puts system part 1 at 0x28000; releases up to 5.x at 0x30000 (§2.9).
             ModuleSlot(.system, 1, start: 0x0002_8000, size: 0x000B_4000 - 0x0002_8000, prefixOffset: nrfVectorTable,
-                       placement: .anywhere),
+                       placement: .anywhere, legacyStarts: [0x0003_0000]),
             ModuleSlot(.user, 2, start: 0x000B_4000, size: 256 << 10),
             ModuleSlot(.user, 1, start: 0x000D_4000, size: 128 << 10),
             ModuleSlot(.bootloader, 0, start: 0x000F_4000, size: 48 << 10, prefixOffset: nrfVectorTable),
@@ -103,8 +104,8 @@ extension Platform {
             slots.append(ModuleSlot(.ncp, 0, start: 0, size: 1536 << 10, location: .coprocessor))
         }
         let staging = flash == .fourMegabytes
-            ? StagingRegion(location: .external, address: 0x0024_C000, size: 1500 << 10, safeSize: 606_208)
-            : StagingRegion(location: .external, address: 0x0068_9000, size: 1500 << 10)
+            ? FlashArea(location: .external, address: 0x0024_C000, size: 1500 << 10, safeSize: 606_208)
+            : FlashArea(location: .external, address: 0x0068_9000, size: 1500 << 10)
         return Platform(
             id: id, buildName: buildName, displayName: displayName, generation: .gen3, mcu: .nrf52840,
             usb: USBIdentity(platform: id),
@@ -116,7 +117,10 @@ extension Platform {
             ],
             internalFlash: nrfInternalFlash,
             externalFlash: FlashRegion(name: "External Flash", base: 0, sectors: [SectorRun(pages, 4 << 10)]),
-            slots: slots, staging: staging, maximumAppSize: 256 << 10, ncp: ncp, discontinued: discontinued)
+            slots: slots, staging: staging,
+            // The factory-reset image sits in external flash, 256 KB (§5.1).
+            factoryImage: FlashArea(location: .external, address: flash == .fourMegabytes ? 0x0020_0000 : 0x0060_0000, size: 256 << 10),
+            maximumAppSize: 256 << 10, ncp: ncp, discontinued: discontinued)
     }
 
     static let nrf52840Platforms: [Platform] = [
@@ -157,7 +161,8 @@ extension Platform {
                 ModuleSlot(.user, 1, start: 0x0860_0000 - (1536 << 10), size: 1536 << 10, placement: .atEnd),
             ],
             // Nominal; at run time it ends where the installed user part starts (§5.1).
-            staging: StagingRegion(location: .internal, address: 0x0836_0000, size: 1536 << 10),
+            staging: FlashArea(location: .internal, address: 0x0836_0000, size: 1536 << 10),
+            factoryImage: nil,
             maximumAppSize: 1536 << 10, ncp: nil, discontinued: false)
     }
 

@@ -1,0 +1,116 @@
+import Firmware
+
+/// An emulated Particle board, whole: its flash and DCT (which survive power cuts), and
+/// what lives in RAM (mode, update flags, a transfer in progress), which does not. A value
+/// type: a copy is a snapshot.
+public struct BoardModel: Sendable {
+    public let platform: Platform
+    public let deviceID: String
+    public var storage: BoardStorage
+    public var defects: Set<Defect>
+
+    // RAM: lost at every reset and power cut.
+    public internal(set) var mode: BoardMode = .off
+    public internal(set) var updateFlags = UpdateFlags()
+    var transfer: Transfer?
+    var factoryRestoredThisBoot = false
+    /// The user part Device OS runs, when it runs one.
+    public internal(set) var runningApp: InstalledModuleRecord?
+    /// A module the board executes although its CRC fails: what a skipped check, or Gen 2's
+    /// unchecked system parts, lead to.
+    public internal(set) var executingCorruptModule: InstalledModuleRecord?
+
+    // Kept across resets by the emulator, for tests and reports.
+    public internal(set) var events: [BoardEvent] = []
+    public internal(set) var console: [ConsoleLine] = []
+    public internal(set) var bootCount = 0
+    public internal(set) var lastResetReason: ResetReason = .powerDown
+    /// Virtual time outside flash operations (boot, waits).
+    var otherTime: Duration = .zero
+    /// When the running application last started, on the virtual clock.
+    public internal(set) var appStartedAt: Duration = .zero
+    public var consoleLimit = 10_000
+    /// What the board reports as its Device OS version (`SYSTEM_VERSION`, the `v` command).
+    public var deviceOSVersion = "5.8.0"
+
+    /// Update control (§8.3): all three reset at boot.
+    public struct UpdateFlags: Hashable, Sendable {
+        public var enabled = true
+        public var forced = false
+        public var pending = false
+        public var status: UpdateStatus = .unknown
+    }
+
+    struct Transfer: Sendable {
+        var size: Int
+        var received: Int
+        var chunkSize: Int
+    }
+
+    public init(platform: Platform, deviceID: String, defects: Set<Defect> = []) {
+        self.platform = platform
+        self.deviceID = deviceID
+        self.storage = BoardStorage(platform: platform)
+        self.defects = defects
+    }
+
+    /// Virtual time since the board was made.
+    public var now: Duration { storage.elapsed + otherTime }
+    public var appUptime: Duration? { mode == .running && runningApp != nil ? now - appStartedAt : nil }
+
+    /// The modules in the board's slots, as Device OS would list them.
+    public var modules: [InstalledModuleRecord] {
+        ModuleTable.scan(platform: platform, flash: storage.contents.internalFlash)
+    }
+
+    public var updateInProgress: Bool { transfer != nil }
+
+    mutating func log(_ text: String) {
+        if console.count >= consoleLimit { console.removeFirst(console.count / 2) }
+        console.append(ConsoleLine(time: now, text: text))
+    }
+
+    // MARK: Power
+
+    /// Cuts the power: RAM is gone, flash stays as it is.
+    public mutating func powerOff() {
+        mode = .off
+        transfer = nil
+        runningApp = nil
+        executingCorruptModule = nil
+    }
+
+    /// Restores power: the bootloader runs. A power cut injected into the boot's own flash
+    /// operations leaves the board off.
+    public mutating func powerOn() {
+        lastResetReason = .powerDown
+        boot()
+    }
+
+    /// A reset with a reason: the board restarts through its bootloader.
+    public mutating func reset(_ reason: ResetReason) {
+        events.append(.reset(reason))
+        powerOff()
+        lastResetReason = reason
+        boot()
+    }
+
+    /// Boots through the bootloader, then Device OS; sets `mode`.
+    mutating func boot() {
+        mode = .off
+        transfer = nil
+        runningApp = nil
+        executingCorruptModule = nil
+        factoryRestoredThisBoot = false
+        updateFlags = UpdateFlags()
+        bootCount += 1
+        otherTime += .milliseconds(300)
+        log("bootloader: boot \(bootCount), reset reason \(lastResetReason.rawValue)")
+        do {
+            try runBootloader()
+        } catch {
+            mode = .off
+            log("power lost at flash operation \(error.operation)")
+        }
+    }
+}
