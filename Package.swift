@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Serial", dependencies: ["Links", "Firmware"]),
         .target(name: "USB", dependencies: ["Links", "CLibUSB", "CUDev"]),
         .target(name: "Power", dependencies: ["Links", "USB"]),
-        .target(name: "Emulator", dependencies: ["Firmware", "Links"]),
+        .target(name: "Emulator", dependencies: ["Firmware", "Links", "DFU"]),
         .target(
             name: "Bench",
             dependencies: [
@@ -72,6 +72,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Firmware"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB"]),
+        .testTarget(name: "EmulatorTests", dependencies: ["Emulator", "Firmware", "DFU", "Links", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "otabench"]),
     ],
     swiftLanguageModes: [.v6]

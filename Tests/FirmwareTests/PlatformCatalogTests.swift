@@ -31,31 +31,18 @@ struct PlatformCatalogTests {
         #expect(platform.usb.dfuProductID == 0xD000 + platform.id.rawValue)
     }
 
-    /// Parses a DfuSe memory-layout string into its base and sector runs (§2.8).
-    static func parseLayout(_ text: String) -> (name: String, base: UInt32, sectors: [SectorRun])? {
-        let parts = text.dropFirst().split(separator: "/")
-        guard text.hasPrefix("@"), parts.count == 3, let base = UInt32(parts[1].dropFirst(2), radix: 16) else { return nil }
-        var runs: [SectorRun] = []
-        for segment in parts[2].split(separator: ",") {
-            let pieces = segment.split(separator: "*")
-            guard pieces.count == 2, let count = Int(pieces[0]),
-                  let size = Int(pieces[1].dropLast(2)), pieces[1].dropLast().last == "K" else { return nil }
-            runs.append(SectorRun(count, size << 10))
-        }
-        return (parts[0].trimmingCharacters(in: .whitespaces), base, runs)
-    }
-
     @Test("DfuSe layout strings describe the catalog's flash geometry", arguments: Platform.catalog)
     func layoutsMatchGeometry(_ platform: Platform) throws {
-        let internalLayout = try #require(Self.parseLayout(platform.dfuAltSettings[0].memoryLayout))
+        let internalLayout = try #require(DfuSeMemoryLayout(platform.dfuAltSettings[0].memoryLayout))
         #expect(internalLayout.name == "Internal Flash")
         #expect(internalLayout.base == platform.internalFlash.base)
-        #expect(internalLayout.sectors.reduce(0) { $0 + $1.count * $1.size } == platform.internalFlash.size)
-        #expect(Self.parseLayout(platform.dfuAltSettings[1].memoryLayout)?.name == "DCT Flash")
+        #expect(internalLayout.size == platform.internalFlash.size)
+        #expect(DfuSeMemoryLayout(platform.dfuAltSettings[1].memoryLayout)?.name == "DCT Flash")
+        #expect(DfuSeMemoryLayout(platform.dfuAltSettings[1].memoryLayout)?.size == 16 << 10)
         if let external = platform.externalFlash {
             let last = try #require(platform.dfuAltSettings.last)
-            let layout = try #require(Self.parseLayout(last.memoryLayout))
-            #expect(layout.sectors.reduce(0) { $0 + $1.count * $1.size } == external.size)
+            let layout = try #require(DfuSeMemoryLayout(last.memoryLayout))
+            #expect(layout.size == external.size)
         } else {
             #expect(platform.dfuAltSettings.count == 2)
         }
@@ -82,6 +69,20 @@ struct PlatformCatalogTests {
         }
         let stagingFlash = platform.staging.location == .internal ? platform.internalFlash : platform.externalFlash
         #expect(stagingFlash?.contains(platform.staging.address, length: platform.staging.size) == true)
+    }
+
+    @Test("DfuSe layout strings decode access letters and sector runs")
+    func dfuSeLayout() throws {
+        let gen2 = try #require(DfuSeMemoryLayout("@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg"))
+        #expect(gen2.segments.map(\.count) == [3, 1, 1, 7])
+        #expect(gen2.segments[0].readable && !gen2.segments[0].erasable && !gen2.segments[0].writable)
+        #expect(gen2.segments[1].readable && gen2.segments[1].erasable && gen2.segments[1].writable)
+        #expect(gen2.sector(containing: 0x0800_C001)! == (0x0800_C000, 16 << 10))
+        #expect(gen2.sector(containing: 0x080A_0004)! == (0x080A_0000, 128 << 10))
+        #expect(DfuSeMemoryLayout("@DCT Flash   /0x00000000/1*016Ke")?.segments.first?.erasable == false)
+        for bad in ["Internal Flash/0x0/1*4Kg", "@X/0x0/", "@X/0x0/1*4Kz", "@X/zz/1*4Kg", "@X/0x0/0*4Kg"] {
+            #expect(DfuSeMemoryLayout(bad) == nil, "\(bad)")
+        }
     }
 
     @Test("Prefix offsets per generation follow §3.6")

@@ -14,6 +14,8 @@ public struct BoardModel: Sendable {
     public internal(set) var updateFlags = UpdateFlags()
     var transfer: Transfer?
     var factoryRestoredThisBoot = false
+    /// The DFU class driver's state while the board is in DFU mode.
+    public internal(set) var dfu = DfuSeMachine()
     /// The user part Device OS runs, when it runs one.
     public internal(set) var runningApp: InstalledModuleRecord?
     /// A module the board executes although its CRC fails: what a skipped check, or Gen 2's
@@ -102,6 +104,7 @@ public struct BoardModel: Sendable {
         runningApp = nil
         executingCorruptModule = nil
         factoryRestoredThisBoot = false
+        dfu = DfuSeMachine()
         updateFlags = UpdateFlags()
         bootCount += 1
         otherTime += .milliseconds(300)

@@ -15,6 +15,9 @@ public struct DeviceConfiguration: Hashable, Sendable {
     public var startupListenMode = false
     /// Gen 2 `Factory_Reset_SysFlag` (0xAAAA): the bootloader restores the factory app.
     public var factoryResetRequested = false
+    /// The 16 KB the DFU "DCT Flash" alt setting reads and writes. A plain store: the
+    /// structured fields above are not mapped into it.
+    public var raw = [UInt8](repeating: 0xFF, count: 16 << 10)
 
     public init() {}
 

@@ -1,0 +1,78 @@
+import Firmware
+import Links
+
+/// One emulated board behind an actor: what a bench drives. Its USB face is a
+/// `ControlPipe`; which requests it answers depends on the mode, and a mode change shows as
+/// the board leaving USB and coming back with the other product id.
+public actor EmulatedBoard: ControlPipe {
+    public private(set) var model: BoardModel
+    private let clock: any Clock<Duration>
+
+    public init(_ model: BoardModel, clock: any Clock<Duration> = ContinuousClock()) {
+        self.model = model
+        self.clock = clock
+    }
+
+    public init(platform: Platform, defects: Set<Defect> = []) throws {
+        self.init(try BoardModel.provisioned(platform: platform, defects: defects))
+    }
+
+    /// Runs `body` on the board's state: scenarios and tests change it here.
+    public func update<Result: Sendable>(_ body: (inout BoardModel) throws -> Result) rethrows -> Result {
+        try body(&model)
+    }
+
+    /// A copy of the whole board.
+    public func snapshot() -> BoardModel { model }
+
+    public func restore(_ snapshot: BoardModel) { model = snapshot }
+
+    public var mode: BoardMode { model.mode }
+
+    /// The product id the board currently enumerates with; nil while it is off USB.
+    public var usbProductID: UInt16? { model.mode.productID(model.platform) }
+
+    // MARK: ControlPipe
+
+    public func controlIn(_ setup: ControlSetup, timeout: Duration) async throws -> [UInt8] {
+        try reply(to: setup, data: [])
+    }
+
+    public func controlOut(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws {
+        _ = try reply(to: setup, data: data)
+    }
+
+    /// SET_INTERFACE on the DFU interface.
+    public func selectAlternateSetting(_ alt: UInt8) throws {
+        guard model.mode == .dfu else { throw LinkError.disconnected }
+        guard model.dfuSelectAlternateSetting(alt) else { throw LinkError.stalled }
+    }
+
+    private func reply(to setup: ControlSetup, data: [UInt8]) throws -> [UInt8] {
+        switch model.mode {
+        case .off, .bricked:
+            throw LinkError.disconnected
+        case .dfu:
+            let answer = model.dfuControl(setup, data: data)
+            if model.dfu.resetScheduled { scheduleLeave() }
+            guard case .data(let bytes) = answer else { throw LinkError.stalled }
+            return bytes
+        case .running, .safeMode, .listening:
+            // Particle's control requests arrive with the control-request face.
+            throw LinkError.stalled
+        }
+    }
+
+    /// The bootloader resets about 500 ms after delivering the manifest status (§2.6).
+    private func scheduleLeave() {
+        let clock = self.clock
+        Task {
+            try? await clock.sleep(for: .milliseconds(500))
+            self.completeLeave()
+        }
+    }
+
+    private func completeLeave() {
+        model.dfuCompleteLeave()
+    }
+}
