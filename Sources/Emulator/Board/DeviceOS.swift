@@ -80,7 +80,8 @@ extension BoardModel {
             throw .invalidState("\(current.size - current.received) bytes missing")
         }
         storage.phase = .validate
-        let staged = storage.read(stagingDevice, platform.staging.address, count: current.received)
+        // A board with the accept-truncated defect validates the announced size, erased tail and all.
+        let staged = storage.read(stagingDevice, platform.staging.address, count: current.size)
         let modules: [FirmwareModule]
         do {
             modules = Array(try ModuleFile(bytes: staged).modules.prefix(ModuleFile.maximumCombinedModules))

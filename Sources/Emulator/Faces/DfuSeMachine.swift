@@ -60,6 +60,10 @@ extension BoardModel {
 
         case (0xA1, 3):  // GETSTATUS
             switch machine.state {
+            case .downloadSync where machine.pending == nil:
+                // Gen 2 parks in dfuDNLOAD_SYNC after an operation; this GETSTATUS makes it idle (§2.7).
+                machine.state = .downloadIdle
+                return .data(statusReply(machine, pollTimeout: 0))
             case .downloadSync:
                 machine.state = .downloadBusy
                 let reply = statusReply(machine, pollTimeout: pollTimeout(machine))
