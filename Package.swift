@@ -65,7 +65,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "otabench-benchmark",
-            dependencies: ["Firmware"]
+            dependencies: ["Firmware", "Emulator"]
         ),
 
         // Tests.
@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB"]),
         .testTarget(name: "EmulatorTests", dependencies: ["Emulator", "Firmware", "DFU", "Links", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "otabench"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "otabench"]),
     ],
     swiftLanguageModes: [.v6]
 )

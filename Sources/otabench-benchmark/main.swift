@@ -1,6 +1,7 @@
 // Benchmarks for otabench, run by Scripts/benchmark on a release build. Each measure prints
 // one line: name, figure, unit. Figures that compare two things are measured side by side,
 // interleaved in the same run, because the machines are shared and noisy.
+import Emulator
 import Firmware
 import Foundation
 
@@ -63,6 +64,26 @@ func firmwareReadVerify(_ files: [[UInt8]], seconds: Double = 3) -> [Measure] {
         Measure(name: "firmware.rounds", value: Double(rounds), unit: "rounds"),
     ]
 }
+
+/// `otabench sweep` over a 256 KiB application OTA on a Gen 3 board, every phase, torn
+/// writes included: the goal is the whole sweep in under 10 s on a 2-core machine.
+func powerCutSweep() throws -> [Measure] {
+    let boron = Platform(buildName: "boron")!
+    let image = try FirmwareSet.application(for: boron, size: 256 << 10, seed: 7)
+    let clock = ContinuousClock()
+    var result: PowerCutSweep.Result?
+    let elapsed = try clock.measure {
+        result = try PowerCutSweep(image: image, platform: boron, phase: .all, torn: true).run()
+    }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return [
+        Measure(name: "sweep.boron_256k_all_torn.seconds", value: seconds, unit: "s"),
+        Measure(name: "sweep.boron_256k_all_torn.cut_points", value: Double(result!.cutPoints), unit: "cuts"),
+        Measure(name: "sweep.boron_256k_all_torn.rate", value: Double(result!.cutPoints) / seconds, unit: "cuts/s"),
+    ]
+}
+
+for measure in try powerCutSweep() { measure.print() }
 
 guard let folder = fixtureFolder() else {
     FileHandle.standardError.write(Data("otabench-benchmark: no fixture folder; pass one or set OTABENCH_FIXTURES\n".utf8))
