@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C system libraries, each behind its own small target.
@@ -42,11 +43,19 @@ let package = Package(
         .target(name: "Firmware", dependencies: ["CCrypto", "CZlib"]),
         .target(name: "Links"),
         .target(name: "DFU", dependencies: ["Links"]),
-        .target(name: "ControlRequests", dependencies: ["Links", "Firmware"]),
+        .target(
+            name: "ControlRequests",
+            dependencies: ["Links", "Firmware", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            // The .proto sources; their generated Swift is committed under Generated/.
+            exclude: ["Proto"]
+        ),
         .target(name: "Serial", dependencies: ["Links", "Firmware"]),
         .target(name: "USB", dependencies: ["Links", "CLibUSB", "CUDev"]),
         .target(name: "Power", dependencies: ["Links", "USB"]),
-        .target(name: "Emulator", dependencies: ["Firmware", "Links", "DFU"]),
+        .target(
+            name: "Emulator",
+            dependencies: ["Firmware", "Links", "DFU", "ControlRequests", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .target(
             name: "Bench",
             dependencies: [
@@ -72,7 +81,13 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Firmware"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB"]),
-        .testTarget(name: "EmulatorTests", dependencies: ["Emulator", "Firmware", "DFU", "Links", "TestSupport"]),
+        .testTarget(
+            name: "EmulatorTests",
+            dependencies: [
+                "Emulator", "Firmware", "DFU", "Links", "ControlRequests", "TestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "otabench"]),
     ],
     swiftLanguageModes: [.v6]

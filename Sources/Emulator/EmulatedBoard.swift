@@ -5,7 +5,7 @@ import Links
 /// `ControlPipe`; which requests it answers depends on the mode, and a mode change shows as
 /// the board leaving USB and coming back with the other product id.
 public actor EmulatedBoard: ControlPipe {
-    public private(set) var model: BoardModel
+    public internal(set) var model: BoardModel
     private let clock: any Clock<Duration>
 
     public init(_ model: BoardModel, clock: any Clock<Duration> = ContinuousClock()) {
@@ -58,8 +58,8 @@ public actor EmulatedBoard: ControlPipe {
             guard case .data(let bytes) = answer else { throw LinkError.stalled }
             return bytes
         case .running, .safeMode, .listening:
-            // Particle's control requests arrive with the control-request face.
-            throw LinkError.stalled
+            guard case .data(let bytes) = model.vendorControl(setup, data: data) else { throw LinkError.stalled }
+            return bytes
         }
     }
 

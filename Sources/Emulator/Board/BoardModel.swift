@@ -16,6 +16,8 @@ public struct BoardModel: Sendable {
     var factoryRestoredThisBoot = false
     /// The DFU class driver's state while the board is in DFU mode.
     public internal(set) var dfu = DfuSeMachine()
+    /// Device OS's control-request channel.
+    public internal(set) var control = ControlRequestChannel()
     /// The user part Device OS runs, when it runs one.
     public internal(set) var runningApp: InstalledModuleRecord?
     /// A module the board executes although its CRC fails: what a skipped check, or Gen 2's
@@ -32,6 +34,9 @@ public struct BoardModel: Sendable {
     /// When the running application last started, on the virtual clock.
     public internal(set) var appStartedAt: Duration = .zero
     public var consoleLimit = 10_000
+    /// What the board wrote to its USB serial port: log lines, listening-mode answers.
+    var serialOutput: [UInt8] = []
+    var serialOutputLimit = 1 << 20
     /// What the board reports as its Device OS version (`SYSTEM_VERSION`, the `v` command).
     public var deviceOSVersion = "5.8.0"
 
@@ -70,6 +75,7 @@ public struct BoardModel: Sendable {
     mutating func log(_ text: String) {
         if console.count >= consoleLimit { console.removeFirst(console.count / 2) }
         console.append(ConsoleLine(time: now, text: text))
+        write(text + "\r\n")
     }
 
     // MARK: Power
@@ -105,6 +111,7 @@ public struct BoardModel: Sendable {
         executingCorruptModule = nil
         factoryRestoredThisBoot = false
         dfu = DfuSeMachine()
+        control = ControlRequestChannel()
         updateFlags = UpdateFlags()
         bootCount += 1
         otherTime += .milliseconds(300)

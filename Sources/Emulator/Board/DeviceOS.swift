@@ -74,6 +74,18 @@ extension BoardModel {
     /// DEPENDENCIES_FULL, platform, range, format) and queues it only when valid, then
     /// resets with RESET_REASON_UPDATE. `validateOnly` validates and cancels (§6.3).
     public mutating func finishUpdate(validateOnly: Bool = false) throws(UpdateError) {
+        let modules = try validateUpdate()
+        if validateOnly {
+            cancelUpdate()
+            log("system: image valid (validate only); transfer cancelled")
+            return
+        }
+        applyUpdate(modules)
+    }
+
+    /// The validation half of finishing: the modules to queue, or the error Device OS
+    /// reports (and the transfer is over, nothing queued).
+    public mutating func validateUpdate() throws(UpdateError) -> [FirmwareModule] {
         guard let current = transfer else { throw .invalidState("no update in progress") }
         if current.received < current.size, !defects.contains(.acceptTruncatedImage) {
             cancelUpdate()
@@ -96,12 +108,11 @@ extension BoardModel {
                 throw .rejected(problem)
             }
         }
-        if validateOnly {
-            transfer = nil
-            events.append(.firmwareUpdate(.failed))
-            log("system: image valid (validate only); transfer cancelled")
-            return
-        }
+        return modules
+    }
+
+    /// The applying half: queue every module for the bootloader and restart (§5.2 step 4).
+    public mutating func applyUpdate(_ modules: [FirmwareModule]) {
         storage.phase = .queue
         do {
             for module in modules {
@@ -117,7 +128,7 @@ extension BoardModel {
             }
         } catch {
             powerOff()
-            throw .invalidState("power lost")
+            return
         }
         transfer = nil
         events.append(.firmwareUpdate(.complete))
