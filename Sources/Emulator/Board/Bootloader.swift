@@ -31,12 +31,19 @@ extension BoardModel {
         let queued = storage.contents.dct.queuedSlots
         for (index, record) in queued where record.function != ModuleFunction.bootloader.rawValue {
             if defects.contains(.nonAtomicApply) { try clearSlot(index) }
+            var record = record
             if platform.mcu == .rtl872x, record.function == ModuleFunction.system.rawValue, overlaps(record) {
-                // RTL872x: an overlapping system-part update goes through RAM with the slot
-                // cleared and re-armed (§5.2 item 7); a cut inside that window loses it.
+                guard queued.count == 1 else { continue }  // it waits until it is the only pending slot
+                // RTL872x (§5.2 item 7): the image goes to RAM, the slot is cleared, the image is
+                // written back where it does not overlap, and the slot is re-armed. A cut inside
+                // that window loses the update; the old system part keeps running.
+                let image = storage.read(record.sourceDevice, record.sourceAddress, count: record.length)
                 try clearSlot(index)
-                if verify(record) { try copy(record) }
-                continue
+                let end = UInt64(max(record.sourceAddress, record.destination)) + UInt64(record.length)
+                let relocated = UInt32((end + 0xFFF) & ~0xFFF)
+                try write(image, to: .internal, at: relocated, phase: .applyCopy)
+                record.sourceAddress = relocated
+                try storage.writeDCT { [record] in $0.moduleSlots[index] = record }
             }
             if verify(record) {
                 log("bootloader: applying slot \(index): \(functionName(record)) to \(hex(record.destination))")

@@ -120,9 +120,9 @@ extension BoardModel {
         try write(module, to: .internal, at: first.startAddress)
     }
 
-    mutating func write(_ bytes: [UInt8], to device: FlashDevice, at address: UInt32) throws(PowerLost) {
+    mutating func write(_ bytes: [UInt8], to device: FlashDevice, at address: UInt32, phase: UpdatePhase = .external) throws(PowerLost) {
         let previous = storage.phase
-        storage.phase = .external
+        storage.phase = phase
         defer { storage.phase = previous }
         try storage.eraseRange(device, address, length: bytes.count)
         var offset = 0
