@@ -54,7 +54,10 @@ let package = Package(
         .target(name: "Power", dependencies: ["Links", "USB"]),
         .target(
             name: "Emulator",
-            dependencies: ["Firmware", "Links", "DFU", "ControlRequests", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [
+                "Firmware", "Links", "DFU", "ControlRequests", "Serial",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .target(
             name: "Bench",
@@ -81,6 +84,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Firmware"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB"]),
+        .testTarget(name: "SerialTests", dependencies: ["Serial"]),
         .testTarget(
             name: "EmulatorTests",
             dependencies: [

@@ -7,6 +7,7 @@ import Links
 public actor EmulatedBoard: ControlPipe {
     public internal(set) var model: BoardModel
     private let clock: any Clock<Duration>
+    var lastSerialActivity = ContinuousClock.now
 
     public init(_ model: BoardModel, clock: any Clock<Duration> = ContinuousClock()) {
         self.model = model

@@ -1,4 +1,5 @@
 import Firmware
+import Serial
 
 /// An emulated Particle board, whole: its flash and DCT (which survive power cuts), and
 /// what lives in RAM (mode, update flags, a transfer in progress), which does not. A value
@@ -18,6 +19,9 @@ public struct BoardModel: Sendable {
     public internal(set) var dfu = DfuSeMachine()
     /// Device OS's control-request channel.
     public internal(set) var control = ControlRequestChannel()
+    /// A listening-mode YMODEM transfer in progress (Gen 2 `f`).
+    var ymodem: YModemReceiver?
+    var receivingFile = false
     /// The user part Device OS runs, when it runs one.
     public internal(set) var runningApp: InstalledModuleRecord?
     /// A module the board executes although its CRC fails: what a skipped check, or Gen 2's
@@ -112,6 +116,8 @@ public struct BoardModel: Sendable {
         factoryRestoredThisBoot = false
         dfu = DfuSeMachine()
         control = ControlRequestChannel()
+        ymodem = nil
+        receivingFile = false
         updateFlags = UpdateFlags()
         bootCount += 1
         otherTime += .milliseconds(300)

@@ -8,6 +8,8 @@ extension BoardModel {
         case cloud
         /// START_FIRMWARE_UPDATE over USB control requests: chunk size hard-coded to 1024.
         case usb
+        /// YMODEM in listening mode (Gen 2-era `f`): 1 KiB blocks.
+        case serial
 
         var chunkSize: Int { self == .cloud ? 512 : 1024 }
     }

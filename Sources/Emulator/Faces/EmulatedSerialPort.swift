@@ -29,7 +29,14 @@ public struct EmulatedSerialPort: ByteStream {
 }
 
 extension EmulatedBoard {
+    /// YMODEM's receiver asks again after this long without input.
+    static let ymodemTimeout = Duration.seconds(3)
+
     func serialRead(maximum: Int) throws -> [UInt8] {
+        if model.ymodem != nil, ContinuousClock.now - lastSerialActivity > Self.ymodemTimeout {
+            lastSerialActivity = .now
+            model.serialTimedOut()
+        }
         guard model.mode.productID(model.platform) == model.platform.usb.normalProductID else {
             if model.pendingSerialOutput > 0, model.mode != .off { return model.takeSerialOutput(maximum: maximum) }
             throw LinkError.disconnected
@@ -39,6 +46,7 @@ extension EmulatedBoard {
 
     func serialWrite(_ bytes: [UInt8]) throws {
         guard model.mode.productID(model.platform) == model.platform.usb.normalProductID else { throw LinkError.disconnected }
+        lastSerialActivity = .now
         model.serialInput(bytes)
     }
 }

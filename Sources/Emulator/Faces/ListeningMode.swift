@@ -1,4 +1,5 @@
 import Firmware
+import Serial
 
 /// The USB serial console: the application's log in normal mode, and in listening mode the
 /// single-key commands of §7.
@@ -17,7 +18,79 @@ extension BoardModel {
     /// Bytes a host writes to the board's serial port.
     public mutating func serialInput(_ bytes: [UInt8]) {
         guard mode == .listening else { return }  // the application does not read its console here
-        for byte in bytes { listeningModeCommand(byte) }
+        if ymodem != nil { return ymodemInput(bytes) }
+        for (position, byte) in bytes.enumerated() {
+            listeningModeCommand(byte)
+            // A transfer started: what follows the `f` belongs to it.
+            if ymodem != nil { return ymodemInput(Array(bytes[(position + 1)...])) }
+        }
+    }
+
+    /// The host went quiet during a YMODEM transfer.
+    public mutating func serialTimedOut() {
+        guard var receiver = ymodem else { return }
+        let output = receiver.timedOut()
+        ymodem = receiver
+        handle(output)
+    }
+
+    /// Gen 2-era `f` (DO-1.2.1 Ymodem_Serial_Flash_Update): the file goes through the same
+    /// update path as an OTA, into the staging region, validated, queued, then a reset.
+    mutating func ymodemInput(_ bytes: [UInt8]) {
+        guard var receiver = ymodem else { return }
+        if !receivingFile, bytes.first == UInt8(ascii: "a") {
+            ymodem = nil
+            write("Aborted\r\n")
+            return
+        }
+        let output = receiver.receive(bytes)
+        ymodem = receiver
+        handle(output)
+    }
+
+    private mutating func handle(_ output: YModemReceiver.Output) {
+        serialOutput += output.reply
+        for event in output.events {
+            switch event {
+            case .fileStarted(_, let size):
+                receivingFile = true
+                guard let size else { return abortTransfer("the sender gave no file size") }
+                // Whether DO-1.2.1 applies disableUpdates here is UNCONFIRMED; its serial path
+                // prepares the update the way the cloud path does, so the same check applies.
+                do { _ = try startUpdate(size: size, source: .serial) } catch { return abortTransfer(error.description) }
+            case .data(let data):
+                do { try receiveChunk(data) } catch { return abortTransfer(error.description) }
+            case .fileFinished:
+                break
+            case .batchFinished:
+                ymodem = nil
+                receivingFile = false
+                do {
+                    let modules = try validateUpdate()
+                    write("Restarting system to apply firmware update...\r\n")
+                    applyUpdate(modules)
+                } catch {
+                    write("Update failed: \(error.systemError)\r\n")
+                }
+                return
+            case .aborted(let reason):
+                ymodem = nil
+                receivingFile = false
+                cancelUpdate()
+                write("Transfer aborted: \(reason)\r\n")
+                return
+            }
+        }
+    }
+
+    private mutating func abortTransfer(_ reason: String) {
+        guard var receiver = ymodem else { return }
+        let output = receiver.cancel(reason)
+        ymodem = nil
+        receivingFile = false
+        serialOutput += output.reply
+        cancelUpdate()
+        write("Transfer aborted: \(reason)\r\n")
     }
 
     public mutating func enterListeningMode() {
@@ -47,10 +120,16 @@ extension BoardModel {
             write("Device claimed: no\r\n")
         case "f":
             write("Waiting for the binary file to be sent ... (press 'a' to abort)\r\n")
-            // Current Device OS cancels the YMODEM transfer at once (four CAN bytes, §7).
-            // Gen 2-era firmware would receive the file; that receiver comes with the Serial module.
-            serialOutput += [0x18, 0x18, 0x18, 0x18]
-            write("Serial/YModem flashing is no longer supported\r\n")
+            if platform.generation == .gen2 {
+                // Gen 2-era Device OS receives the file by YMODEM into the staging region.
+                let receiver = YModemReceiver(maximumFileSize: platform.staging.size)
+                serialOutput += receiver.start()
+                ymodem = receiver
+            } else {
+                // Current Device OS cancels the transfer at once (four CAN bytes, §7).
+                serialOutput += [0x18, 0x18, 0x18, 0x18]
+                write("Serial/YModem flashing is no longer supported\r\n")
+            }
         case "x":
             exitListeningMode()
         case "L":

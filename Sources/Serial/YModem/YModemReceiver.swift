@@ -1,0 +1,196 @@
+/// A YMODEM batch receiver with CRC-16 and 1 KiB blocks, kept free of I/O: bytes in, the
+/// bytes to answer and what happened out. A serial port drives it on the host; an emulated
+/// Gen 2 board drives it for its listening-mode `f` command.
+public struct YModemReceiver: Sendable {
+    public enum Event: Hashable, Sendable {
+        /// Block 0 named a file (and usually its size).
+        case fileStarted(name: String, size: Int?)
+        /// File data in order, with the last block's padding removed when the size is known.
+        case data([UInt8])
+        case fileFinished
+        /// The empty block 0 that ends the batch arrived: the session is over.
+        case batchFinished
+        case aborted(String)
+    }
+
+    public struct Output: Hashable, Sendable {
+        /// What to send back to the sender.
+        public var reply: [UInt8] = []
+        public var events: [Event] = []
+    }
+
+    public enum State: Hashable, Sendable {
+        case awaitingHeader
+        case receiving(nextBlock: UInt8)
+        case finished
+        case aborted
+    }
+
+    public private(set) var state: State = .awaitingHeader
+    public let maximumRetries: Int
+    /// Refuse files larger than this (nil: no limit).
+    public let maximumFileSize: Int?
+    private var buffer: [UInt8] = []
+    private var retries = 0
+    private var remaining: Int?
+    private var endOfTransmissionSeen = false
+    private var cancelSeen = false
+    private var garbage = 0
+
+    public init(maximumRetries: Int = 10, maximumFileSize: Int? = nil) {
+        self.maximumRetries = maximumRetries
+        self.maximumFileSize = maximumFileSize
+    }
+
+    public var isDone: Bool { state == .finished || state == .aborted }
+
+    /// The first byte to send: ask for CRC-16 blocks.
+    public func start() -> [UInt8] { [YModemControl.crcRequest] }
+
+    /// Gives up: what to send so the sender stops too.
+    public mutating func cancel(_ reason: String) -> Output {
+        state = .aborted
+        buffer.removeAll()
+        return Output(reply: Array(repeating: YModemControl.can, count: 5), events: [.aborted(reason)])
+    }
+
+    /// Nothing arrived in time: ask again, or give up after `maximumRetries`.
+    public mutating func timedOut() -> Output {
+        guard !isDone else { return Output() }
+        retries += 1
+        if retries > maximumRetries { return cancel("timed out waiting for the sender") }
+        buffer.removeAll()
+        if case .awaitingHeader = state { return Output(reply: [YModemControl.crcRequest]) }
+        return Output(reply: [YModemControl.nak])
+    }
+
+    public mutating func receive(_ bytes: [UInt8]) -> Output {
+        var output = Output()
+        guard !isDone else { return output }
+        buffer += bytes
+        while !buffer.isEmpty, !isDone {
+            let lead = buffer[0]
+            switch lead {
+            case YModemControl.soh, YModemControl.stx:
+                cancelSeen = false
+                let payloadSize = lead == YModemControl.soh ? 128 : 1024
+                let total = 3 + payloadSize + 2
+                guard buffer.count >= total else { return output }
+                let block = Array(buffer[0..<total])
+                buffer.removeFirst(total)
+                handleBlock(block, payloadSize: payloadSize, into: &output)
+            case YModemControl.eot:
+                buffer.removeFirst()
+                handleEndOfTransmission(into: &output)
+            case YModemControl.can:
+                buffer.removeFirst()
+                if cancelSeen {
+                    state = .aborted
+                    output.events.append(.aborted("the sender cancelled"))
+                    return output
+                }
+                cancelSeen = true
+            default:
+                // Line noise between blocks: skip it, but not forever.
+                buffer.removeFirst()
+                garbage += 1
+                if garbage > 4096 {
+                    let cancelled = cancel("too much garbage on the line")
+                    output.reply += cancelled.reply
+                    output.events += cancelled.events
+                    return output
+                }
+            }
+        }
+        return output
+    }
+
+    private mutating func handleBlock(_ block: [UInt8], payloadSize: Int, into output: inout Output) {
+        let sequence = block[1]
+        let payload = block[3..<(3 + payloadSize)]
+        let crc = UInt16(block[3 + payloadSize]) << 8 | UInt16(block[4 + payloadSize])
+        guard sequence == ~block[2], CRC16.checksum(payload) == crc else {
+            return reject(into: &output)
+        }
+        retries = 0
+        switch state {
+        case .awaitingHeader:
+            guard sequence == 0 else {
+                return reject(into: &output)
+            }
+            let nameEnd = payload.firstIndex(of: 0) ?? payload.endIndex
+            let name = String(decoding: payload[payload.startIndex..<nameEnd], as: UTF8.self)
+            if name.isEmpty {
+                output.reply.append(YModemControl.ack)
+                output.events.append(.batchFinished)
+                state = .finished
+                return
+            }
+            let sizeField = payload[(nameEnd < payload.endIndex ? nameEnd + 1 : nameEnd)...].prefix { $0 >= 0x30 && $0 <= 0x39 }
+            let size = sizeField.isEmpty ? nil : Int(String(decoding: sizeField, as: UTF8.self))
+            if let size, let limit = maximumFileSize, size > limit {
+                let cancelled = cancel("\(name) is \(size) bytes, more than the \(limit) this receiver takes")
+                output.reply += cancelled.reply
+                output.events += cancelled.events
+                return
+            }
+            remaining = size
+            endOfTransmissionSeen = false
+            output.events.append(.fileStarted(name: name, size: size))
+            output.reply += [YModemControl.ack, YModemControl.crcRequest]
+            state = .receiving(nextBlock: 1)
+        case .receiving(let next):
+            if sequence == next {
+                var data = Array(payload)
+                if let left = remaining {
+                    data = Array(data.prefix(left))
+                    remaining = left - data.count
+                }
+                if !data.isEmpty { output.events.append(.data(data)) }
+                output.reply.append(YModemControl.ack)
+                state = .receiving(nextBlock: next &+ 1)
+            } else if sequence == next &- 1 || (next == 1 && sequence == 0) {
+                output.reply.append(YModemControl.ack)  // our ACK was lost: a repeat
+            } else {
+                let cancelled = cancel("block \(sequence) arrived where block \(next) was due")
+                output.reply += cancelled.reply
+                output.events += cancelled.events
+            }
+        case .finished, .aborted:
+            break
+        }
+    }
+
+    private mutating func handleEndOfTransmission(into output: inout Output) {
+        guard case .receiving = state else {
+            output.reply.append(YModemControl.ack)  // a repeated EOT after we finished the file
+            return
+        }
+        // NAK the first EOT, ACK the second: the usual guard against a corrupted EOT.
+        if !endOfTransmissionSeen {
+            endOfTransmissionSeen = true
+            output.reply.append(YModemControl.nak)
+            return
+        }
+        if let left = remaining, left > 0 {
+            let cancelled = cancel("the file ended \(left) bytes short of its announced size")
+            output.reply += cancelled.reply
+            output.events += cancelled.events
+            return
+        }
+        output.reply += [YModemControl.ack, YModemControl.crcRequest]
+        output.events.append(.fileFinished)
+        state = .awaitingHeader
+    }
+
+    private mutating func reject(into output: inout Output) {
+        retries += 1
+        if retries > maximumRetries {
+            let cancelled = cancel("too many damaged blocks")
+            output.reply += cancelled.reply
+            output.events += cancelled.events
+            return
+        }
+        output.reply.append(YModemControl.nak)
+    }
+}

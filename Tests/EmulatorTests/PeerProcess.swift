@@ -1,0 +1,55 @@
+import Foundation
+import Links
+
+/// Runs an independent tool (lrzsz's `sb`, say) with its stdin and stdout joined to a
+/// `ByteStream`, as if the tool were talking to a serial port.
+enum PeerProcess {
+    struct Result {
+        var status: Int32
+        var standardError: String
+    }
+
+    static func run(_ executable: String, _ arguments: [String], over stream: some ByteStream, timeout: Duration = .seconds(60)) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+
+        // The tool's output: a blocking reader thread feeds an async stream.
+        let (fromTool, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let reader = output.fileHandleForReading
+        Thread.detachNewThread {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                continuation.yield([UInt8](data))
+            }
+            continuation.finish()
+        }
+        let deadline = ContinuousClock.now + timeout
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await bytes in fromTool { try await stream.write(bytes) }
+            }
+            group.addTask {
+                let writer = input.fileHandleForWriting
+                while process.isRunning, ContinuousClock.now < deadline {
+                    let bytes = try await stream.read(maximum: 4096, timeout: .milliseconds(20))
+                    if !bytes.isEmpty { try? writer.write(contentsOf: Data(bytes)) }
+                }
+                if process.isRunning { process.terminate() }
+                try? writer.close()
+            }
+            try await group.waitForAll()
+        }
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return Result(status: process.terminationStatus, standardError: stderr)
+    }
+}

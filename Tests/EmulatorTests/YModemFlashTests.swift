@@ -1,0 +1,53 @@
+@testable import Emulator
+import Firmware
+import Foundation
+import Serial
+import Testing
+
+@Suite("Listening-mode YMODEM (Gen 2 `f`) against lrzsz")
+struct YModemFlashTests {
+    @Test("lrzsz's sb sends an app to a Gen 2 board's `f`; the board applies it and restarts", .timeLimit(.minutes(2)),
+          arguments: [false, true])
+    func sbToGen2(_ kilobyteBlocks: Bool) async throws {
+        let photon = Platform(buildName: "photon")!
+        let board = try EmulatedBoard(platform: photon)
+        let image = try FirmwareSet.application(for: photon, size: 20_000, seed: 31)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-ymodem-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("app.bin")
+        try Data(image).write(to: file)
+
+        await board.update { $0.enterListeningMode() }
+        let port = EmulatedSerialPort(board: board)
+        _ = try await ListeningModeFaceTests.readAll(port)
+        // Type `f`; the board prints its prompt and then asks for CRC blocks with "C".
+        try await port.write(Array("f".utf8))
+        let prompt = try await port.read(maximum: 200, timeout: .seconds(1))
+        #expect(String(decoding: prompt, as: UTF8.self).hasPrefix("Waiting for the binary file to be sent"))
+        #expect(prompt.last == YModemControl.crcRequest)
+
+        let sb = try await PeerProcess.run("/usr/bin/sb", (kilobyteBlocks ? ["-k"] : []) + [file.path], over: port)
+        #expect(sb.status == 0, "sb: \(sb.standardError)")
+        let model = await board.snapshot()
+        #expect(model.lastResetReason == .update)
+        #expect(model.mode == .running)
+        #expect(model.runningApp?.size == image.count)
+        #expect(model.console.contains { $0.text.contains("firmware update complete") })
+    }
+
+    @Test("Current Device OS answers `f` with CAN, and lrzsz's sb gives up")
+    func sbToGen3() async throws {
+        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        await board.update { $0.enterListeningMode() }
+        let port = EmulatedSerialPort(board: board)
+        _ = try await ListeningModeFaceTests.readAll(port)
+        try await port.write(Array("f".utf8))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-ymodem-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("app.bin")
+        try Data([UInt8](repeating: 1, count: 3000)).write(to: file)
+        let sb = try await PeerProcess.run("/usr/bin/sb", [file.path], over: port, timeout: .seconds(30))
+        #expect(sb.status != 0)
+        #expect(await board.mode == .listening)
+    }
+}

@@ -1,0 +1,91 @@
+import Serial
+import Testing
+
+@Suite("YMODEM receiver")
+struct YModemReceiverTests {
+    static func block(_ sequence: UInt8, _ payload: [UInt8], size: Int = 1024) -> [UInt8] {
+        var data = payload + [UInt8](repeating: YModemControl.padding, count: size - payload.count)
+        if sequence == 0 { data = payload + [UInt8](repeating: 0, count: size - payload.count) }
+        let crc = CRC16.checksum(data)
+        return [size == 1024 ? YModemControl.stx : YModemControl.soh, sequence, ~sequence] + data + [UInt8(crc >> 8), UInt8(crc & 0xFF)]
+    }
+
+    static func header(_ name: String, _ size: Int) -> [UInt8] {
+        block(0, Array(name.utf8) + [0] + Array("\(size) 0".utf8), size: 128)
+    }
+
+    @Test("CRC-16/XMODEM of the standard check string is 0x31C3")
+    func crc() {
+        #expect(CRC16.checksum(Array("123456789".utf8)) == 0x31C3)
+    }
+
+    @Test("A whole batch: header, data trimmed to the size, EOT twice, the empty header")
+    func wholeBatch() {
+        var receiver = YModemReceiver()
+        #expect(receiver.start() == [YModemControl.crcRequest])
+        var output = receiver.receive(Self.header("app.bin", 1500))
+        #expect(output.events == [.fileStarted(name: "app.bin", size: 1500)])
+        #expect(output.reply == [YModemControl.ack, YModemControl.crcRequest])
+        let data = (0..<1500).map { UInt8($0 & 0xFF) }
+        output = receiver.receive(Self.block(1, Array(data[0..<1024])))
+        #expect(output.events == [.data(Array(data[0..<1024]))])
+        // The second block arrives in two pieces and is trimmed to the announced size.
+        output = receiver.receive(Array(Self.block(2, Array(data[1024...]))[0..<500]))
+        #expect(output.events.isEmpty && output.reply.isEmpty)
+        output = receiver.receive(Array(Self.block(2, Array(data[1024...]))[500...]))
+        #expect(output.events == [.data(Array(data[1024...]))])
+        #expect(receiver.receive([YModemControl.eot]).reply == [YModemControl.nak])
+        output = receiver.receive([YModemControl.eot])
+        #expect(output.reply == [YModemControl.ack, YModemControl.crcRequest])
+        #expect(output.events == [.fileFinished])
+        output = receiver.receive(Self.block(0, [], size: 128))
+        #expect(output.events == [.batchFinished])
+        #expect(receiver.state == .finished)
+    }
+
+    @Test("A damaged block is NAKed, a repeated one ACKed and dropped, garbage skipped")
+    func damage() {
+        var receiver = YModemReceiver()
+        _ = receiver.receive(Self.header("x", 2048))
+        var damaged = Self.block(1, [1, 2, 3])
+        damaged[10] ^= 0xFF
+        #expect(receiver.receive(damaged).reply == [YModemControl.nak])
+        #expect(receiver.receive([0x55, 0x00, 0x7E] + Self.block(1, [1, 2, 3])).events.count == 1)
+        let repeated = receiver.receive(Self.block(1, [1, 2, 3]))
+        #expect(repeated.reply == [YModemControl.ack])
+        #expect(repeated.events.isEmpty)
+    }
+
+    @Test("Bad streams end in a clear error: CAN CAN, a sequence jump, a short file, an oversize file, silence")
+    func badStreams() {
+        var cancelled = YModemReceiver()
+        _ = cancelled.receive(Self.header("x", 100))
+        #expect(cancelled.receive([YModemControl.can, YModemControl.can]).events == [.aborted("the sender cancelled")])
+
+        var jumped = YModemReceiver()
+        _ = jumped.receive(Self.header("x", 5000))
+        let jump = jumped.receive(Self.block(3, [1]))
+        #expect(jump.reply.allSatisfy { $0 == YModemControl.can } && !jump.reply.isEmpty)
+        #expect(jump.events == [.aborted("block 3 arrived where block 1 was due")])
+
+        var short = YModemReceiver()
+        _ = short.receive(Self.header("x", 5000))
+        _ = short.receive(Self.block(1, [1]))
+        _ = short.receive([YModemControl.eot])
+        #expect(short.receive([YModemControl.eot]).events == [.aborted("the file ended 3976 bytes short of its announced size")])
+
+        var limited = YModemReceiver(maximumFileSize: 1000)
+        #expect(limited.receive(Self.header("big.bin", 5000)).events == [.aborted("big.bin is 5000 bytes, more than the 1000 this receiver takes")])
+
+        var silent = YModemReceiver(maximumRetries: 3)
+        #expect(silent.timedOut().reply == [YModemControl.crcRequest])
+        _ = silent.timedOut()
+        _ = silent.timedOut()
+        #expect(silent.timedOut().events == [.aborted("timed out waiting for the sender")])
+        #expect(silent.state == .aborted)
+        #expect(silent.receive(Self.header("x", 1)).events.isEmpty)
+
+        var noisy = YModemReceiver()
+        #expect(noisy.receive([UInt8](repeating: 0x41, count: 5000)).events == [.aborted("too much garbage on the line")])
+    }
+}
