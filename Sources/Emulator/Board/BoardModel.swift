@@ -22,6 +22,8 @@ public struct BoardModel: Sendable {
     /// A listening-mode YMODEM transfer in progress (Gen 2 `f`).
     var ymodem: YModemReceiver?
     var receivingFile = false
+    /// Where `x` returns to: running or safe mode.
+    var modeBeforeListening: BoardMode = .running
     /// The user part Device OS runs, when it runs one.
     public internal(set) var runningApp: InstalledModuleRecord?
     /// A module the board executes although its CRC fails: what a skipped check, or Gen 2's

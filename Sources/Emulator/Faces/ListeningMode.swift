@@ -94,14 +94,15 @@ extension BoardModel {
     }
 
     public mutating func enterListeningMode() {
-        guard runsDeviceOS else { return }
+        guard runsDeviceOS, mode != .listening else { return }
+        modeBeforeListening = mode
         mode = .listening
         log("listening mode")
     }
 
     public mutating func exitListeningMode() {
         guard mode == .listening else { return }
-        mode = .running
+        mode = modeBeforeListening
         log("listening mode exited")
     }
 
@@ -139,7 +140,7 @@ extension BoardModel {
             reset(.safeMode)
             if case .safeMode = mode, storage.contents.dct.startupListenMode {
                 try? storage.writeDCT { $0.startupListenMode = false }
-                mode = .listening
+                enterListeningMode()
             }
         default:
             break

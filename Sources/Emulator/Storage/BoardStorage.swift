@@ -18,7 +18,6 @@ public struct BoardStorage: Sendable {
         public var operation: FlashOperation
         /// The bytes a program would have written (for torn replays).
         public var data: [UInt8]
-        public var dctAfter: DeviceConfiguration?
     }
 
     public var contents: Contents
@@ -99,7 +98,7 @@ public struct BoardStorage: Sendable {
         var updated = contents.dct
         change(&updated)
         let operation = FlashOperation(number: operationCount + 1, kind: .program, device: .dct, address: 0, length: 24, phase: phase)
-        try perform(operation, data: [], dctAfter: updated) { storage, landed in
+        try perform(operation, data: []) { storage, landed in
             if landed == 24 { storage.contents.dct = updated }
         }
         elapsed += internalTiming.program(bytes: 24)
@@ -141,11 +140,10 @@ public struct BoardStorage: Sendable {
 
     /// Runs one operation under the fault plan: `apply` gets how many bytes land.
     private mutating func perform(
-        _ operation: FlashOperation, data: [UInt8], dctAfter: DeviceConfiguration? = nil,
-        apply: (inout BoardStorage, Int) -> Void
+        _ operation: FlashOperation, data: [UInt8], apply: (inout BoardStorage, Int) -> Void
     ) throws(PowerLost) {
         if recordsCheckpoints {
-            checkpoints.append(Checkpoint(contents: contents, operation: operation, data: data, dctAfter: dctAfter))
+            checkpoints.append(Checkpoint(contents: contents, operation: operation, data: data))
         }
         operationCount = operation.number
         if faults.powerLossBeforeOperation == operation.number {

@@ -156,6 +156,7 @@ public struct PowerCutSweep: Sendable {
         case .dfu: return .dfuMode
         case .safeMode: return .safeMode
         case .running, .listening:
+            // Device OS up without an application to run: as good as safe mode for the promise.
             guard let app = board.runningApp else { return .safeMode }
             if app.storedCRC == newApp { return .newApp }
             if app.storedCRC == oldApp { return .oldApp }
