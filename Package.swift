@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C system libraries, each behind its own small target.
@@ -42,7 +44,7 @@ let package = Package(
         // Layers, bottom up.
         .target(name: "Firmware", dependencies: ["CCrypto", "CZlib"]),
         .target(name: "Links"),
-        .target(name: "DFU", dependencies: ["Links"]),
+        .target(name: "DFU", dependencies: ["Links", "Firmware"]),
         .target(
             name: "ControlRequests",
             dependencies: ["Links", "Firmware", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -64,6 +66,8 @@ let package = Package(
             dependencies: [
                 "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .target(name: "Scenarios", dependencies: ["Bench"], path: "Scenarios"),

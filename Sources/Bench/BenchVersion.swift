@@ -1,4 +1,4 @@
 /// The otabench version that reports record as their provenance.
 public enum BenchVersion {
-    public static let current = "0.1.0"
+    public static let current = "0.2.0"
 }

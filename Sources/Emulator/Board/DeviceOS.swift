@@ -138,6 +138,18 @@ extension BoardModel {
         reset(.update)
     }
 
+    /// A whole update the way its source sends it: start, every chunk, finish.
+    public mutating func receiveUpdate(_ image: [UInt8], source: UpdateSource) throws(UpdateError) {
+        let chunk = try startUpdate(size: image.count, source: source)
+        var offset = 0
+        while offset < image.count {
+            let end = min(offset + chunk, image.count)
+            try receiveChunk(Array(image[offset..<end]))
+            offset = end
+        }
+        try finishUpdate()
+    }
+
     /// CANCEL_FIRMWARE_UPDATE: ends the transfer; always succeeds.
     public mutating func cancelUpdate() {
         guard transfer != nil else { return }

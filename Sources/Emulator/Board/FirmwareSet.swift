@@ -79,7 +79,7 @@ public struct FirmwareSet: Sendable {
                            systemVersion: system, deviceOSVersion: defaults.deviceOS)
     }
 
-    static func filler(_ count: Int, seed: UInt64) -> [UInt8] {
+    public static func filler(_ count: Int, seed: UInt64) -> [UInt8] {
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
         return (0..<count).map { _ in
             state ^= state << 13

@@ -1,0 +1,157 @@
+import Firmware
+
+/// One board as a scenario sees it, whatever drives it: an emulated board in the process,
+/// or (later) a real one on USB. A scenario never names the kind.
+public protocol Board: Sendable {
+    var name: String { get }
+    var platform: Platform { get }
+    var deviceID: String { get }
+    var capabilities: Set<Capability> { get }
+
+    func mode() async -> BoardMode
+    func modules() async throws -> [ModuleSummary]
+    /// The user application the board runs, when it runs one.
+    func runningApp() async throws -> ModuleSummary?
+
+    /// Writes a module image at its own start address through the bootloader's DFU, and leaves.
+    func flash(_ image: FirmwareImage, via path: FlashPath) async throws
+    /// Sends an image to the running Device OS, which validates, queues and restarts.
+    func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws
+
+    func reset() async throws
+    func enterDFU() async throws
+    func enterSafeMode() async throws
+    func enterListeningMode() async throws
+
+    func powerOff() async throws
+    func powerOn() async throws
+
+    /// Everything the board printed since the bench started following it.
+    func consoleLines() async -> [String]
+    /// Waits until the board runs Device OS again (after a reset, an update, a power cycle).
+    func waitUntilUp(timeout: Duration) async throws -> BoardMode
+
+    /// Application-side update control (System.disableUpdates / enableUpdates).
+    func setUpdatesEnabled(_ enabled: Bool) async throws
+    /// The cloud's pending / forced notices (§8.3).
+    func sendCloudNotice(pending: Bool?, forced: Bool?) async throws
+    /// App events the board emitted since the last call.
+    func takeEvents() async -> [BoardEventName]
+}
+
+/// What a board can do, for matching scenarios to boards.
+public enum Capability: String, Hashable, Sendable, Codable, CaseIterable {
+    case dfu
+    case controlRequests = "control-requests"
+    case serial
+    case powerControl = "power-control"
+}
+
+public enum FlashPath: String, Hashable, Sendable { case dfu }
+
+public enum UpdatePath: String, Hashable, Sendable {
+    case controlRequests = "control-requests"
+    case cloud
+}
+
+/// What a board runs, as the bench reports it.
+public enum BoardMode: Hashable, Sendable, CustomStringConvertible {
+    case off
+    case running
+    case safeMode(String)
+    case listening
+    case dfu
+    case unreachable(String)
+
+    public var description: String {
+        switch self {
+        case .off: "off"
+        case .running: "running"
+        case .safeMode(let reason): "safe mode (\(reason))"
+        case .listening: "listening"
+        case .dfu: "DFU"
+        case .unreachable(let reason): "unreachable (\(reason))"
+        }
+    }
+
+    public var isSafeMode: Bool { if case .safeMode = self { true } else { false } }
+}
+
+/// A module in a board's table, identified well enough to tell images apart.
+public struct ModuleSummary: Hashable, Sendable, CustomStringConvertible {
+    public var function: ModuleFunction
+    public var index: UInt8
+    public var version: UInt16
+    public var size: Int
+    /// The CRC stored at the module's end: tells two builds apart.
+    public var crc: UInt32
+    public var valid: Bool
+
+    public init(function: ModuleFunction, index: UInt8, version: UInt16, size: Int, crc: UInt32, valid: Bool) {
+        self.function = function
+        self.index = index
+        self.version = version
+        self.size = size
+        self.crc = crc
+        self.valid = valid
+    }
+
+    public var description: String {
+        "\(function) \(index) v\(version), \(size) bytes, crc \(hex(crc))\(valid ? "" : " (INVALID)")"
+    }
+}
+
+/// Device-side app events a scenario can wait for (§8.3).
+public enum BoardEventName: String, Hashable, Sendable {
+    case firmwareUpdateBegin = "firmware_update/begin"
+    case firmwareUpdateProgress = "firmware_update/progress"
+    case firmwareUpdateComplete = "firmware_update/complete"
+    case firmwareUpdateFailed = "firmware_update/failed"
+    case firmwareUpdatePending = "firmware_update_pending"
+    case updatesEnabledPublished = "particle/device/updates/enabled"
+    case updatesForcedPublished = "particle/device/updates/forced"
+    case reset
+}
+
+/// Where a power cut lands in an update: a fraction of the phase's flash operations.
+public struct PowerCut: Hashable, Sendable, CustomStringConvertible {
+    public enum Phase: String, Hashable, Sendable {
+        /// Staging erase and download, before anything is queued.
+        case download
+        /// The bootloader's copy at the next boot.
+        case apply
+    }
+
+    public var phase: Phase
+    /// 0 ≤ fraction < 1 of the phase's operations.
+    public var fraction: Double
+
+    public init(_ phase: Phase, at fraction: Double) {
+        self.phase = phase
+        self.fraction = min(max(fraction, 0), 0.999_999)
+    }
+
+    /// `count` cut points spread evenly over `phase`.
+    public static func spread(_ count: Int, over phase: Phase) -> [PowerCut] {
+        (0..<count).map { PowerCut(phase, at: (Double($0) + 0.5) / Double(count)) }
+    }
+
+    public var description: String { "\(phase) \(Int((fraction * 100).rounded()))%" }
+}
+
+/// A module image with where it came from.
+public struct FirmwareImage: Hashable, Sendable, CustomStringConvertible {
+    public var role: FirmwareRole?
+    public var bytes: [UInt8]
+    public var label: String
+
+    public init(bytes: [UInt8], label: String, role: FirmwareRole? = nil) {
+        self.bytes = bytes
+        self.label = label
+        self.role = role
+    }
+
+    public var module: FirmwareModule? { (try? ModuleFile(bytes: bytes))?.modules.first }
+    public var crc: UInt32? { module?.storedCRC }
+    public var description: String { label }
+}

@@ -1,0 +1,194 @@
+import Synchronization
+import ControlRequests
+import DFU
+import Emulator
+import Firmware
+import Links
+
+/// A `Board` backed by an emulated board: DFU through the DfuSe host, updates through the
+/// control-request client, both over the emulator's `ControlPipe` face, exactly the code a
+/// real board is driven with.
+public final class EmulatedBenchBoard: Board {
+    public let name: String
+    public let platform: Platform
+    public let deviceID: String
+    public let capabilities: Set<Capability> = [.dfu, .controlRequests, .serial, .powerControl]
+    public let emulator: EmulatedBoard
+    public let firmware: FirmwareSet
+    private let eventCursor = EventCursor()
+
+    public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1) throws {
+        self.name = name
+        self.platform = platform
+        let firmware = try FirmwareSet.standard(for: platform)
+        let model = try BoardModel.provisioned(platform: platform, deviceID: BoardModel.defaultDeviceID(platform, serial: serial),
+                                               firmware: firmware, defects: defects)
+        self.firmware = firmware
+        self.deviceID = model.deviceID
+        self.emulator = EmulatedBoard(model, clock: InstantClock())
+    }
+
+    var dfu: DfuSeHost { DfuSeHost(pipe: emulator, sleep: { _ in await Task.yield() }) }
+    var control: ControlRequestClient { ControlRequestClient(pipe: emulator, timeout: .seconds(30), sleep: { _ in await Task.yield() }) }
+
+    public func mode() async -> BoardMode {
+        switch await emulator.mode {
+        case .off: .off
+        case .running: .running
+        case .safeMode(let reason): .safeMode(reason)
+        case .listening: .listening
+        case .dfu: .dfu
+        case .bricked(let reason): .unreachable(reason)
+        }
+    }
+
+    public func modules() async throws -> [ModuleSummary] {
+        await emulator.snapshot().modules.map(Self.summary)
+    }
+
+    public func runningApp() async throws -> ModuleSummary? {
+        await emulator.snapshot().runningApp.map(Self.summary)
+    }
+
+    static func summary(_ record: InstalledModuleRecord) -> ModuleSummary {
+        ModuleSummary(function: record.function, index: record.index, version: record.version, size: record.size,
+                      crc: record.storedCRC, valid: record.crcOK)
+    }
+
+    public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {
+        guard let module = image.module else { throw BoardError(board: name, operation: "flash", reason: "\(image) is not a module") }
+        if await emulator.mode != .dfu { try await enterDFU() }
+        guard let layout = platform.dfuAltSettings.first.flatMap({ DfuSeMemoryLayout($0.memoryLayout) }) else {
+            throw BoardError(board: name, operation: "flash", reason: "no DFU memory layout")
+        }
+        try await dfu.write(image.bytes, at: module.startAddress, layout: layout)
+        try await dfu.leave()
+        _ = try await waitUntilUp(timeout: .seconds(10))
+    }
+
+    public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
+        if let cut { try await armPowerCut(cut, image: image) }
+        do {
+            switch path {
+            case .controlRequests:
+                try await control.updateFirmware(image.bytes)
+            case .cloud:
+                try await emulator.update { (model: inout BoardModel) throws(any Error) in
+                    try model.receiveUpdate(image.bytes, source: .cloud)
+                }
+            }
+        } catch {
+            // A cut ends the transfer with the board gone from USB; anything else is the answer.
+            let poweredOff = await emulator.mode == .off
+            if cut == nil || !poweredOff { throw error }
+        }
+        if cut != nil {
+            await emulator.update { $0.storage.faults = .none }
+            if await emulator.mode == .off {
+                await emulator.update { $0.powerOn() }
+            }
+        }
+    }
+
+    /// Finds the operation a cut lands on by running the same update on a copy of the board.
+    private func armPowerCut(_ cut: PowerCut, image: FirmwareImage) async throws {
+        var probe = await emulator.snapshot()
+        probe.storage.resetOperationLog()
+        do {
+            try probe.receiveUpdate(image.bytes, source: .usb)
+        } catch {
+            throw BoardError(board: name, operation: "power cut", reason: "the update itself fails, there is nothing to cut: \(error)")
+        }
+        let phases: Set<UpdatePhase> = cut.phase == .download ? [.download, .validate, .queue] : [.applyCopy]
+        let operations = probe.storage.log.filter { phases.contains($0.phase) }
+        guard !operations.isEmpty else { throw BoardError(board: name, operation: "power cut", reason: "no \(cut.phase) operations") }
+        let target = operations[min(operations.count - 1, Int(Double(operations.count) * cut.fraction))].number
+        await emulator.update {
+            $0.storage.resetOperationLog()
+            $0.storage.faults = FaultPlan(powerLossBeforeOperation: target)
+        }
+    }
+
+    public func reset() async throws {
+        try await control.reset()
+        _ = try await waitUntilUp(timeout: .seconds(10))
+    }
+
+    public func enterDFU() async throws {
+        switch await emulator.mode {
+        case .dfu: return
+        case .running, .safeMode, .listening: try await control.enterDFU()
+        default: await emulator.update { $0.enterDFUMode() }  // the MODE button held through reset
+        }
+        guard await emulator.mode == .dfu else { throw BoardError(board: name, operation: "enter DFU", reason: "the board did not enter DFU mode") }
+    }
+
+    public func enterSafeMode() async throws {
+        try await control.enterSafeMode()
+    }
+
+    public func enterListeningMode() async throws {
+        try await control.startListening()
+    }
+
+    public func powerOff() async throws { await emulator.update { $0.powerOff() } }
+    public func powerOn() async throws { await emulator.update { $0.powerOn() } }
+
+    public func consoleLines() async -> [String] { await emulator.snapshot().console.map(\.text) }
+
+    public func waitUntilUp(timeout: Duration) async throws -> BoardMode {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let mode = await mode()
+            switch mode {
+            case .running, .safeMode, .listening: return mode
+            default:
+                guard ContinuousClock.now < deadline else {
+                    throw BoardError(board: name, operation: "wait for the board", reason: "still \(mode) after \(timeout)")
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    public func setUpdatesEnabled(_ enabled: Bool) async throws {
+        await emulator.update { enabled ? $0.enableUpdates() : $0.disableUpdates() }
+    }
+
+    public func sendCloudNotice(pending: Bool?, forced: Bool?) async throws {
+        await emulator.update { model in
+            if let pending { model.receiveUpdatesPendingNotice(pending ? "true" : "false") }
+            if let forced { model.receiveUpdatesForcedNotice(forced ? "true" : "false") }
+        }
+    }
+
+    public func takeEvents() async -> [BoardEventName] {
+        let events = await emulator.snapshot().events
+        return eventCursor.take(events).map { event in
+            switch event {
+            case .firmwareUpdate(.begin): .firmwareUpdateBegin
+            case .firmwareUpdate(.progress): .firmwareUpdateProgress
+            case .firmwareUpdate(.complete): .firmwareUpdateComplete
+            case .firmwareUpdate(.failed): .firmwareUpdateFailed
+            case .firmwareUpdatePending, .firmwareUpdateStatus: .firmwareUpdatePending
+            case .updatesEnabledPublished: .updatesEnabledPublished
+            case .updatesForcedPublished: .updatesForcedPublished
+            case .reset: .reset
+            }
+        }
+    }
+}
+
+/// Remembers how many of a growing event list a reader has seen.
+final class EventCursor: Sendable {
+    private let seen = Mutex(0)
+
+    func take<T>(_ all: [T]) -> [T] {
+        let start = seen.withLock { count in
+            let start = min(count, all.count)
+            count = all.count
+            return start
+        }
+        return Array(all[start...])
+    }
+}
