@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                "Bench", "Firmware", "Emulator",
+                "Bench", "Firmware", "Emulator", "Scenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

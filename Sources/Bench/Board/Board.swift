@@ -86,14 +86,21 @@ public struct ModuleSummary: Hashable, Sendable, CustomStringConvertible {
     /// The CRC stored at the module's end: tells two builds apart.
     public var crc: UInt32
     public var valid: Bool
+    public var dependencies: [ModuleDependency]
 
-    public init(function: ModuleFunction, index: UInt8, version: UInt16, size: Int, crc: UInt32, valid: Bool) {
+    public init(function: ModuleFunction, index: UInt8, version: UInt16, size: Int, crc: UInt32, valid: Bool,
+                dependencies: [ModuleDependency] = []) {
         self.function = function
         self.index = index
         self.version = version
         self.size = size
         self.crc = crc
         self.valid = valid
+        self.dependencies = dependencies
+    }
+
+    public var installed: InstalledModule {
+        InstalledModule(function: function, index: index, version: version, dependencies: dependencies)
     }
 
     public var description: String {
@@ -118,7 +125,7 @@ public struct PowerCut: Hashable, Sendable, CustomStringConvertible {
     public enum Phase: String, Hashable, Sendable {
         /// Staging erase and download, before anything is queued.
         case download
-        /// The bootloader's copy at the next boot.
+        /// The bootloader's copy at the next boot: among the writes of the copy.
         case apply
     }
 

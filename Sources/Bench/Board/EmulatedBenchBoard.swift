@@ -52,7 +52,7 @@ public final class EmulatedBenchBoard: Board {
 
     static func summary(_ record: InstalledModuleRecord) -> ModuleSummary {
         ModuleSummary(function: record.function, index: record.index, version: record.version, size: record.size,
-                      crc: record.storedCRC, valid: record.crcOK)
+                      crc: record.storedCRC, valid: record.crcOK, dependencies: record.prefix.dependencies)
     }
 
     public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {
@@ -62,8 +62,17 @@ public final class EmulatedBenchBoard: Board {
             throw BoardError(board: name, operation: "flash", reason: "no DFU memory layout")
         }
         try await dfu.write(image.bytes, at: module.startAddress, layout: layout)
+        let boots = await emulator.snapshot().bootCount
         try await dfu.leave()
-        _ = try await waitUntilUp(timeout: .seconds(10))
+        // The bootloader resets about 500 ms after the manifest status; wait for that boot,
+        // whatever it ends in (a damaged image leaves the board in DFU).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await emulator.snapshot().bootCount == boots {
+            guard ContinuousClock.now < deadline else {
+                throw BoardError(board: name, operation: "flash", reason: "the board did not reset after DFU leave")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
@@ -99,8 +108,13 @@ public final class EmulatedBenchBoard: Board {
         } catch {
             throw BoardError(board: name, operation: "power cut", reason: "the update itself fails, there is nothing to cut: \(error)")
         }
-        let phases: Set<UpdatePhase> = cut.phase == .download ? [.download, .validate, .queue] : [.applyCopy]
-        let operations = probe.storage.log.filter { phases.contains($0.phase) }
+        // Download: staging erase, chunks, queueing. Apply: the bootloader's copy writes.
+        let operations = probe.storage.log.filter { operation in
+            switch cut.phase {
+            case .download: [.download, .validate, .queue].contains(operation.phase)
+            case .apply: operation.phase == .applyCopy && operation.kind == .program && operation.device != .dct
+            }
+        }
         guard !operations.isEmpty else { throw BoardError(board: name, operation: "power cut", reason: "no \(cut.phase) operations") }
         let target = operations[min(operations.count - 1, Int(Double(operations.count) * cut.fraction))].number
         await emulator.update {

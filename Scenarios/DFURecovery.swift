@@ -1,0 +1,24 @@
+import Bench
+import Firmware
+
+extension Scenario {
+    static let dfuRecoveryOfBrokenSystem = Scenario(
+        "recovery/dfu-recovery-of-broken-system",
+        "A board whose system part is damaged stays in DFU, and a DFU reflash brings it back",
+        tags: [.nightly, .recovery, .dfu, .qualification],
+        requires: [.dfu],
+        platforms: .generations([.gen3])
+    ) { bench in
+        var damaged = bench.image(.nextSystemPart)
+        damaged.bytes[damaged.bytes.count / 2] ^= 0x08
+        damaged.label = "damaged system part"
+        let broken = damaged
+        try await bench.step("flash a damaged system part by DFU") {
+            try? await bench.board.flash(broken, via: .dfu)
+        }
+        try await bench.expect(await bench.board.mode(), equals: .dfu, "mode with the system part damaged")
+        let good = bench.image(.nextSystemPart)
+        try await bench.step("reflash the system part by DFU") { try await bench.board.flash(good, via: .dfu) }
+        try await bench.expect(await bench.board.mode(), equals: .running, "mode after the reflash")
+    }
+}

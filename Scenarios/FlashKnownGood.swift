@@ -1,0 +1,21 @@
+import Bench
+
+extension Scenario {
+    static let flashKnownGood = Scenario(
+        "dfu/flash-known-good",
+        "Flashing the known-good app by DFU leaves it running with every module valid",
+        tags: [.nightly, .smoke, .dfu, .qualification],
+        requires: [.dfu]
+    ) { bench in
+        let app = bench.image(.knownGoodApp)
+        let started = ContinuousClock.now
+        try await bench.step("flash \(app) by DFU") { try await bench.board.flash(app, via: .dfu) }
+        try await bench.measure("dfu.flash_seconds", (ContinuousClock.now - started).secondsValue, unit: "s")
+        try await bench.expect(try await bench.runningApp()?.crc, equals: app.crc, "running app")
+        try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
+    }
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,19 @@
+import Bench
+
+/// Every scenario otabench runs. Adding a scenario is one file plus its line here.
+public enum ScenarioLibrary {
+    public static let all: [Scenario] = [
+        .flashKnownGood,
+        .otaHappyPath,
+        .powerCutDuringDownload,
+        .powerCutDuringApply,
+        .corruptImageRefused,
+        .wrongPlatformRefusedByDevice,
+        .wrongPlatformRefusedByHost,
+        .unmetDependencySafeModeThenHeal,
+        .updatesDisabledThenEnabled,
+        .forcedUpdateOverridesDisable,
+        .minimalDisruption,
+        .dfuRecoveryOfBrokenSystem,
+    ]
+}

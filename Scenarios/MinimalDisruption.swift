@@ -1,0 +1,22 @@
+import Bench
+
+extension Scenario {
+    static let minimalDisruption = Scenario(
+        "ota/minimal-disruption",
+        "The app keeps running while the image downloads; it restarts once, at the end",
+        tags: [.nightly, .ota, .qualification],
+        requires: [.controlRequests]
+    ) { bench in
+        _ = await bench.board.takeEvents()
+        let started = ContinuousClock.now
+        try await bench.board.update(to: bench.image(.nextApp), via: .controlRequests, cuttingPower: nil)
+        _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
+        try await bench.measure("ota.total_seconds", (ContinuousClock.now - started).secondsValue, unit: "s")
+        let events = await bench.board.takeEvents()
+        try await bench.expect(events.filter { $0 == .reset }.count, equals: 1, "resets during the update")
+        let firstProgress = events.firstIndex(of: .firmwareUpdateProgress) ?? events.endIndex
+        let reset = events.firstIndex(of: .reset) ?? events.startIndex
+        try await bench.expect(firstProgress < reset, "the download before the only reset")
+        try await bench.expect(events.contains(.firmwareUpdateComplete), "firmware_update/complete before the reset")
+    }
+}

@@ -1,0 +1,28 @@
+import Bench
+
+extension Scenario {
+    static let powerCutDuringApply = Scenario(
+        "ota/power-cut-during-apply",
+        "A power cut during the bootloader's copy ends with the old or the new app running, never worse",
+        tags: [.nightly, .powerCut, .qualification],
+        requires: [.powerControl, .controlRequests],
+        knownIssues: [
+            KnownIssue(
+                on: .generations([.gen2]),
+                "the Gen 2 bootloader clears every module slot before copying, so a cut copy is not redone: the board ends in safe mode or on its factory app",
+                source: "DO-1.2.1 flash_mal.c FLASH_UpdateModules; reference §5.2 item 10")
+        ],
+        arguments: PowerCut.spread(4, over: .apply)
+    ) { bench, cut in
+        let old = bench.image(.knownGoodApp)
+        let next = bench.image(.nextApp)
+        try await bench.step("update, cutting power at \(cut)") {
+            try await bench.board.update(to: next, via: .controlRequests, cuttingPower: cut)
+        }
+        let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
+        try await bench.expect(mode, equals: .running, "mode after the cut")
+        let running = try await bench.runningApp()?.crc
+        try await bench.expect(running == old.crc || running == next.crc, "the old or the new app running (running crc \(running.map { String($0, radix: 16) } ?? "none"))")
+        try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
+    }
+}

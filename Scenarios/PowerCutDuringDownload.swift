@@ -1,0 +1,20 @@
+import Bench
+
+extension Scenario {
+    static let powerCutDuringDownload = Scenario(
+        "ota/power-cut-during-download",
+        "A power cut while an OTA image downloads leaves the old app running",
+        tags: [.nightly, .powerCut, .qualification],
+        requires: [.powerControl, .controlRequests],
+        arguments: PowerCut.spread(4, over: .download)
+    ) { bench, cut in
+        let old = bench.image(.knownGoodApp)
+        try await bench.step("update, cutting power at \(cut)") {
+            try await bench.board.update(to: bench.image(.nextApp), via: .controlRequests, cuttingPower: cut)
+        }
+        let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
+        try await bench.expect(mode, equals: .running, "mode after the cut")
+        try await bench.expect(try await bench.runningApp()?.crc, equals: old.crc, "running app (the old one)")
+        try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
+    }
+}

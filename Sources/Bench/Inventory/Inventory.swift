@@ -1,0 +1,161 @@
+import Emulator
+import Firmware
+import Foundation
+import TOMLKit
+
+/// A host's boards, from a TOML file in `Boards/`:
+///
+/// ```toml
+/// [[board]]
+/// name = "boron-1"
+/// platform = "boron"
+/// emulated = true
+/// tags = ["gen3"]
+/// defects = []          # emulated boards only: seeded firmware bugs
+/// ```
+public struct Inventory: Sendable {
+    public struct Entry: Hashable, Sendable {
+        public var name: String
+        public var platform: Platform
+        public var emulated: Bool
+        public var deviceID: String?
+        public var tags: [String]
+        public var defects: Set<Defect>
+
+        public init(name: String, platform: Platform, emulated: Bool = true, deviceID: String? = nil, tags: [String] = [],
+                    defects: Set<Defect> = []) {
+            self.name = name
+            self.platform = platform
+            self.emulated = emulated
+            self.deviceID = deviceID
+            self.tags = tags
+            self.defects = defects
+        }
+    }
+
+    public var source: String
+    public var entries: [Entry]
+
+    public init(source: String, entries: [Entry]) {
+        self.source = source
+        self.entries = entries
+    }
+
+    public static func load(_ path: String) throws(InventoryError) -> Inventory {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw InventoryError(file: path, line: nil, key: nil, message: "cannot read it: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(InventoryError) -> Inventory {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw InventoryError(file: file, line: Int(error.source.begin.line), key: nil, message: error.description)
+        } catch {
+            throw InventoryError(file: file, line: nil, key: nil, message: "\(error)")
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for key in table.keys where key != "board" {
+            throw InventoryError(file: file, line: line(of: key, in: lines), key: key, message: "unknown top-level key; boards go in [[board]] tables")
+        }
+        guard let boards = table["board"]?.array else {
+            throw InventoryError(file: file, line: nil, key: "board", message: "no [[board]] entries")
+        }
+        var entries: [Entry] = []
+        var names: Set<String> = []
+        for (position, value) in boards.enumerated() {
+            let headerLine = nthLine(containing: "[[board]]", occurrence: position, in: lines)
+            guard let board = value.table else {
+                throw InventoryError(file: file, line: headerLine, key: "board", message: "each board must be a table")
+            }
+            func fail(_ key: String, _ message: String) -> InventoryError {
+                InventoryError(file: file, line: line(of: key, in: lines, after: headerLine) ?? headerLine, key: key, message: message)
+            }
+            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects"]
+            if let unknown = board.keys.first(where: { !known.contains($0) }) {
+                throw fail(unknown, "unknown key; known: \(known.sorted().joined(separator: ", "))")
+            }
+            guard let name = board["name"]?.string, !name.isEmpty else { throw fail("name", "every board needs a name (a string)") }
+            guard names.insert(name).inserted else { throw fail("name", "\(name) appears twice") }
+            guard let platformName = board["platform"]?.string else { throw fail("platform", "\(name) needs a platform (a string)") }
+            guard let platform = Platform.named(platformName) else {
+                throw fail("platform", "unknown platform \"\(platformName)\"; known: \(Platform.catalog.map(\.buildName).joined(separator: ", "))")
+            }
+            var emulated = true
+            if let value = board["emulated"] {
+                guard let flag = value.bool else { throw fail("emulated", "must be true or false") }
+                emulated = flag
+            }
+            if !emulated {
+                throw fail("emulated", "real boards arrive with the USB issue; this build drives emulated boards only")
+            }
+            var tags: [String] = []
+            if let value = board["tags"] {
+                guard let array = value.array, let strings = Optional(array.compactMap(\.string)), strings.count == array.count else {
+                    throw fail("tags", "must be an array of strings")
+                }
+                tags = strings
+            }
+            var defects: Set<Defect> = []
+            if let value = board["defects"] {
+                guard let array = value.array else { throw fail("defects", "must be an array of strings") }
+                for item in array {
+                    guard let text = item.string, let defect = Defect(rawValue: text) else {
+                        throw fail("defects", "unknown defect \(item); known: \(Defect.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    defects.insert(defect)
+                }
+            }
+            entries.append(Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
+                                 tags: tags, defects: defects))
+        }
+        return Inventory(source: file, entries: entries)
+    }
+
+    /// `count` more emulated boards, cycling through the catalog's platforms.
+    public mutating func addEmulated(_ count: Int) {
+        let platforms = Platform.catalog.filter { !$0.discontinued }
+        for index in 0..<count {
+            let platform = platforms[index % platforms.count]
+            entries.append(Entry(name: "emulated-\(platform.buildName)-\(index + 1)", platform: platform))
+        }
+    }
+
+    /// The default inventory when the file is missing: one emulated board per supported platform.
+    public static var defaultEmulated: Inventory {
+        Inventory(source: "built-in", entries: Platform.catalog.filter { !$0.discontinued }.map { Entry(name: $0.buildName, platform: $0) })
+    }
+
+    static func line(of key: String, in lines: [String], after start: Int? = nil) -> Int? {
+        let from = (start ?? 1) - 1
+        for index in max(0, from)..<lines.count {
+            let trimmed = lines[index].trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix(key + " ") || trimmed.hasPrefix(key + "=") { return index + 1 }
+            if index > from, trimmed == "[[board]]", start != nil { return nil }
+        }
+        return nil
+    }
+
+    static func nthLine(containing text: String, occurrence: Int, in lines: [String]) -> Int? {
+        var seen = 0
+        for (index, line) in lines.enumerated() where line.trimmingCharacters(in: .whitespaces) == text {
+            if seen == occurrence { return index + 1 }
+            seen += 1
+        }
+        return nil
+    }
+}
+
+/// A bad inventory: the file, the line and the key, and what is wrong.
+public struct InventoryError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var message: String
+
+    public var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? "")\(key.map { ": key \($0)" } ?? ""): \(message)"
+    }
+}

@@ -1,0 +1,40 @@
+import Emulator
+import Firmware
+
+/// A board as the runner holds it: the board, its firmware by role, and what it takes to
+/// bring it back to a clean state.
+public struct BenchBoard: Sendable {
+    public var board: any Board
+    public var firmware: FirmwareLibrary
+    public var emulated: Bool
+    /// Modules that make the board clean: the system firmware and the known-good app.
+    public var cleanImages: [FirmwareImage]
+
+    public init(board: any Board, firmware: FirmwareLibrary, emulated: Bool, cleanImages: [FirmwareImage]) {
+        self.board = board
+        self.firmware = firmware
+        self.emulated = emulated
+        self.cleanImages = cleanImages
+    }
+
+    /// An emulated board for an inventory entry.
+    public static func emulated(_ entry: Inventory.Entry, serial: Int) throws -> BenchBoard {
+        let board = try EmulatedBenchBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial)
+        let library = try FirmwareLibrary.built(for: entry.platform, standard: board.firmware)
+        let system = board.firmware.modules.compactMap { bytes -> FirmwareImage? in
+            guard let module = (try? ModuleFile(bytes: bytes))?.modules.first, module.function == .system else { return nil }
+            return FirmwareImage(bytes: bytes, label: "system \(module.index) for \(entry.platform.buildName)")
+        }
+        return BenchBoard(board: board, firmware: library, emulated: true,
+                          cleanImages: system + [library.image(.knownGoodApp)])
+    }
+
+    /// Running Device OS with the known-good app and every module valid.
+    public func isClean() async -> Bool {
+        guard await board.mode() == .running, let app = try? await board.runningApp(),
+              app.crc == firmware.image(.knownGoodApp).crc,
+              let modules = try? await board.modules(), modules.allSatisfy(\.valid)
+        else { return false }
+        return true
+    }
+}

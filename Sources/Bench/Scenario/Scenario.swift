@@ -1,0 +1,125 @@
+import Firmware
+
+/// A test of a board, written in plain Swift: a name, a one-line summary, tags,
+/// requirements, and a body. A parameterised scenario expands into one case per argument.
+public struct Scenario: Sendable {
+    public var name: String
+    public var summary: String
+    public var tags: Set<Tag>
+    public var requirements: Requirements
+    public var knownIssues: [KnownIssue]
+    /// The whole case, recovery not included.
+    public var timeout: Duration
+    public let cases: [ScenarioCase]
+
+    public init(
+        _ name: String, _ summary: String, tags: Set<Tag>, requires capabilities: Set<Capability> = [],
+        platforms: PlatformFilter = .any, knownIssues: [KnownIssue] = [], timeout: Duration = .seconds(120),
+        body: @escaping @Sendable (ScenarioContext) async throws -> Void
+    ) {
+        self.name = name
+        self.summary = summary
+        self.tags = tags
+        self.requirements = Requirements(capabilities: capabilities, platforms: platforms)
+        self.knownIssues = knownIssues
+        self.timeout = timeout
+        self.cases = [ScenarioCase(scenario: name, argument: nil, body: body)]
+    }
+
+    public init<Argument: Sendable & CustomStringConvertible>(
+        _ name: String, _ summary: String, tags: Set<Tag>, requires capabilities: Set<Capability> = [],
+        platforms: PlatformFilter = .any, knownIssues: [KnownIssue] = [], timeout: Duration = .seconds(120),
+        arguments: [Argument], body: @escaping @Sendable (ScenarioContext, Argument) async throws -> Void
+    ) {
+        self.name = name
+        self.summary = summary
+        self.tags = tags
+        self.requirements = Requirements(capabilities: capabilities, platforms: platforms)
+        self.knownIssues = knownIssues
+        self.timeout = timeout
+        self.cases = arguments.map { argument in
+            ScenarioCase(scenario: name, argument: argument.description) { context in try await body(context, argument) }
+        }
+    }
+
+    public func knownIssue(on platform: Platform) -> KnownIssue? {
+        knownIssues.first { $0.platforms.matches(platform) }
+    }
+}
+
+/// One runnable case of a scenario: the scenario itself, or one of its arguments.
+public struct ScenarioCase: Sendable {
+    public var scenario: String
+    public var argument: String?
+    public let body: @Sendable (ScenarioContext) async throws -> Void
+
+    /// `scenario` or `scenario[argument]`.
+    public var id: String { argument.map { "\(scenario)[\($0)]" } ?? scenario }
+}
+
+public struct Tag: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    public static let nightly: Tag = "nightly"
+    public static let qualification: Tag = "qualification"
+    public static let smoke: Tag = "smoke"
+    public static let powerCut: Tag = "power-cut"
+    public static let guards: Tag = "guard"
+    public static let ota: Tag = "ota"
+    public static let dfu: Tag = "dfu"
+    public static let updateControl: Tag = "update-control"
+    public static let recovery: Tag = "recovery"
+}
+
+public struct Requirements: Sendable {
+    public var capabilities: Set<Capability>
+    public var platforms: PlatformFilter
+
+    public func met(by board: any Board) -> Bool {
+        capabilities.isSubset(of: board.capabilities) && platforms.matches(board.platform)
+    }
+}
+
+/// Which platforms something applies to.
+public enum PlatformFilter: Sendable, CustomStringConvertible {
+    case any
+    case generations(Set<Generation>)
+    case families(Set<MCUFamily>)
+    case platforms(Set<String>)
+
+    public func matches(_ platform: Platform) -> Bool {
+        switch self {
+        case .any: true
+        case .generations(let set): set.contains(platform.generation)
+        case .families(let set): set.contains(platform.mcu)
+        case .platforms(let names): names.contains(platform.buildName)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .any: "every platform"
+        case .generations(let set): set.sorted().map(\.description).joined(separator: ", ")
+        case .families(let set): set.map(\.rawValue).sorted().joined(separator: ", ")
+        case .platforms(let names): names.sorted().joined(separator: ", ")
+        }
+    }
+}
+
+/// A failure the bench expects on some platforms, because the firmware there behaves so.
+/// It is reported as a known failure and does not fail the run; a pass is reported loudly.
+public struct KnownIssue: Sendable {
+    public var platforms: PlatformFilter
+    public var reason: String
+    /// Where the behaviour comes from: a source file, a reference section.
+    public var source: String
+
+    public init(on platforms: PlatformFilter, _ reason: String, source: String) {
+        self.platforms = platforms
+        self.reason = reason
+        self.source = source
+    }
+}

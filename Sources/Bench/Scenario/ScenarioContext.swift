@@ -1,0 +1,111 @@
+import Firmware
+import Synchronization
+
+/// What a scenario body gets: the board, firmware by role, steps, measurements and
+/// expectations. Everything it records reaches the results as each step ends.
+public final class ScenarioContext: Sendable {
+    public let board: any Board
+    public let firmware: FirmwareLibrary
+    let recorder: CaseRecorder
+    let stepTimeout: Duration
+
+    init(board: any Board, firmware: FirmwareLibrary, recorder: CaseRecorder, stepTimeout: Duration) {
+        self.board = board
+        self.firmware = firmware
+        self.recorder = recorder
+        self.stepTimeout = stepTimeout
+    }
+
+    public func image(_ role: FirmwareRole) -> FirmwareImage { firmware.image(role) }
+
+    /// A named step with its own timeout; its outcome and duration are recorded when it ends.
+    @discardableResult
+    public func step<T: Sendable>(_ name: String, timeout: Duration? = nil, _ body: @Sendable () async throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        await recorder.stepStarted(name)
+        do {
+            let value = try await withTimeout(timeout ?? stepTimeout, what: "step \"\(name)\"") { try await body() }
+            await recorder.stepEnded(name, duration: ContinuousClock.now - started, failure: nil)
+            return value
+        } catch {
+            await recorder.stepEnded(name, duration: ContinuousClock.now - started, failure: "\(error)")
+            throw error
+        }
+    }
+
+    /// Records a measurement; outside its limits it fails the case.
+    public func measure(_ name: String, _ value: Double, unit: String, limits: ClosedRange<Double>? = nil) async throws {
+        let within = limits.map { $0.contains(value) } ?? true
+        await recorder.measurement(Measurement(name: name, value: value, unit: unit, lower: limits?.lowerBound,
+                                               upper: limits?.upperBound, withinLimits: within))
+        if !within {
+            throw ExpectationFailure(expected: "\(name) within \(limits!)", actual: "\(value) \(unit)", console: await board.consoleLines())
+        }
+    }
+
+    /// Fails with the console attached when `condition` is false.
+    public func expect(_ condition: Bool, _ what: @autoclosure () -> String) async throws {
+        guard !condition else { return }
+        throw ExpectationFailure(expected: what(), actual: "it was not so", console: await board.consoleLines())
+    }
+
+    /// Fails with expected vs actual and the console attached.
+    public func expect<T: Equatable & Sendable>(_ actual: T, equals expected: T, _ what: String) async throws {
+        guard actual != expected else { return }
+        throw ExpectationFailure(expected: "\(what): \(expected)", actual: "\(actual)", console: await board.consoleLines())
+    }
+
+    /// Fails unless `body` throws; returns what it threw.
+    @discardableResult
+    public func expectFailure(_ what: String, _ body: @Sendable () async throws -> Void) async throws -> any Error {
+        do {
+            try await body()
+        } catch {
+            return error
+        }
+        throw ExpectationFailure(expected: "\(what) to fail", actual: "it succeeded", console: await board.consoleLines())
+    }
+
+    /// The board's running app against an image: the identity scenarios assert on.
+    public func runningApp() async throws -> ModuleSummary? { try await board.runningApp() }
+}
+
+/// A failed expectation: what was expected, what the board said, and its console.
+public struct ExpectationFailure: Error, Sendable, CustomStringConvertible {
+    public var expected: String
+    public var actual: String
+    public var console: [String]
+
+    public var description: String { "expected \(expected), but \(actual)" }
+}
+
+public struct Measurement: Hashable, Sendable, Codable {
+    public var name: String
+    public var value: Double
+    public var unit: String
+    public var lower: Double?
+    public var upper: Double?
+    public var withinLimits: Bool
+}
+
+/// Raised when a step or a case runs past its time.
+public struct TimeoutError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var what: String
+    public var limit: Duration
+    public var description: String { "\(what) did not finish within \(limit)" }
+}
+
+/// Runs `body`, failing with a `TimeoutError` if it takes longer than `limit`.
+public func withTimeout<T: Sendable>(_ limit: Duration, what: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    try await withoutActuallyEscaping(body) { body in
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw TimeoutError(what: what, limit: limit)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
