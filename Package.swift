@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "TestSupport"]),
         .testTarget(
             name: "EmulatorTests",
             dependencies: [

@@ -156,6 +156,9 @@ public final class EmulatedBenchBoard: Board {
             let mode = await mode()
             switch mode {
             case .running, .safeMode, .listening: return mode
+            case .unreachable(let reason):
+                // An emulated board that bricked stays so: no point waiting.
+                throw BoardError(board: name, operation: "wait for the board", reason: "it does not start: \(reason)")
             default:
                 guard ContinuousClock.now < deadline else {
                     throw BoardError(board: name, operation: "wait for the board", reason: "still \(mode) after \(timeout)")
