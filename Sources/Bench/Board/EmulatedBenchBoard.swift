@@ -20,10 +20,9 @@ public final class EmulatedBenchBoard: Board {
     public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1) throws {
         self.name = name
         self.platform = platform
-        let firmware = try FirmwareSet.standard(for: platform)
-        let model = try BoardModel.provisioned(platform: platform, deviceID: BoardModel.defaultDeviceID(platform, serial: serial),
-                                               firmware: firmware, defects: defects)
-        self.firmware = firmware
+        let template = try ProvisionedTemplates.shared.template(for: platform)
+        let model = template.board.cloned(deviceID: BoardModel.defaultDeviceID(platform, serial: serial), defects: defects)
+        self.firmware = template.firmware
         self.deviceID = model.deviceID
         self.emulator = EmulatedBoard(model, clock: InstantClock())
     }
@@ -207,5 +206,27 @@ final class EventCursor: Sendable {
             return start
         }
         return Array(all[start...])
+    }
+}
+
+/// One provisioned board and firmware library per platform, built once per process: every
+/// emulated board of that platform starts as a copy (sharing flash pages until it writes).
+final class ProvisionedTemplates: Sendable {
+    struct Template: Sendable {
+        var firmware: FirmwareSet
+        var board: BoardModel
+        var library: FirmwareLibrary
+    }
+
+    static let shared = ProvisionedTemplates()
+    private let templates = Mutex<[PlatformID: Template]>([:])
+
+    func template(for platform: Platform) throws -> Template {
+        if let cached = templates.withLock({ $0[platform.id] }) { return cached }
+        let firmware = try FirmwareSet.standard(for: platform)
+        let board = try BoardModel.provisioned(platform: platform, firmware: firmware)
+        let template = Template(firmware: firmware, board: board, library: try FirmwareLibrary.built(for: platform, standard: firmware))
+        templates.withLock { $0[platform.id] = template }
+        return template
     }
 }

@@ -20,7 +20,7 @@ public struct BenchBoard: Sendable {
     /// An emulated board for an inventory entry.
     public static func emulated(_ entry: Inventory.Entry, serial: Int) throws -> BenchBoard {
         let board = try EmulatedBenchBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial)
-        let library = try FirmwareLibrary.built(for: entry.platform, standard: board.firmware)
+        let library = try ProvisionedTemplates.shared.template(for: entry.platform).library
         let system = board.firmware.modules.compactMap { bytes -> FirmwareImage? in
             guard let module = (try? ModuleFile(bytes: bytes))?.modules.first, module.function == .system else { return nil }
             return FirmwareImage(bytes: bytes, label: "system \(module.index) for \(entry.platform.buildName)")

@@ -14,6 +14,8 @@ public struct RunOptions: Sendable {
     public var stepTimeout: Duration = .seconds(60)
     /// Overrides every scenario's own timeout (tests use it).
     public var caseTimeout: Duration?
+    /// Where board leases live; nil runs without leases.
+    public var leaseDirectory: String?
 
     public init() {}
 

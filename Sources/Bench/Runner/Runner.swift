@@ -80,28 +80,38 @@ public struct Runner: Sendable {
     }
 
     private func quarantinedBoard(_ name: String, _ reason: String) {
-        progress.note("\(name) quarantined: \(reason)")
+        progress.note("\(name): \(reason)")
     }
 
     /// One board's cases in order; returns its results and a quarantine reason if it got one.
     func runBoard(_ entry: BenchBoard, cases: [(Scenario, ScenarioCase)], runID: Int64?) async throws -> ([CaseResult], String?) {
         var results: [CaseResult] = []
         var quarantine: String?
+        var lease: BoardLease?
+        if let directory = options.leaseDirectory {
+            do {
+                lease = try BoardLease(board: entry.board.name, directory: directory)
+            } catch {
+                // Someone else has the board: its cases are skipped, saying who.
+                quarantine = "not run: \(error)"
+            }
+        }
+        defer { withExtendedLifetime(lease) {} }
         for (scenario, scenarioCase) in cases {
             let board = entry.board
             if let reason = quarantine {
                 results.append(CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
                                           argument: scenarioCase.argument, status: .skipped, attempts: 0, seconds: 0,
-                                          message: "board quarantined: \(reason)", knownIssue: nil))
+                                          message: reason, knownIssue: nil))
                 progress.caseEnded(results.last!)
                 continue
             }
             if !(await entry.isClean()), let reason = await recover(entry) {
-                quarantine = reason
+                quarantine = "board quarantined: \(reason)"
                 try store?.quarantine(run: runID ?? 0, board: board.name, reason: reason)
                 results.append(CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
                                           argument: scenarioCase.argument, status: .skipped, attempts: 0, seconds: 0,
-                                          message: "board quarantined: \(reason)", knownIssue: nil))
+                                          message: quarantine, knownIssue: nil))
                 progress.caseEnded(results.last!)
                 continue
             }
@@ -109,7 +119,7 @@ public struct Runner: Sendable {
             results.append(result)
             progress.caseEnded(result)
             if result.status != .passed, !(await entry.isClean()), let reason = await recover(entry) {
-                quarantine = reason
+                quarantine = "board quarantined: \(reason)"
                 try store?.quarantine(run: runID ?? 0, board: board.name, reason: reason)
             }
         }

@@ -6,7 +6,7 @@ import Serial
 /// type: a copy is a snapshot.
 public struct BoardModel: Sendable {
     public let platform: Platform
-    public let deviceID: String
+    public internal(set) var deviceID: String
     public var storage: BoardStorage
     public var defects: Set<Defect>
 

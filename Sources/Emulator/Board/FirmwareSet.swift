@@ -107,6 +107,18 @@ extension BoardModel {
         return board
     }
 
+    /// The same board under another device id: a copy of a provisioned board shares its
+    /// flash pages, so a thousand boards of one platform cost little more than one.
+    public func cloned(deviceID: String, defects: Set<Defect>) -> BoardModel {
+        var copy = self
+        copy.deviceID = deviceID
+        copy.defects = defects
+        copy.events = []
+        copy.console = []
+        copy.serialOutput = []
+        return copy
+    }
+
     /// A stable, plausible 24-hex-digit device id for an emulated board.
     public static func defaultDeviceID(_ platform: Platform, serial: Int = 1) -> String {
         let text = "e00fce68" + String(format: "%04x", Int(platform.id.rawValue)) + String(format: "%012x", serial)

@@ -46,6 +46,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Results database (default: REPORT_DIR/results.sqlite).")
     var db: String?
 
+    @Option(help: "Where board leases are kept, so two runs never share a board.")
+    var leaseDir: String = "/tmp/otabench-leases"
+
     @Flag(help: "List the cases the run would execute, and exit.")
     var list = false
 
@@ -70,6 +73,7 @@ struct Run: AsyncParsableCommand {
         options.jobs = max(1, jobs)
         options.retries = max(0, retries)
         options.repeatCount = max(1, repeatCount)
+        options.leaseDirectory = leaseDir
 
         let benchBoards: [BenchBoard]
         do {

@@ -1,0 +1,145 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import TestSupport
+import Testing
+
+@Suite("otabench run and report", .serialized)
+struct RunCommandTests {
+    static func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func inventory(_ text: String, in folder: URL) throws -> String {
+        let path = folder.appendingPathComponent("boards.toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("A passing run exits 0 and writes JUnit, JSON and HTML that parse back")
+    func passingRun() throws {
+        let dir = try Self.folder()
+        let boards = try Self.inventory("[[board]]\nname = \"b\"\nplatform = \"boron\"\n\n[[board]]\nname = \"p\"\nplatform = \"photon\"\n", in: dir)
+        let result = try OtabenchProcess.run(["run", "--inventory", boards, "--tag", "nightly", "--report-dir", dir.path,
+                                              "--lease-dir", dir.appendingPathComponent("leases").path])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("known-failure"))
+
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as? [String: Any]
+        let cases = try #require(json?["cases"] as? [[String: Any]])
+        #expect(cases.count > 20)
+        #expect((json?["run"] as? [String: Any])?["status"] as? String == "passed")
+
+        // JUnit as CI servers read it: suites per board, counts that add up.
+        let junit = try XMLDocument(contentsOf: dir.appendingPathComponent("junit.xml"))
+        let root = try #require(junit.rootElement())
+        #expect(root.name == "testsuites")
+        let suites = root.elements(forName: "testsuite")
+        #expect(Set(suites.compactMap { $0.attribute(forName: "name")?.stringValue }) == ["b", "p"])
+        var total = 0
+        for suite in suites {
+            let testcases = suite.elements(forName: "testcase")
+            #expect(Int(suite.attribute(forName: "tests")?.stringValue ?? "") == testcases.count)
+            let skipped = testcases.filter { !$0.elements(forName: "skipped").isEmpty }.count
+            #expect(Int(suite.attribute(forName: "skipped")?.stringValue ?? "") == skipped)
+            #expect(testcases.allSatisfy { $0.attribute(forName: "classname") != nil && Double($0.attribute(forName: "time")?.stringValue ?? "") != nil })
+            total += testcases.count
+        }
+        #expect(Int(root.attribute(forName: "tests")?.stringValue ?? "") == total)
+        #expect(total == cases.count)
+
+        let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("Platform × scenario"))
+        #expect(html.contains("known-failure"))
+        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
+        #expect(html.components(separatedBy: "<table").count == html.components(separatedBy: "</table>").count)
+    }
+
+    @Test("A failing run exits 1; a bad inventory exits 2 naming file, line and key")
+    func exitCodes() throws {
+        let dir = try Self.folder()
+        let defective = try Self.inventory("[[board]]\nname = \"bad\"\nplatform = \"boron\"\ndefects = [\"non-atomic-apply\"]\n", in: dir)
+        let failing = try OtabenchProcess.run(["run", "--inventory", defective, "--scenario", "ota/power-cut-during-apply",
+                                               "--report-dir", dir.path, "--lease-dir", dir.appendingPathComponent("leases").path])
+        #expect(failing.status == 1, "\(failing.standardError)")
+        #expect(failing.standardError.contains("FAIL"))
+
+        let broken = try Self.inventory("[[board]]\nname = \"x\"\nplatform = \"zebra\"\n", in: dir)
+        let bad = try OtabenchProcess.run(["run", "--inventory", broken, "--report-dir", dir.path])
+        #expect(bad.status == 2)
+        #expect(bad.standardError.contains("\(broken):3: key platform: unknown platform \"zebra\""))
+        #expect(try OtabenchProcess.run(["run", "--platform", "zebra", "--report-dir", dir.path]).status == 2)
+        #expect(try OtabenchProcess.run(["report", "--db", dir.appendingPathComponent("none.sqlite").path]).status == 2)
+    }
+
+    @Test("A run killed with SIGKILL keeps every finished step, and report renders it")
+    func killedRun() async throws {
+        let dir = try Self.folder()
+        let boards = try Self.inventory("[[board]]\nname = \"b\"\nplatform = \"boron\"\n", in: dir)
+        let process = Process()
+        process.executableURL = OtabenchProcess.executable
+        process.arguments = ["run", "--inventory", boards, "--emulated", "400", "--jobs", "1", "--report-dir", dir.path,
+                             "--lease-dir", dir.appendingPathComponent("leases").path]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let database = dir.appendingPathComponent("results.sqlite").path
+        // Let it finish a number of cases, then kill it without warning.
+        for _ in 0..<200 {
+            try await Task.sleep(for: .milliseconds(50))
+            if let size = try? FileManager.default.attributesOfItem(atPath: database)[.size] as? Int, size > 60_000 { break }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+
+        let out = dir.appendingPathComponent("after")
+        let report = try OtabenchProcess.run(["report", "--db", database, "--out", out.path])
+        #expect(report.status == 0, "\(report.standardError)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any])
+        let run = try #require(json["run"] as? [String: Any])
+        #expect(run["finished"] == nil || run["finished"] is NSNull)
+        let cases = try #require(json["cases"] as? [[String: Any]])
+        let finished = cases.filter { $0["status"] as? String != "running" }
+        #expect(finished.count > 5)
+        // Every finished happy-path case has both of its steps.
+        let happy = finished.filter { $0["scenario"] as? String == "ota/happy-path" }
+        #expect(!happy.isEmpty)
+        #expect(happy.allSatisfy { ($0["steps"] as? [[String: Any]])?.count == 2 })
+        #expect(cases.filter { $0["status"] as? String == "running" }.count <= 1)
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("the run did not finish"))
+    }
+
+    @Test("Two processes never share a board: the second skips it, naming the holder")
+    func leases() async throws {
+        let dir = try Self.folder()
+        let leases = dir.appendingPathComponent("leases").path
+        let boards = try Self.inventory("[[board]]\nname = \"shared\"\nplatform = \"boron\"\n", in: dir)
+        let first = Process()
+        first.executableURL = OtabenchProcess.executable
+        first.arguments = ["run", "--inventory", boards, "--emulated", "0", "--repeat", "400", "--jobs", "1",
+                           "--report-dir", dir.appendingPathComponent("first").path, "--lease-dir", leases]
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        defer { if first.isRunning { first.terminate() } }
+        let lease = (leases as NSString).appendingPathComponent("shared.lease")
+        for _ in 0..<200 where ((try? String(contentsOfFile: lease, encoding: .utf8)) ?? "").isEmpty {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let second = try OtabenchProcess.run(["run", "--inventory", boards, "--scenario", "ota/happy-path",
+                                              "--report-dir", dir.appendingPathComponent("second").path, "--lease-dir", leases])
+        #expect(second.standardError.contains("shared is leased by pid \(first.processIdentifier)"), "\(second.standardError)")
+        #expect(second.status == 0)
+        // The kernel releases the lease when its holder dies, however it dies.
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let third = try OtabenchProcess.run(["run", "--inventory", boards, "--scenario", "ota/happy-path",
+                                             "--report-dir", dir.appendingPathComponent("third").path, "--lease-dir", leases])
+        #expect(third.status == 0)
+        #expect(third.standardError.contains("1 passed"))
+    }
+}
