@@ -81,7 +81,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "otabench-benchmark",
-            dependencies: ["Firmware", "Emulator"]
+            dependencies: ["Firmware", "Emulator", "Bench", "Scenarios"]
         ),
 
         // Tests.

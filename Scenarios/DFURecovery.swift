@@ -7,7 +7,8 @@ extension Scenario {
         "A board whose system part is damaged stays in DFU, and a DFU reflash brings it back",
         tags: [.nightly, .recovery, .dfu, .qualification],
         requires: [.dfu],
-        platforms: .generations([.gen3])
+        platforms: .generations([.gen3]),
+        probesDefects: false
     ) { bench in
         var damaged = bench.image(.nextSystemPart)
         damaged.bytes[damaged.bytes.count / 2] ^= 0x08

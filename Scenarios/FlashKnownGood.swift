@@ -5,7 +5,8 @@ extension Scenario {
         "dfu/flash-known-good",
         "Flashing the known-good app by DFU leaves it running with every module valid",
         tags: [.nightly, .smoke, .dfu, .qualification],
-        requires: [.dfu]
+        requires: [.dfu],
+        probesDefects: false
     ) { bench in
         let app = bench.image(.knownGoodApp)
         let started = ContinuousClock.now

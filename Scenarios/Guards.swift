@@ -23,7 +23,8 @@ extension Scenario {
     static let wrongPlatformRefusedByHost = Scenario(
         "guard/wrong-platform-refused-by-host",
         "The host-side guard refuses an app for another platform before anything is sent",
-        tags: [.nightly, .guards, .qualification, .smoke]
+        tags: [.nightly, .guards, .qualification, .smoke],
+        probesDefects: false  // the host's guard: no device defect can change it
     ) { bench in
         let image = bench.image(.otherPlatformApp)
         _ = await bench.board.takeEvents()
@@ -42,6 +43,26 @@ extension Scenario {
         }
         try await bench.expect("\(error)".contains(expected), "the device's \(expected) (got: \(error))")
         try await bench.expect(await bench.board.mode(), equals: .running, "mode")
+        try await bench.expect(try await bench.runningApp()?.crc, equals: old.crc, "running app (the old one)")
+    }
+}
+
+extension Scenario {
+    static let truncatedTransferRefused = Scenario(
+        "guard/truncated-transfer-refused",
+        "A transfer that stops short of its announced size is refused at finish; nothing is applied",
+        tags: [.nightly, .guards, .qualification],
+        requires: [.controlRequests]
+    ) { bench in
+        let old = bench.image(.knownGoodApp)
+        let next = bench.image(.nextApp)
+        _ = await bench.board.takeEvents()
+        let error = try await bench.expectFailure("finishing a transfer missing its last bytes") {
+            try await bench.board.updateCutShort(to: next, sending: next.bytes.count / 2)
+        }
+        try await bench.expect("\(error)".contains("SYSTEM_ERROR_INVALID_STATE"), "the invalid-state error (got: \(error))")
+        try await bench.expect(!(await bench.board.takeEvents().contains(.firmwareUpdateComplete)), "no firmware_update/complete")
+        _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.crc, equals: old.crc, "running app (the old one)")
     }
 }

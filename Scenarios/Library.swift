@@ -10,6 +10,7 @@ public enum ScenarioLibrary {
         .corruptImageRefused,
         .wrongPlatformRefusedByDevice,
         .wrongPlatformRefusedByHost,
+        .truncatedTransferRefused,
         .unmetDependencySafeModeThenHeal,
         .updatesDisabledThenEnabled,
         .forcedUpdateOverridesDisable,

@@ -5,7 +5,8 @@ extension Scenario {
         "ota/happy-path",
         "An OTA over control requests installs the next app, which runs after the restart",
         tags: [.nightly, .smoke, .ota, .qualification],
-        requires: [.controlRequests]
+        requires: [.controlRequests],
+        probesDefects: false
     ) { bench in
         let next = bench.image(.nextApp)
         let started = ContinuousClock.now

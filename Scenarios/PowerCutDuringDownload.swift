@@ -6,6 +6,8 @@ extension Scenario {
         "A power cut while an OTA image downloads leaves the old app running",
         tags: [.nightly, .powerCut, .qualification],
         requires: [.powerControl, .controlRequests],
+        // No seeded defect breaks the download phase yet (nothing is queued before validation).
+        probesDefects: false,
         arguments: PowerCut.spread(4, over: .download)
     ) { bench, cut in
         let old = bench.image(.knownGoodApp)

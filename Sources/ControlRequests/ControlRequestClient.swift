@@ -121,7 +121,8 @@ public struct ControlRequestClient: Sendable {
 
     /// OTA over USB (§6.3): START with the size, DATA in the device's chunk size, FINISH.
     /// Any failure cancels the transfer on the device.
-    public func updateFirmware(_ image: [UInt8], validateOnly: Bool = false,
+    /// `stopAfter` sends only that many bytes before FINISH: a transfer cut short by the host.
+    public func updateFirmware(_ image: [UInt8], validateOnly: Bool = false, stopAfter: Int? = nil,
                                progress: (@Sendable (Int, Int) -> Void)? = nil) async throws {
         let start = try await request(.startFirmwareUpdate,
                                       Particle_Ctrl_StartFirmwareUpdateRequest.with { $0.size = UInt32(image.count) },
@@ -129,8 +130,9 @@ public struct ControlRequestClient: Sendable {
         let chunk = max(1, Int(start.chunkSize))
         do {
             var offset = 0
-            while offset < image.count {
-                let end = min(offset + chunk, image.count)
+            let limit = min(stopAfter ?? image.count, image.count)
+            while offset < limit {
+                let end = min(offset + chunk, limit)
                 let data = Data(image[offset..<end])
                 _ = try await request(.firmwareUpdateData, Particle_Ctrl_FirmwareUpdateDataRequest.with { $0.data = data },
                                       reply: Particle_Ctrl_FirmwareUpdateDataReply.self)

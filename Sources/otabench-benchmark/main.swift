@@ -1,9 +1,11 @@
 // Benchmarks for otabench, run by Scripts/benchmark on a release build. Each measure prints
 // one line: name, figure, unit. Figures that compare two things are measured side by side,
 // interleaved in the same run, because the machines are shared and noisy.
+import Bench
 import Emulator
 import Firmware
 import Foundation
+import Scenarios
 
 struct Measure {
     var name: String
@@ -83,7 +85,64 @@ func powerCutSweep() throws -> [Measure] {
     ]
 }
 
+/// The nightly suite on the default emulated inventory, as `Scripts/run` runs it (goal < 60 s).
+func nightlySuite() async throws -> [Measure] {
+    let inventory = Inventory.defaultEmulated
+    let boards = try inventory.entries.enumerated().map { try BenchBoard.emulated($1, serial: $0 + 1) }
+    var options = RunOptions()
+    options.tags = [.nightly]
+    let clock = ContinuousClock()
+    var summary: RunSummary?
+    let store = try ResultsStore(path: NSTemporaryDirectory() + "/otabench-bench-\(getpid()).sqlite")
+    let elapsed = try await clock.measure {
+        summary = try await Runner(scenarios: ScenarioLibrary.all, boards: boards, store: store, options: options).run()
+    }
+    return [
+        Measure(name: "nightly.default_inventory.seconds", value: elapsed.seconds, unit: "s"),
+        Measure(name: "nightly.default_inventory.cases", value: Double(summary!.results.count), unit: "cases"),
+    ]
+}
+
+/// 1,000 generated emulated boards, each running the OTA happy path and one power-cut case,
+/// in one run (goals: < 30 s wall, < 2 GiB peak memory).
+func thousandBoards() async throws -> [Measure] {
+    var inventory = Inventory(source: "generated", entries: [])
+    inventory.addEmulated(1000)
+    let clock = ContinuousClock()
+    let setupStart = clock.now
+    let boards = try inventory.entries.enumerated().map { try BenchBoard.emulated($1, serial: $0 + 1) }
+    let setup = clock.now - setupStart
+    let oneCut = Scenario("bench/one-power-cut", "one cut in the download", tags: ["bench"], requires: [.powerControl]) { bench in
+        try await bench.board.update(to: bench.image(.nextApp), via: .controlRequests, cuttingPower: PowerCut(.download, at: 0.5))
+        _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
+        try await bench.expect(try await bench.runningApp()?.crc, equals: bench.image(.knownGoodApp).crc, "the old app")
+    }
+    var options = RunOptions()
+    options.scenarioPatterns = ["ota/happy-path", "bench/one-power-cut"]
+    options.jobs = 8
+    var summary: RunSummary?
+    let elapsed = try await clock.measure {
+        summary = try await Runner(scenarios: ScenarioLibrary.all + [oneCut], boards: boards, store: nil, options: options).run()
+    }
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return [
+        Measure(name: "thousand_boards.setup_seconds", value: setup.seconds, unit: "s"),
+        Measure(name: "thousand_boards.run_seconds", value: elapsed.seconds, unit: "s"),
+        Measure(name: "thousand_boards.total_seconds", value: (setup + elapsed).seconds, unit: "s"),
+        Measure(name: "thousand_boards.cases", value: Double(summary!.results.count), unit: "cases"),
+        Measure(name: "thousand_boards.failed", value: Double(summary!.count(.failed)), unit: "cases"),
+        Measure(name: "process.peak_rss", value: Double(usage.ru_maxrss) / 1024, unit: "MiB"),
+    ]
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 for measure in try powerCutSweep() { measure.print() }
+for measure in try await nightlySuite() { measure.print() }
+for measure in try await thousandBoards() { measure.print() }
 
 guard let folder = fixtureFolder() else {
     FileHandle.standardError.write(Data("otabench-benchmark: no fixture folder; pass one or set OTABENCH_FIXTURES\n".utf8))

@@ -63,3 +63,19 @@ struct DefectTests {
         #expect(broken.runningApp == old)
     }
 }
+
+@Suite("Seeded defects: forced updates")
+struct ForcedDefectTests {
+    @Test("ignore-forced: a forced notice no longer overrides disableUpdates")
+    func ignoreForced() throws {
+        let boron = Platform(buildName: "boron")!
+        var sound = try BoardModel.provisioned(platform: boron)
+        sound.disableUpdates()
+        sound.receiveUpdatesForcedNotice("true")
+        #expect(throws: Never.self) { _ = try sound.startUpdate(size: 1000, source: .cloud) }
+        var broken = try BoardModel.provisioned(platform: boron, defects: [.ignoreForcedUpdates])
+        broken.disableUpdates()
+        broken.receiveUpdatesForcedNotice("true")
+        #expect(throws: UpdateError.updatesDisabled) { _ = try broken.startUpdate(size: 1000, source: .cloud) }
+    }
+}

@@ -17,6 +17,9 @@ public protocol Board: Sendable {
     func flash(_ image: FirmwareImage, via path: FlashPath) async throws
     /// Sends an image to the running Device OS, which validates, queues and restarts.
     func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws
+    /// Announces `image` but sends only its first `bytes` before finishing: a host that
+    /// stopped short (a crash, a USB glitch). The board must refuse it.
+    func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws
 
     func reset() async throws
     func enterDFU() async throws

@@ -98,6 +98,10 @@ public final class EmulatedBenchBoard: Board {
         }
     }
 
+    public func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
+        try await control.updateFirmware(image.bytes, stopAfter: bytes)
+    }
+
     /// Finds the operation a cut lands on by running the same update on a copy of the board.
     private func armPowerCut(_ cut: PowerCut, image: FirmwareImage) async throws {
         var probe = await emulator.snapshot()

@@ -118,7 +118,9 @@ public struct Runner: Sendable {
             let result = try await runCase(scenario, scenarioCase, on: entry, runID: runID)
             results.append(result)
             progress.caseEnded(result)
-            if result.status != .passed, !(await entry.isClean()), let reason = await recover(entry) {
+            // After anything but a pass the ladder runs from its first rung, even if the board
+            // looks clean: a failed case can leave state behind that no module shows (flags in RAM).
+            if result.status != .passed, let reason = await recover(entry) {
                 quarantine = "board quarantined: \(reason)"
                 try store?.quarantine(run: runID ?? 0, board: board.name, reason: reason)
             }

@@ -10,12 +10,15 @@ public struct Scenario: Sendable {
     public var knownIssues: [KnownIssue]
     /// The whole case, recovery not included.
     public var timeout: Duration
+    /// Whether the scenario checks how firmware handles a fault (efficacy expects it to catch
+    /// a seeded defect), rather than that a plain operation works.
+    public var probesDefects: Bool
     public let cases: [ScenarioCase]
 
     public init(
         _ name: String, _ summary: String, tags: Set<Tag>, requires capabilities: Set<Capability> = [],
         platforms: PlatformFilter = .any, knownIssues: [KnownIssue] = [], timeout: Duration = .seconds(120),
-        body: @escaping @Sendable (ScenarioContext) async throws -> Void
+        probesDefects: Bool = true, body: @escaping @Sendable (ScenarioContext) async throws -> Void
     ) {
         self.name = name
         self.summary = summary
@@ -23,13 +26,15 @@ public struct Scenario: Sendable {
         self.requirements = Requirements(capabilities: capabilities, platforms: platforms)
         self.knownIssues = knownIssues
         self.timeout = timeout
+        self.probesDefects = probesDefects
         self.cases = [ScenarioCase(scenario: name, argument: nil, body: body)]
     }
 
     public init<Argument: Sendable & CustomStringConvertible>(
         _ name: String, _ summary: String, tags: Set<Tag>, requires capabilities: Set<Capability> = [],
         platforms: PlatformFilter = .any, knownIssues: [KnownIssue] = [], timeout: Duration = .seconds(120),
-        arguments: [Argument], body: @escaping @Sendable (ScenarioContext, Argument) async throws -> Void
+        probesDefects: Bool = true, arguments: [Argument],
+        body: @escaping @Sendable (ScenarioContext, Argument) async throws -> Void
     ) {
         self.name = name
         self.summary = summary
@@ -37,6 +42,7 @@ public struct Scenario: Sendable {
         self.requirements = Requirements(capabilities: capabilities, platforms: platforms)
         self.knownIssues = knownIssues
         self.timeout = timeout
+        self.probesDefects = probesDefects
         self.cases = arguments.map { argument in
             ScenarioCase(scenario: name, argument: argument.description) { context in try await body(context, argument) }
         }

@@ -89,6 +89,8 @@ public enum Defect: String, Hashable, Sendable, CaseIterable, Codable {
     case ignoreDisableUpdates = "ignore-disable-updates"
     /// A transfer that ends early is validated and applied anyway.
     case acceptTruncatedImage = "accept-truncated"
+    /// The cloud's forced notice does not override `disableUpdates()`.
+    case ignoreForcedUpdates = "ignore-forced"
 }
 
 /// One line the board printed, stamped with the virtual clock.

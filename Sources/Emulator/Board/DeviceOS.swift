@@ -28,7 +28,8 @@ extension BoardModel {
     /// region and clears the pending flag. Returns the chunk size.
     public mutating func startUpdate(size: Int, source: UpdateSource) throws(UpdateError) -> Int {
         guard runsDeviceOS else { throw .notRunning(mode) }
-        guard updateFlags.enabled || updateFlags.forced || defects.contains(.ignoreDisableUpdates) else {
+        let forced = updateFlags.forced && !defects.contains(.ignoreForcedUpdates)
+        guard updateFlags.enabled || forced || defects.contains(.ignoreDisableUpdates) else {
             log("system: update refused, updates are disabled")
             throw .updatesDisabled
         }
