@@ -1,5 +1,6 @@
 import Firmware
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -110,19 +111,26 @@ struct ReaderFuzzTests {
     func fuzz() async throws {
         let seeds = try Self.seeds()
         let workers = 2
-        let failures = await withTaskGroup(of: [UInt64].self) { group in
+        // Minutes of CPU work: on threads of its own, so the cooperative pool stays free for
+        // the tests that run beside it (and their timeouts).
+        let failures: [UInt64] = await withCheckedContinuation { continuation in
+            let state = Mutex((failed: [UInt64](), finished: 0))
             for worker in 0..<workers {
-                group.addTask {
-                    var failed: [UInt64] = []
+                Thread.detachNewThread {
+                    var local: [UInt64] = []
                     for caseNumber in stride(from: worker, to: Self.inputCount, by: workers) {
                         var generator = SplitMix64(seed: UInt64(caseNumber))
                         let input = Self.mutate(seeds.randomElement(using: &generator)!, &generator)
-                        if !Self.check(input) { failed.append(UInt64(caseNumber)) }
+                        if !Self.check(input) { local.append(UInt64(caseNumber)) }
                     }
-                    return failed
+                    let done: [UInt64]? = state.withLock { state in
+                        state.failed += local
+                        state.finished += 1
+                        return state.finished == workers ? state.failed : nil
+                    }
+                    if let done { continuation.resume(returning: done) }
                 }
             }
-            return await group.reduce(into: []) { $0 += $1 }
         }
         #expect(failures.isEmpty, "incoherent results for case seeds \(failures.prefix(20))")
     }
