@@ -85,10 +85,10 @@ let package = Package(
         ),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["Firmware"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Firmware", "Links"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB"]),
-        .testTarget(name: "SerialTests", dependencies: ["Serial"]),
+        .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "TestSupport"]),
         .testTarget(
             name: "EmulatorTests",

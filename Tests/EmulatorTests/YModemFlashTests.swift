@@ -2,6 +2,7 @@
 import Firmware
 import Foundation
 import Serial
+import TestSupport
 import Testing
 
 @Suite("Listening-mode YMODEM (Gen 2 `f`) against lrzsz")

@@ -55,6 +55,8 @@ public enum FlashPath: String, Hashable, Sendable { case dfu }
 public enum UpdatePath: String, Hashable, Sendable {
     case controlRequests = "control-requests"
     case cloud
+    /// Listening mode's `f` and YMODEM: Gen 2-era Device OS only.
+    case serialYModem = "serial-ymodem"
 }
 
 /// What a board runs, as the bench reports it.

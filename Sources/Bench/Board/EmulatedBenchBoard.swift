@@ -4,6 +4,7 @@ import DFU
 import Emulator
 import Firmware
 import Links
+import Serial
 
 /// A `Board` backed by an emulated board: DFU through the DfuSe host, updates through the
 /// control-request client, both over the emulator's `ControlPipe` face, exactly the code a
@@ -80,6 +81,12 @@ public final class EmulatedBenchBoard: Board {
             switch path {
             case .controlRequests:
                 try await control.updateFirmware(image.bytes)
+            case .serialYModem:
+                try await control.startListening()
+                let port = EmulatedSerialPort(board: emulator)
+                while !(try await port.read(maximum: 4096, timeout: .milliseconds(5))).isEmpty {}
+                try await port.write(Array("f".utf8))
+                try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
             case .cloud:
                 try await emulator.update { (model: inout BoardModel) throws(any Error) in
                     try model.receiveUpdate(image.bytes, source: .cloud)

@@ -3,16 +3,22 @@ import Links
 
 /// Runs an independent tool (lrzsz's `sb`, say) with its stdin and stdout joined to a
 /// `ByteStream`, as if the tool were talking to a serial port.
-enum PeerProcess {
-    struct Result {
-        var status: Int32
-        var standardError: String
+public enum PeerProcess {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var standardError: String
     }
 
-    static func run(_ executable: String, _ arguments: [String], over stream: some ByteStream, timeout: Duration = .seconds(60)) async throws -> Result {
+    public static func run(_ executable: String, _ arguments: [String], over stream: some ByteStream, timeout: Duration = .seconds(60),
+                           workingDirectory: String? = nil) async throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        // Foundation's Process hands the child the signal mask of the thread that spawns it,
+        // and Swift's concurrency threads block nearly every signal; lrzsz times out with
+        // SIGALRM, so it would wait forever. A trampoline clears the mask and execs the tool.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                             executable] + arguments
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         let input = Pipe()
         let output = Pipe()
         let errors = Pipe()

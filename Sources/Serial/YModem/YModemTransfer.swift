@@ -1,0 +1,48 @@
+import Links
+
+/// YMODEM over a `ByteStream`: drives the sender and the receiver with reads that time out.
+public enum YModemTransfer {
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Sends one file; returns when the receiver acknowledged the end of the batch.
+    public static func send(name: String, data: [UInt8], over stream: some ByteStream, timeout: Duration = .seconds(3),
+                            progress: (@Sendable (Int, Int) -> Void)? = nil) async throws {
+        var sender = YModemSender(name: name, data: data)
+        while !sender.isDone {
+            let bytes = try await stream.read(maximum: 4096, timeout: timeout)
+            let output = bytes.isEmpty ? sender.timedOut() : sender.receive(bytes)
+            if !output.send.isEmpty { try await stream.write(output.send) }
+            for event in output.events {
+                switch event {
+                case .progress(let sent, let total): progress?(sent, total)
+                case .aborted(let reason): throw Failure(description: "YMODEM send of \(name) failed: \(reason)")
+                case .finished: break
+                }
+            }
+        }
+    }
+
+    /// Receives one batch; returns the files in it.
+    public static func receive(over stream: some ByteStream, maximumFileSize: Int? = nil,
+                               timeout: Duration = .seconds(3)) async throws -> [(name: String, data: [UInt8])] {
+        var receiver = YModemReceiver(maximumFileSize: maximumFileSize)
+        try await stream.write(receiver.start())
+        var files: [(name: String, data: [UInt8])] = []
+        while !receiver.isDone {
+            let bytes = try await stream.read(maximum: 4096, timeout: timeout)
+            let output = bytes.isEmpty ? receiver.timedOut() : receiver.receive(bytes)
+            if !output.reply.isEmpty { try await stream.write(output.reply) }
+            for event in output.events {
+                switch event {
+                case .fileStarted(let name, _): files.append((name, []))
+                case .data(let data): files[files.count - 1].data += data
+                case .fileFinished, .batchFinished: break
+                case .aborted(let reason): throw Failure(description: "YMODEM receive failed: \(reason)")
+                }
+            }
+        }
+        return files
+    }
+}

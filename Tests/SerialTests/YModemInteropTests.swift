@@ -1,0 +1,75 @@
+import Foundation
+import Links
+import Serial
+import TestSupport
+import Testing
+
+/// Our YMODEM against lrzsz, the independent implementation, in both directions.
+@Suite("YMODEM against lrzsz", .timeLimit(.minutes(2)))
+struct YModemInteropTests {
+    static func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-ymodem-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func data(_ count: Int) -> [UInt8] {
+        var state: UInt32 = 0x1234_5678
+        return (0..<count).map { _ in
+            state = state &* 1_103_515_245 &+ 12_345
+            return UInt8(truncatingIfNeeded: state >> 16)
+        }
+    }
+
+    @Test("Our sender to lrzsz's rb: the file arrives identical", arguments: [1, 128, 1024, 1025, 70_000])
+    func senderToRb(_ size: Int) async throws {
+        let folder = try Self.temporaryFolder()
+        let payload = Self.data(size)
+        let (ours, theirs) = MemoryByteStream.pair()
+        async let peer = PeerProcess.run("/usr/bin/rb", ["-q"], over: theirs, timeout: .seconds(20), workingDirectory: folder.path)
+        var sendError: (any Error)?
+        do { try await YModemTransfer.send(name: "image.bin", data: payload, over: ours) } catch { sendError = error }
+        let result = try await peer
+        #expect(sendError == nil, "\(String(describing: sendError)); rb said: \(result.standardError) status \(result.status)")
+        #expect(result.status == 0, "rb: \(result.standardError)")
+        let received = try Data(contentsOf: folder.appendingPathComponent("image.bin"))
+        #expect([UInt8](received) == payload)
+    }
+
+    @Test("lrzsz's sb to our receiver: the file arrives identical", arguments: [false, true])
+    func sbToReceiver(_ kilobyteBlocks: Bool) async throws {
+        let folder = try Self.temporaryFolder()
+        let payload = Self.data(50_000)
+        let file = folder.appendingPathComponent("from-sb.bin")
+        try Data(payload).write(to: file)
+        let (ours, theirs) = MemoryByteStream.pair()
+        async let peer = PeerProcess.run("/usr/bin/sb", (kilobyteBlocks ? ["-k"] : []) + [file.path], over: theirs)
+        let files = try await YModemTransfer.receive(over: ours)
+        let result = try await peer
+        #expect(result.status == 0, "sb: \(result.standardError)")
+        #expect(files.map(\.name) == ["from-sb.bin"])
+        #expect(files.first?.data == payload)
+    }
+}
+
+@Suite("YMODEM sender")
+struct YModemSenderTests {
+    @Test("Noise before the receiver's C is ignored; a NAK resends; CAN CAN aborts; silence gives up")
+    func badStreams() {
+        var sender = YModemSender(name: "a", data: [1, 2, 3])
+        #expect(sender.receive(Array("Waiting for the binary file...\r\n".utf8)).send.isEmpty)
+        let header = sender.receive([YModemControl.crcRequest]).send
+        #expect(header.first == YModemControl.soh && header.count == 133)
+        #expect(sender.receive([YModemControl.nak]).send == header)
+        _ = sender.receive([YModemControl.ack])
+        let block = sender.receive([YModemControl.crcRequest]).send
+        #expect(block.first == YModemControl.stx && block[1] == 1 && block.count == 1029)
+        #expect(sender.receive([YModemControl.can, YModemControl.can]).events == [.aborted("the receiver cancelled")])
+
+        var silent = YModemSender(name: "a", data: [1], maximumRetries: 2)
+        _ = silent.receive([YModemControl.crcRequest])
+        _ = silent.timedOut()
+        _ = silent.timedOut()
+        #expect(silent.timedOut().events == [.aborted("timed out waiting for the receiver")])
+    }
+}
