@@ -18,11 +18,15 @@ public final class EmulatedBenchBoard: Board {
     public let firmware: FirmwareSet
     private let eventCursor = EventCursor()
 
-    public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1) throws {
+    public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil) throws {
         self.name = name
         self.platform = platform
         let template = try ProvisionedTemplates.shared.template(for: platform)
-        let model = template.board.cloned(deviceID: BoardModel.defaultDeviceID(platform, serial: serial), defects: defects)
+        var model = template.board.cloned(deviceID: BoardModel.defaultDeviceID(platform, serial: serial), defects: defects)
+        if let application {
+            try model.install(application)
+            model.reset(.user)
+        }
         self.firmware = template.firmware
         self.deviceID = model.deviceID
         self.emulator = EmulatedBoard(model, clock: InstantClock())

@@ -21,15 +21,19 @@ public struct Inventory: Sendable {
         public var deviceID: String?
         public var tags: [String]
         public var defects: Set<Defect>
+        /// A folder of images by role (`known-good-app.bin`, …), relative paths resolved
+        /// against the inventory file.
+        public var firmwareFolder: String?
 
         public init(name: String, platform: Platform, emulated: Bool = true, deviceID: String? = nil, tags: [String] = [],
-                    defects: Set<Defect> = []) {
+                    defects: Set<Defect> = [], firmwareFolder: String? = nil) {
             self.name = name
             self.platform = platform
             self.emulated = emulated
             self.deviceID = deviceID
             self.tags = tags
             self.defects = defects
+            self.firmwareFolder = firmwareFolder
         }
     }
 
@@ -73,7 +77,7 @@ public struct Inventory: Sendable {
             func fail(_ key: String, _ message: String) -> InventoryError {
                 InventoryError(file: file, line: line(of: key, in: lines, after: headerLine) ?? headerLine, key: key, message: message)
             }
-            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects"]
+            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware"]
             if let unknown = board.keys.first(where: { !known.contains($0) }) {
                 throw fail(unknown, "unknown key; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -108,8 +112,18 @@ public struct Inventory: Sendable {
                     defects.insert(defect)
                 }
             }
+            var folder: String?
+            if let value = board["firmware"] {
+                guard let text = value.string else { throw fail("firmware", "must be a folder path (a string)") }
+                let base = (file as NSString).deletingLastPathComponent
+                folder = text.hasPrefix("/") ? text : (base as NSString).appendingPathComponent(text)
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder!, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw fail("firmware", "no folder at \(folder!)")
+                }
+            }
             entries.append(Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
-                                 tags: tags, defects: defects))
+                                 tags: tags, defects: defects, firmwareFolder: folder))
         }
         return Inventory(source: file, entries: entries)
     }

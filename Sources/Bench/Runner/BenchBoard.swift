@@ -19,8 +19,13 @@ public struct BenchBoard: Sendable {
 
     /// An emulated board for an inventory entry.
     public static func emulated(_ entry: Inventory.Entry, serial: Int) throws -> BenchBoard {
-        let board = try EmulatedBenchBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial)
-        let library = try ProvisionedTemplates.shared.template(for: entry.platform).library
+        var library = try ProvisionedTemplates.shared.template(for: entry.platform).library
+        if let folder = entry.firmwareFolder {
+            library = try FirmwareLibrary.load(from: folder, platform: entry.platform, fallback: library)
+        }
+        // With a firmware folder the board starts on the folder's known-good app, as a lab's board would.
+        let board = try EmulatedBenchBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial,
+                                           application: entry.firmwareFolder == nil ? nil : library.image(.knownGoodApp).bytes)
         let system = board.firmware.modules.compactMap { bytes -> FirmwareImage? in
             guard let module = (try? ModuleFile(bytes: bytes))?.modules.first, module.function == .system else { return nil }
             return FirmwareImage(bytes: bytes, label: "system \(module.index) for \(entry.platform.buildName)")
