@@ -9,11 +9,15 @@ extension Scenario {
         probesDefects: false
     ) { bench in
         let next = bench.image(.nextApp)
+        let linesBefore = await bench.board.consoleLines().count
         let started = ContinuousClock.now
         try await bench.step("update to \(next)") { try await bench.board.update(to: next, via: .controlRequests, cuttingPower: nil) }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.measure("ota.update_seconds", (ContinuousClock.now - started).secondsValue, unit: "s")
         try await bench.expect(mode, equals: .running, "mode after the update")
+        try await bench.step("the board logs the update") {
+            _ = try await bench.board.waitForConsoleLine(containing: "firmware update complete", after: linesBefore, timeout: .seconds(5))
+        }
         try await bench.expect(try await bench.runningApp()?.crc, equals: next.crc, "running app")
     }
 }

@@ -31,6 +31,8 @@ public protocol Board: Sendable {
 
     /// Everything the board printed since the bench started following it.
     func consoleLines() async -> [String]
+    /// Waits for a console line containing `text`, printed after `after` lines; returns it.
+    func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String
     /// Waits until the board runs Device OS again (after a reset, an update, a power cycle).
     func waitUntilUp(timeout: Duration) async throws -> BoardMode
 

@@ -164,6 +164,18 @@ public final class EmulatedBenchBoard: Board {
 
     public func consoleLines() async -> [String] { await emulator.snapshot().console.map(\.text) }
 
+    public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let lines = await consoleLines()
+            if let line = lines.dropFirst(after).first(where: { $0.contains(text) }) { return line }
+            guard ContinuousClock.now < deadline else {
+                throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     public func waitUntilUp(timeout: Duration) async throws -> BoardMode {
         let deadline = ContinuousClock.now + timeout
         while true {
