@@ -105,10 +105,13 @@ struct RunCommandTests {
         let cases = try #require(json["cases"] as? [[String: Any]])
         let finished = cases.filter { $0["status"] as? String != "running" }
         #expect(finished.count > 5)
-        // Every finished happy-path case has both of its steps.
+        // Every finished happy-path case has all three of its steps, passed.
         let happy = finished.filter { $0["scenario"] as? String == "ota/happy-path" }
         #expect(!happy.isEmpty)
-        #expect(happy.allSatisfy { ($0["steps"] as? [[String: Any]])?.count == 2 })
+        for item in happy {
+            let steps = (item["steps"] as? [[String: Any]]) ?? []
+            #expect(steps.map { $0["status"] as? String } == ["passed", "passed", "passed"], "\(steps)")
+        }
         #expect(cases.filter { $0["status"] as? String == "running" }.count <= 1)
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("the run did not finish"))
