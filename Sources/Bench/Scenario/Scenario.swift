@@ -20,14 +20,8 @@ public struct Scenario: Sendable {
         platforms: PlatformFilter = .any, knownIssues: [KnownIssue] = [], timeout: Duration = .seconds(120),
         probesDefects: Bool = true, body: @escaping @Sendable (ScenarioContext) async throws -> Void
     ) {
-        self.name = name
-        self.summary = summary
-        self.tags = tags
-        self.requirements = Requirements(capabilities: capabilities, platforms: platforms)
-        self.knownIssues = knownIssues
-        self.timeout = timeout
-        self.probesDefects = probesDefects
-        self.cases = [ScenarioCase(scenario: name, argument: nil, body: body)]
+        self.init(name, summary, tags, Requirements(capabilities: capabilities, platforms: platforms), knownIssues, timeout,
+                  probesDefects, cases: [ScenarioCase(scenario: name, argument: nil, body: body)])
     }
 
     public init<Argument: Sendable & CustomStringConvertible>(
@@ -36,16 +30,22 @@ public struct Scenario: Sendable {
         probesDefects: Bool = true, arguments: [Argument],
         body: @escaping @Sendable (ScenarioContext, Argument) async throws -> Void
     ) {
+        self.init(name, summary, tags, Requirements(capabilities: capabilities, platforms: platforms), knownIssues, timeout,
+                  probesDefects, cases: arguments.map { argument in
+                      ScenarioCase(scenario: name, argument: argument.description) { context in try await body(context, argument) }
+                  })
+    }
+
+    private init(_ name: String, _ summary: String, _ tags: Set<Tag>, _ requirements: Requirements, _ knownIssues: [KnownIssue],
+                 _ timeout: Duration, _ probesDefects: Bool, cases: [ScenarioCase]) {
         self.name = name
         self.summary = summary
         self.tags = tags
-        self.requirements = Requirements(capabilities: capabilities, platforms: platforms)
+        self.requirements = requirements
         self.knownIssues = knownIssues
         self.timeout = timeout
         self.probesDefects = probesDefects
-        self.cases = arguments.map { argument in
-            ScenarioCase(scenario: name, argument: argument.description) { context in try await body(context, argument) }
-        }
+        self.cases = cases
     }
 
     public func knownIssue(on platform: Platform) -> KnownIssue? {
