@@ -36,6 +36,11 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(
+            name: "CUMockdev",
+            pkgConfig: "umockdev-1.0",
+            providers: [.apt(["libumockdev-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -87,7 +92,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["Firmware", "Links"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
-        .testTarget(name: "USBTests", dependencies: ["USB"]),
+        .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "TestSupport"]),
         .testTarget(

@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+import USB
+
+/// Discovery through the real libusb and libudev, against devices umockdev emulates.
+/// These run under umockdev's preload; `Scripts/test` runs them so.
+@Suite("USB discovery through umockdev", .enabled(if: UmockdevTestbed.preloaded || ProcessInfo.processInfo.environment["CI"] == "true"))
+struct DiscoveryTests {
+    @Test("Particle boards are found by vendor, product id and device id; other devices are ignored")
+    func discovery() throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does): the emulated USB devices are invisible otherwise")
+        let testbed = UmockdevTestbed()
+        let boronID = "e00fce68000d000000000001"
+        try testbed.add(UmockdevTestbed.usbDevice(bus: 1, address: 5, vendor: 0x2B04, product: 0xD00D, serial: boronID, name: "Boron DFU Mode"))
+        try testbed.add(UmockdevTestbed.usbDevice(bus: 1, address: 6, vendor: 0x2B04, product: 0xC020, serial: "0a10aced202194944a0412ab",
+                                                  name: "P2", interfaceClass: 2, interfaceSubclass: 2, interfaceProtocol: 1))
+        try testbed.add(UmockdevTestbed.usbDevice(bus: 1, address: 7, vendor: 0x046D, product: 0xC52B, serial: "NOTPARTICLE", name: "Receiver"))
+
+        let all = try USBDiscovery.devices()
+        #expect(all.count == 3, "\(all)")
+        let particle = try USBDiscovery.particleDevices()
+        #expect(Set(particle.map(\.productID)) == [0xD00D, 0xC020])
+        let boron = try #require(try USBDiscovery.particleDevices(deviceID: boronID).first)
+        #expect(boron.bus == 1 && boron.address == 5)
+        #expect(boron.serialNumber == boronID)
+        #expect(boron.product == "Boron DFU Mode")
+        #expect(boron.sysPath?.hasSuffix("/1-5") == true)
+        #expect(try USBDiscovery.particleDevices(deviceID: "ffffffffffffffffffffffff").isEmpty)
+    }
+}
