@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "Emulator",
             dependencies: [
-                "Firmware", "Links", "DFU", "ControlRequests", "Serial",
+                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "CUMockdev",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
@@ -92,7 +92,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["Firmware", "Links"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
-        .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev"]),
+        .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "TestSupport"]),
         .testTarget(

@@ -50,18 +50,10 @@ public actor EmulatedBoard: ControlPipe {
     }
 
     private func reply(to setup: ControlSetup, data: [UInt8]) throws -> [UInt8] {
-        switch model.mode {
-        case .off, .bricked:
-            throw LinkError.disconnected
-        case .dfu:
-            let answer = model.dfuControl(setup, data: data)
-            if model.dfu.resetScheduled { scheduleLeave() }
-            guard case .data(let bytes) = answer else { throw LinkError.stalled }
-            return bytes
-        case .running, .safeMode, .listening:
-            guard case .data(let bytes) = model.vendorControl(setup, data: data) else { throw LinkError.stalled }
-            return bytes
-        }
+        guard let answer = model.usbControl(setup, data: data) else { throw LinkError.disconnected }
+        if model.mode == .dfu, model.dfu.resetScheduled { scheduleLeave() }
+        guard case .data(let bytes) = answer else { throw LinkError.stalled }
+        return bytes
     }
 
     /// The bootloader resets about 500 ms after delivering the manifest status (§2.6).

@@ -1,0 +1,279 @@
+import CUMockdev
+import Dispatch
+import Firmware
+import Foundation
+import Links
+import Synchronization
+
+/// Serves emulated boards as USB devices through umockdev: libusb, libudev, dfu-util or
+/// lsusb in a process running under umockdev's preload (with `UMOCKDEV_DIR` set) see them
+/// as real devices. Each board answers the usbdevfs ioctls libusb issues; control URBs go
+/// to the board's `usbControl`. A mode change removes the device and adds it back with the
+/// other product id, as a real board re-enumerates.
+public final class UmockdevBoardServer: @unchecked Sendable {
+    // The testbed and handlers are GObjects used from umockdev's worker thread; all Swift
+    // state is behind `state`.
+    private let testbed: UnsafeMutablePointer<UMockdevTestbed>
+    private var handlers: [UnsafeMutablePointer<UMockdevIoctlBase>] = []
+    private let state = Mutex(State())
+
+    struct State: @unchecked Sendable {
+        var boards: [Served] = []
+        /// URBs submitted and answered, waiting to be reaped, per client connection.
+        var pending: [UInt: [PendingURB]] = [:]
+        var transfers = 0
+    }
+
+    struct Served {
+        var model: BoardModel
+        var bus: Int
+        var address: Int
+        var sysPath: String
+        var lastProductID: UInt16?
+    }
+
+    struct PendingURB: @unchecked Sendable {
+        var urb: UnsafeMutablePointer<UMockdevIoctlData>
+        var status: Int32
+        var data: [UInt8]
+        var isIn: Bool
+    }
+
+    /// The testbed's root: what a client needs as `UMOCKDEV_DIR`.
+    public let root: String
+
+    public init() {
+        testbed = umockdev_testbed_new()
+        root = String(cString: umockdev_testbed_get_root_dir(testbed))
+    }
+
+    deinit {
+        for handler in handlers { g_object_unref(handler) }
+        g_object_unref(testbed)
+    }
+
+    /// The environment a client process needs to see the boards.
+    public var clientEnvironment: [String: String] {
+        ["UMOCKDEV_DIR": root, "LD_PRELOAD": "libumockdev-preload.so.0"]
+    }
+
+    /// Control transfers served so far.
+    public var transfers: Int { state.withLock { $0.transfers } }
+
+    /// Adds a board on bus 1; returns its index for `board(_:)`.
+    @discardableResult
+    public func serve(_ model: BoardModel) throws -> Int {
+        let index = state.withLock { state -> Int in
+            let address = 5 + state.boards.count
+            state.boards.append(Served(model: model, bus: 1, address: address, sysPath: "/devices/pci0000:00/0000:00:14.0/usb1/1-\(address)"))
+            return state.boards.count - 1
+        }
+        let node = nodePath(index)
+        let handler = umockdev_ioctl_base_new()!
+        handlers.append(handler)
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = otabench_connect_ioctl(handler, { handler, client, context in
+            guard let client, let context else { return 0 }
+            let server = Unmanaged<UmockdevBoardServer>.fromOpaque(context).takeUnretainedValue()
+            return server.handle(client) ? 1 : 0
+        }, context)
+        var error: UnsafeMutablePointer<GError>?
+        // Attach before adding the device: libusb's own test notes a race otherwise.
+        guard umockdev_testbed_attach_ioctl(testbed, "/dev/" + node, handler, &error) != 0 else {
+            throw LinkError.other("umockdev could not attach the ioctl handler: \(message(error))")
+        }
+        try publish(index)
+        return index
+    }
+
+    /// The board's state now.
+    public func board(_ index: Int) -> BoardModel { state.withLock { $0.boards[index].model } }
+
+    /// Changes a board (power, faults…) and republishes it if its USB identity changed.
+    public func update(_ index: Int, _ body: (inout BoardModel) -> Void) {
+        state.withLock { body(&$0.boards[index].model) }
+        republishIfNeeded(index)
+    }
+
+    private func nodePath(_ index: Int) -> String {
+        let (bus, address) = state.withLock { ($0.boards[index].bus, $0.boards[index].address) }
+        return String(format: "bus/usb/%03d/%03d", bus, address)
+    }
+
+    private func message(_ error: UnsafeMutablePointer<GError>?) -> String {
+        error.map { String(cString: $0.pointee.message) } ?? "unknown error"
+    }
+
+    /// Adds the device as the board's current mode presents it (or leaves it out when off).
+    private func publish(_ index: Int) throws {
+        let (model, served) = state.withLock { ($0.boards[index].model, $0.boards[index]) }
+        guard let product = model.mode.productID(model.platform) else {
+            state.withLock { $0.boards[index].lastProductID = nil }
+            return
+        }
+        let descriptors = USBDescriptors(platform: model.platform, mode: model.mode, deviceID: model.deviceID)
+        let node = nodePath(index)
+        let hex = (descriptors.device + descriptors.configuration).map { String(format: "%02x", $0) }.joined()
+        let record = """
+            P: \(served.sysPath)
+            N: \(node)
+            E: SUBSYSTEM=usb
+            E: DEVTYPE=usb_device
+            E: DEVNAME=/dev/\(node)
+            E: BUSNUM=\(String(format: "%03d", served.bus))
+            E: DEVNUM=\(String(format: "%03d", served.address))
+            E: ID_VENDOR_ID=\(String(format: "%04x", model.platform.usb.vendorID))
+            E: ID_MODEL_ID=\(String(format: "%04x", product))
+            E: ID_SERIAL_SHORT=\(model.deviceID)
+            A: busnum=\(served.bus)
+            A: devnum=\(served.address)
+            A: speed=12
+            A: idVendor=\(String(format: "%04x", model.platform.usb.vendorID))
+            A: idProduct=\(String(format: "%04x", product))
+            A: serial=\(model.deviceID)
+            A: manufacturer=Particle
+            A: product=\(descriptors.strings[2] ?? "")
+            A: bConfigurationValue=1
+            A: bNumConfigurations=1
+            H: descriptors=\(hex)
+
+            """
+        var error: UnsafeMutablePointer<GError>?
+        guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
+            throw LinkError.other("umockdev could not add the device: \(message(error))")
+        }
+        state.withLock { $0.boards[index].lastProductID = product }
+    }
+
+    /// A board that reset into another mode leaves USB and comes back as the other device.
+    private func republishIfNeeded(_ index: Int) {
+        let (current, last, path) = state.withLock { state -> (UInt16?, UInt16?, String) in
+            let served = state.boards[index]
+            return (served.model.mode.productID(served.model.platform), served.lastProductID, served.sysPath)
+        }
+        guard current != last else { return }
+        if last != nil { umockdev_testbed_remove_device(testbed, "/sys" + path) }
+        try? publish(index)
+    }
+
+    // MARK: ioctls (run on umockdev's worker thread)
+
+    private func index(of client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Int? {
+        guard let devnode = umockdev_ioctl_client_get_devnode(client).map({ String(cString: $0) }) else { return nil }
+        return state.withLock { state in
+            state.boards.firstIndex { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.address) == devnode }
+        }
+    }
+
+    private func handle(_ client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Bool {
+        let request = umockdev_ioctl_client_get_request(client)
+        guard (request >> 8) & 0xFF == UInt(UInt8(ascii: "U")), let argument = umockdev_ioctl_client_get_arg(client),
+              let board = index(of: client)
+        else {
+            umockdev_ioctl_client_complete(client, -1, ENOTTY)
+            return true
+        }
+        let clientKey = UInt(bitPattern: client)
+        switch request & 0xFF {
+        case 26:  // GET_CAPABILITIES: bulk continuation, no packet size limit, zero packet, reap after disconnect
+            if let capabilities = umockdev_ioctl_data_resolve(argument, 0, 4, nil) {
+                let value: UInt32 = 0x01 | 0x04 | 0x08 | 0x40
+                withUnsafeBytes(of: value.littleEndian) { capabilities.pointee.data!.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: 4) }
+            }
+            umockdev_ioctl_client_complete(client, 0, 0)
+        case 8:  // GETDRIVER: no kernel driver bound
+            umockdev_ioctl_client_complete(client, -1, ENODATA)
+        case 4:  // SETINTERFACE: the alternate setting picks the DFU memory
+            if let setting = umockdev_ioctl_data_resolve(argument, 0, 8, nil) {
+                let alt = setting.pointee.data!.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[1] }
+                update(board) { _ = $0.dfuSelectAlternateSetting(UInt8(truncatingIfNeeded: alt)) }
+            }
+            umockdev_ioctl_client_complete(client, 0, 0)
+        case 10:  // SUBMITURB
+            submit(argument, board: board, client: clientKey)
+            umockdev_ioctl_client_complete(client, 0, 0)
+        case 13, 12:  // REAPURBNDELAY, REAPURB
+            reap(argument, client: client, key: clientKey)
+        case 11:  // DISCARDURB: every URB completes at once, so there is never one to discard
+            umockdev_ioctl_client_complete(client, -1, EINVAL)
+        default:  // CLAIMINTERFACE, RELEASEINTERFACE, SETCONFIGURATION, CLEAR_HALT, RESET…
+            umockdev_ioctl_client_complete(client, 0, 0)
+        }
+        return true
+    }
+
+    /// Answers a control URB at once; libusb reaps the answer next.
+    private func submit(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, board: Int, client: UInt) {
+        guard let urb = umockdev_ioctl_data_resolve(argument, 0, gsize(otabench_urb_size()), nil) else { return }
+        // Leave the resolved memory alone until the reap: complete() writes changes back at once.
+        guard let header = urb.pointee.data else { return }
+        let type = header[0]
+        let length = Int(header.advanced(by: otabench_urb_offset_buffer_length()).withMemoryRebound(to: Int32.self, capacity: 1) { $0.pointee })
+        var status: Int32 = -Int32(EPIPE)
+        var reply: [UInt8] = []
+        var isIn = false
+        if type == 2, length >= 8, let buffer = umockdev_ioctl_data_resolve(urb, gsize(otabench_urb_offset_buffer()), gsize(length), nil) {
+            let bytes: [UInt8] = Array(UnsafeBufferPointer(start: buffer.pointee.data, count: Int(buffer.pointee.data_len)))
+            let value = UInt16(bytes[2]) | (UInt16(bytes[3]) << 8)
+            let index = UInt16(bytes[4]) | (UInt16(bytes[5]) << 8)
+            let wLength = UInt16(bytes[6]) | (UInt16(bytes[7]) << 8)
+            let setup = ControlSetup(requestType: bytes[0], request: bytes[1], value: value, index: index, length: wLength)
+            isIn = setup.requestType & 0x80 != 0
+            let answer = state.withLock { state -> ControlReply? in
+                state.transfers += 1
+                return state.boards[board].model.usbControl(setup, data: Array(bytes[8...]))
+            }
+            switch answer {
+            case .data(let data)?:
+                status = 0
+                reply = isIn ? data : Array(repeating: 0, count: Int(setup.length))
+            case .stall?:
+                status = -Int32(EPIPE)
+            case nil:
+                status = -Int32(ENODEV)
+            }
+            scheduleLeaveIfNeeded(board)
+        }
+        _ = umockdev_ioctl_data_ref(urb)
+        state.withLock { $0.pending[client, default: []].append(PendingURB(urb: urb, status: status, data: reply, isIn: isIn)) }
+    }
+
+    private func reap(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, client: UnsafeMutablePointer<UMockdevIoctlClient>, key: UInt) {
+        let next = state.withLock { state -> PendingURB? in
+            guard var queue = state.pending[key], !queue.isEmpty else { return nil }
+            let first = queue.removeFirst()
+            state.pending[key] = queue
+            return first
+        }
+        guard let next else {
+            umockdev_ioctl_client_complete(client, -1, EAGAIN)
+            return
+        }
+        let urb = next.urb
+        urb.pointee.data!.advanced(by: otabench_urb_offset_status()).withMemoryRebound(to: Int32.self, capacity: 1) { $0.pointee = next.status }
+        urb.pointee.data!.advanced(by: otabench_urb_offset_actual_length()).withMemoryRebound(to: Int32.self, capacity: 1) {
+            $0.pointee = Int32(next.data.count)
+        }
+        if next.isIn, !next.data.isEmpty {
+            let length = Int(urb.pointee.data!.advanced(by: otabench_urb_offset_buffer_length()).withMemoryRebound(to: Int32.self, capacity: 1) { $0.pointee })
+            if let buffer = umockdev_ioctl_data_resolve(urb, gsize(otabench_urb_offset_buffer()), gsize(length), nil) {
+                let count = min(next.data.count, Int(buffer.pointee.data_len) - 8)
+                next.data.withUnsafeBufferPointer { buffer.pointee.data!.advanced(by: 8).update(from: $0.baseAddress!, count: count) }
+            }
+        }
+        if let pointer = umockdev_ioctl_data_resolve(argument, 0, gsize(MemoryLayout<UnsafeRawPointer>.size), nil) {
+            _ = umockdev_ioctl_data_set_ptr(pointer, 0, urb)
+        }
+        umockdev_ioctl_client_complete(client, 0, 0)
+        umockdev_ioctl_data_unref(urb)
+    }
+
+    /// The bootloader resets about 500 ms after delivering the manifest status (§2.6).
+    private func scheduleLeaveIfNeeded(_ board: Int) {
+        let scheduled = state.withLock { $0.boards[board].model.mode == .dfu && $0.boards[board].model.dfu.resetScheduled }
+        guard scheduled else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(500)) { [weak self] in
+            self?.update(board) { $0.dfuCompleteLeave() }
+        }
+    }
+}

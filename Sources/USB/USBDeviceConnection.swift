@@ -1,0 +1,117 @@
+import Foundation
+import CLibUSB
+import Dispatch
+import Links
+
+/// An opened USB device and a `ControlPipe` over it. libusb's synchronous calls block, so
+/// they run on this connection's own dispatch queue, never on the cooperative pool.
+public final class USBDeviceConnection: ControlPipe, @unchecked Sendable {
+    // libusb handles are used only on `queue` after init.
+    private let context: OpaquePointer
+    private let handle: OpaquePointer
+    private let queue: DispatchQueue
+    public let device: USBDeviceDescription
+
+    /// Opens the device discovery found.
+    public init(_ device: USBDeviceDescription) throws(USBError) {
+        var context: OpaquePointer?
+        let status = libusb_init(&context)
+        guard status == 0, let context else { throw USBError("libusb_init", libusb: status) }
+        var list: UnsafeMutablePointer<OpaquePointer?>?
+        let count = libusb_get_device_list(context, &list)
+        guard count >= 0, let list else {
+            libusb_exit(context)
+            throw USBError("libusb_get_device_list", libusb: Int32(count))
+        }
+        defer { libusb_free_device_list(list, 1) }
+        var opened: OpaquePointer?
+        var openStatus: Int32 = Int32(LIBUSB_ERROR_NOT_FOUND.rawValue)
+        for index in 0..<Int(count) {
+            guard let candidate = list[index], libusb_get_bus_number(candidate) == device.bus,
+                  libusb_get_device_address(candidate) == device.address
+            else { continue }
+            openStatus = libusb_open(candidate, &opened)
+            break
+        }
+        guard openStatus == 0, let opened else {
+            libusb_exit(context)
+            throw USBError("opening \(device)", libusb: openStatus)
+        }
+        self.context = context
+        self.handle = opened
+        self.device = device
+        self.queue = DispatchQueue(label: "otabench.usb.\(device.bus).\(device.address)")
+    }
+
+    deinit {
+        libusb_close(handle)
+        libusb_exit(context)
+    }
+
+    public func claimInterface(_ number: Int32) async throws {
+        try await run("claiming interface \(number)") { libusb_claim_interface($0, number) }
+    }
+
+    public func setAlternateSetting(interface: Int32, alternate: Int32) async throws {
+        try await run("selecting alternate setting \(alternate)") { libusb_set_interface_alt_setting($0, interface, alternate) }
+    }
+
+    /// A string descriptor, read over the wire.
+    public func string(at index: UInt8) async throws -> String {
+        let bytes: [UInt8] = try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                var buffer = [UInt8](repeating: 0, count: 256)
+                let length = libusb_get_string_descriptor_ascii(self.handle, index, &buffer, Int32(buffer.count))
+                if length < 0 { continuation.resume(throwing: Self.linkError(length, "reading string \(index)")) }
+                else { continuation.resume(returning: Array(buffer[0..<Int(length)])) }
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func controlIn(_ setup: ControlSetup, timeout: Duration) async throws -> [UInt8] {
+        try await transfer(setup, data: [UInt8](repeating: 0, count: Int(setup.length)), timeout: timeout)
+    }
+
+    public func controlOut(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws {
+        var outgoing = setup
+        outgoing.length = UInt16(data.count)
+        _ = try await transfer(outgoing, data: data, timeout: timeout)
+    }
+
+    private func transfer(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws -> [UInt8] {
+        let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                var buffer = data
+                let result = buffer.withUnsafeMutableBufferPointer { pointer in
+                    libusb_control_transfer(self.handle, setup.requestType, setup.request, setup.value, setup.index,
+                                            pointer.baseAddress, setup.length, milliseconds)
+                }
+                if result < 0 {
+                    continuation.resume(throwing: Self.linkError(result, "control transfer \(String(format: "%02x/%02x", setup.requestType, setup.request))"))
+                } else {
+                    continuation.resume(returning: Array(buffer.prefix(Int(result))))
+                }
+            }
+        }
+    }
+
+    private func run(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) -> Int32) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            queue.async { [self] in
+                let status = body(self.handle)
+                if status < 0 { continuation.resume(throwing: Self.linkError(status, operation)) } else { continuation.resume() }
+            }
+        }
+    }
+
+    static func linkError(_ status: Int32, _ operation: String) -> LinkError {
+        switch status {
+        case LIBUSB_ERROR_PIPE.rawValue: .stalled
+        case LIBUSB_ERROR_TIMEOUT.rawValue: .timedOut
+        case LIBUSB_ERROR_NO_DEVICE.rawValue: .disconnected
+        default: .other("\(operation): \(String(cString: libusb_error_name(status)))")
+        }
+    }
+}

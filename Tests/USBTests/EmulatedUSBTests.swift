@@ -1,0 +1,120 @@
+import ControlRequests
+import DFU
+import Emulator
+import Firmware
+import Foundation
+import Links
+import Testing
+import USB
+
+/// Emulated boards served as USB devices by umockdev, driven through the real libusb and
+/// libudev — and by dfu-util, a host nobody here wrote. Runs under umockdev's preload.
+@Suite("Emulated boards over libusb through umockdev", .serialized,
+       .enabled(if: UmockdevTestbed.preloaded || ProcessInfo.processInfo.environment["CI"] == "true"))
+struct EmulatedUSBTests {
+    static func dfuBoard(_ name: String) throws -> BoardModel {
+        var model = try BoardModel.provisioned(platform: Platform(buildName: name)!)
+        model.enterDFUMode()
+        return model
+    }
+
+    static func waitFor(_ timeout: Duration = .seconds(5), _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    @Test("Our DfuSe host flashes an emulated Boron over libusb; after leave it re-enumerates and runs the app")
+    func dfuOverLibusb() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let server = UmockdevBoardServer()
+        let boron = Platform(buildName: "boron")!
+        let index = try server.serve(try Self.dfuBoard("boron"))
+        let deviceID = server.board(index).deviceID
+        let found = try #require(try USBDiscovery.particleDevices(deviceID: deviceID).first)
+        #expect(found.productID == boron.usb.dfuProductID)
+        let connection = try USBDeviceConnection(found)
+        #expect(try await connection.string(at: 3) == deviceID)
+        #expect(try await connection.string(at: 4) == boron.dfuAltSettings[0].memoryLayout)
+        try await connection.claimInterface(0)
+        try await connection.setAlternateSetting(interface: 0, alternate: 0)
+
+        let image = try FirmwareSet.application(for: boron, size: 40_000, seed: 77)
+        let host = DfuSeHost(pipe: connection)
+        try await host.write(image, at: 0xB4000, layout: try #require(DfuSeMemoryLayout(boron.dfuAltSettings[0].memoryLayout)))
+        #expect(try await host.read(0xB4000, count: image.count) == image)
+        try await host.leave()
+        #expect(try await Self.waitFor { try USBDiscovery.particleDevices(deviceID: deviceID).first?.productID == boron.usb.normalProductID })
+        let model = server.board(index)
+        #expect(model.mode == .running)
+        #expect(model.runningApp?.size == image.count)
+    }
+
+    @Test("dfu-util flashes the same image through the same path; the flash then holds exactly the image, as after our host")
+    func dfuUtilAgrees() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let boron = Platform(buildName: "boron")!
+        let image = try FirmwareSet.application(for: boron, size: 40_000, seed: 78)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-dfu-\(UUID().uuidString).bin")
+        try Data(image).write(to: file)
+
+        let theirs = UmockdevBoardServer()
+        let index = try theirs.serve(try Self.dfuBoard("boron"))
+        let result = try Tool.run("/usr/bin/dfu-util", ["-d", "2b04:d00d", "-a", "0", "-s", "0x000b4000", "-D", file.path])
+        #expect(result.status == 0, "dfu-util: \(result.output)")
+        let flashedByDfuUtil = theirs.board(index).storage.read(.internal, 0xB4000, count: image.count)
+        #expect(flashedByDfuUtil == image)
+        let ours = UmockdevBoardServer()
+        let oursIndex = try ours.serve(try Self.dfuBoard("boron"))
+        let device = try #require(try USBDiscovery.particleDevices(deviceID: ours.board(oursIndex).deviceID).first)
+        let connection = try USBDeviceConnection(device)
+        try await connection.claimInterface(0)
+        try await DfuSeHost(pipe: connection).write(image, at: 0xB4000,
+                                                    layout: try #require(DfuSeMemoryLayout(boron.dfuAltSettings[0].memoryLayout)))
+        #expect(ours.board(oursIndex).storage.read(.internal, 0xB4000, count: image.count) == flashedByDfuUtil)
+    }
+
+    @Test("Control requests over libusb: device id, system version, and an OTA")
+    func controlRequestsOverLibusb() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let server = UmockdevBoardServer()
+        let p2 = Platform(buildName: "p2")!
+        let index = try server.serve(try BoardModel.provisioned(platform: p2))
+        let model = server.board(index)
+        let device = try #require(try USBDiscovery.particleDevices(deviceID: model.deviceID).first)
+        #expect(device.productID == p2.usb.normalProductID)
+        let client = ControlRequestClient(pipe: try USBDeviceConnection(device))
+        #expect(try await client.deviceID() == model.deviceID)
+        #expect(try await client.systemVersion() == model.deviceOSVersion)
+        let image = try FirmwareSet.application(for: p2, size: 30_000, seed: 9)
+        try await client.updateFirmware(image)
+        #expect(server.board(index).runningApp?.size == image.count)
+        // A request the device stalls surfaces as a stall.
+        await #expect(throws: LinkError.stalled) {
+            _ = try await USBDeviceConnection(device).controlIn(ControlSetup(requestType: 0xC0, request: 0x77, value: 0, index: 0, length: 8),
+                                                                timeout: .seconds(1))
+        }
+    }
+}
+
+/// Runs a tool with a clean signal mask (see PeerProcess) and collects its output.
+enum Tool {
+    struct Result { var status: Int32; var output: String }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                             executable] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
+    }
+}
