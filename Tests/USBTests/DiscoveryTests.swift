@@ -4,27 +4,26 @@ import USB
 
 /// Discovery through the real libusb and libudev, against devices umockdev emulates.
 /// These run under umockdev's preload; `Scripts/test` runs them so.
-@Suite("USB discovery through umockdev", .enabled(if: UmockdevTestbed.preloaded || ProcessInfo.processInfo.environment["CI"] == "true"))
-struct DiscoveryTests {
+extension EmulatedUSBTests {
     @Test("Particle boards are found by vendor, product id and device id; other devices are ignored")
     func discovery() throws {
         try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does): the emulated USB devices are invisible otherwise")
-        let testbed = UmockdevTestbed()
-        let boronID = "e00fce68000d000000000001"
-        try testbed.add(UmockdevTestbed.usbDevice(bus: 1, address: 5, vendor: 0x2B04, product: 0xD00D, serial: boronID, name: "Boron DFU Mode"))
-        try testbed.add(UmockdevTestbed.usbDevice(bus: 1, address: 6, vendor: 0x2B04, product: 0xC020, serial: "0a10aced202194944a0412ab",
-                                                  name: "P2", interfaceClass: 2, interfaceSubclass: 2, interfaceProtocol: 1))
-        try testbed.add(UmockdevTestbed.usbDevice(bus: 1, address: 7, vendor: 0x046D, product: 0xC52B, serial: "NOTPARTICLE", name: "Receiver"))
+        let boronID = "e00fce68000d0000000000f1"
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 2, address: 5, vendor: 0x2B04, product: 0xD00D, serial: boronID, name: "Boron DFU Mode"))
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 2, address: 6, vendor: 0x2B04, product: 0xC020, serial: "0a10aced202194944a0412ab",
+                                                            name: "P2", interfaceClass: 2, interfaceSubclass: 2, interfaceProtocol: 1))
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 2, address: 7, vendor: 0x046D, product: 0xC52B, serial: "NOTPARTICLE", name: "Receiver"))
 
-        let all = try USBDiscovery.devices()
+        let all = try USBDiscovery.devices().filter { $0.bus == 2 }
         #expect(all.count == 3, "\(all)")
-        let particle = try USBDiscovery.particleDevices()
+        let particle = try USBDiscovery.particleDevices().filter { $0.bus == 2 }
         #expect(Set(particle.map(\.productID)) == [0xD00D, 0xC020])
+        #expect(try USBDiscovery.devices().allSatisfy { $0.vendorID != 0x046D || $0.bus == 2 })
         let boron = try #require(try USBDiscovery.particleDevices(deviceID: boronID).first)
-        #expect(boron.bus == 1 && boron.address == 5)
+        #expect(boron.bus == 2 && boron.address == 5)
         #expect(boron.serialNumber == boronID)
         #expect(boron.product == "Boron DFU Mode")
-        #expect(boron.sysPath?.hasSuffix("/1-5") == true)
+        #expect(boron.sysPath?.hasSuffix("/2-5") == true)
         #expect(try USBDiscovery.particleDevices(deviceID: "ffffffffffffffffffffffff").isEmpty)
     }
 }

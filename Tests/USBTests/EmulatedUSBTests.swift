@@ -12,8 +12,9 @@ import USB
 @Suite("Emulated boards over libusb through umockdev", .serialized,
        .enabled(if: UmockdevTestbed.preloaded || ProcessInfo.processInfo.environment["CI"] == "true"))
 struct EmulatedUSBTests {
-    static func dfuBoard(_ name: String) throws -> BoardModel {
-        var model = try BoardModel.provisioned(platform: Platform(buildName: name)!)
+    static func dfuBoard(_ name: String, serial: Int) throws -> BoardModel {
+        let platform = Platform(buildName: name)!
+        var model = try BoardModel.provisioned(platform: platform, deviceID: BoardModel.defaultDeviceID(platform, serial: serial))
         model.enterDFUMode()
         return model
     }
@@ -30,9 +31,9 @@ struct EmulatedUSBTests {
     @Test("Our DfuSe host flashes an emulated Boron over libusb; after leave it re-enumerates and runs the app")
     func dfuOverLibusb() async throws {
         try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
-        let server = UmockdevBoardServer()
+        let server = sharedUSB
         let boron = Platform(buildName: "boron")!
-        let index = try server.serve(try Self.dfuBoard("boron"))
+        let index = try server.serve(try Self.dfuBoard("boron", serial: 11))
         let deviceID = server.board(index).deviceID
         let found = try #require(try USBDiscovery.particleDevices(deviceID: deviceID).first)
         #expect(found.productID == boron.usb.dfuProductID)
@@ -61,14 +62,15 @@ struct EmulatedUSBTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-dfu-\(UUID().uuidString).bin")
         try Data(image).write(to: file)
 
-        let theirs = UmockdevBoardServer()
-        let index = try theirs.serve(try Self.dfuBoard("boron"))
-        let result = try Tool.run("/usr/bin/dfu-util", ["-d", "2b04:d00d", "-a", "0", "-s", "0x000b4000", "-D", file.path])
+        let theirs = sharedUSB
+        let index = try theirs.serve(try Self.dfuBoard("boron", serial: 12))
+        let result = try Tool.run("/usr/bin/dfu-util", ["-d", "2b04:d00d", "-S", theirs.board(index).deviceID, "-a", "0", "-s", "0x000b4000",
+                                                        "-D", file.path])
         #expect(result.status == 0, "dfu-util: \(result.output)")
         let flashedByDfuUtil = theirs.board(index).storage.read(.internal, 0xB4000, count: image.count)
         #expect(flashedByDfuUtil == image)
-        let ours = UmockdevBoardServer()
-        let oursIndex = try ours.serve(try Self.dfuBoard("boron"))
+        let ours = sharedUSB
+        let oursIndex = try ours.serve(try Self.dfuBoard("boron", serial: 13))
         let device = try #require(try USBDiscovery.particleDevices(deviceID: ours.board(oursIndex).deviceID).first)
         let connection = try USBDeviceConnection(device)
         try await connection.claimInterface(0)
@@ -80,9 +82,9 @@ struct EmulatedUSBTests {
     @Test("Control requests over libusb: device id, system version, and an OTA")
     func controlRequestsOverLibusb() async throws {
         try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
-        let server = UmockdevBoardServer()
+        let server = sharedUSB
         let p2 = Platform(buildName: "p2")!
-        let index = try server.serve(try BoardModel.provisioned(platform: p2))
+        let index = try server.serve(try BoardModel.provisioned(platform: p2, deviceID: BoardModel.defaultDeviceID(p2, serial: 14)))
         let model = server.board(index)
         let device = try #require(try USBDiscovery.particleDevices(deviceID: model.deviceID).first)
         #expect(device.productID == p2.usb.normalProductID)

@@ -1,36 +1,16 @@
 import CUMockdev
 import Foundation
 
-/// A umockdev testbed in this process: sysfs, udev and /dev entries that libusb and
-/// libudev see once the process runs under umockdev's preload (`umockdev-wrapper`).
-final class UmockdevTestbed {
-    let testbed: OpaquePointer
+import Emulator
 
+/// The one umockdev testbed of this test process: the preload reads `UMOCKDEV_DIR` once, so
+/// every test adds its devices to this one.
+let sharedUSB = UmockdevBoardServer()
+
+enum UmockdevTestbed {
     /// Whether this process runs under the preload; without it the testbed is invisible.
     static var preloaded: Bool {
         ProcessInfo.processInfo.environment["LD_PRELOAD"]?.contains("umockdev") == true
-    }
-
-    init() {
-        testbed = OpaquePointer(umockdev_testbed_new())
-    }
-
-    deinit {
-        g_object_unref(UnsafeMutableRawPointer(testbed))
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Adds a USB device from umockdev's record format.
-    func add(_ record: String) throws {
-        var error: UnsafeMutablePointer<GError>?
-        let ok = umockdev_testbed_add_from_string(UnsafeMutablePointer(testbed), record, &error)
-        if ok == 0 {
-            let message = error.map { String(cString: $0.pointee.message) } ?? "unknown error"
-            throw Failure(description: "umockdev could not add the device: \(message)")
-        }
     }
 
     /// A device record with the descriptors libusb reads from sysfs.
@@ -43,7 +23,7 @@ final class UmockdevTestbed {
         let total = 9 + interface.count + functional.count
         let configuration: [UInt8] = [9, 2, UInt8(total & 0xFF), UInt8(total >> 8), 1, 1, 0, 0x80, 50]
         let descriptors = (device + configuration + interface + functional).map { String(format: "%02x", $0) }.joined()
-        let node = String(format: "bus/usb/%03d/%03d", bus, address)
+        let node = String(format: "bus/usb/%03d/%03d", bus, address)  // boards the server adds sit on bus 1
         let path = "/devices/pci0000:00/0000:00:14.0/usb\(bus)/\(bus)-\(address)"
         return """
             P: \(path)

@@ -86,6 +86,14 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         return index
     }
 
+    /// Adds any device in umockdev's record format (a non-Particle device beside the boards, say).
+    public func add(record: String) throws {
+        var error: UnsafeMutablePointer<GError>?
+        guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
+            throw LinkError.other("umockdev could not add the device: \(message(error))")
+        }
+    }
+
     /// The board's state now.
     public func board(_ index: Int) -> BoardModel { state.withLock { $0.boards[index].model } }
 
