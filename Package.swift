@@ -86,7 +86,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "otabench-benchmark",
-            dependencies: ["Firmware", "Emulator", "Bench", "Scenarios"]
+            dependencies: ["Firmware", "Emulator", "Bench", "Scenarios", "USB", "DFU"]
         ),
 
         // Tests.

@@ -2,10 +2,12 @@
 // one line: name, figure, unit. Figures that compare two things are measured side by side,
 // interleaved in the same run, because the machines are shared and noisy.
 import Bench
+import DFU
 import Emulator
 import Firmware
 import Foundation
 import Scenarios
+import USB
 
 struct Measure {
     var name: String
@@ -140,6 +142,70 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+/// 1 MiB flashed to an emulated Boron's external flash through umockdev, by dfu-util and by
+/// otabench, side by side (goal: otabench at most 0.7× dfu-util's wall time, identical flash).
+func usbFlashComparison() async throws -> [Measure] {
+    guard ProcessInfo.processInfo.environment["LD_PRELOAD"]?.contains("umockdev") == true else {
+        print("# usb.*: skipped, run under umockdev-wrapper (Scripts/benchmark does)")
+        return []
+    }
+    let boron = Platform(buildName: "boron")!
+    let server = UmockdevBoardServer()
+    func dfuBoard(_ serial: Int) throws -> Int {
+        var model = try BoardModel.provisioned(platform: boron, deviceID: BoardModel.defaultDeviceID(boron, serial: serial))
+        model.enterDFUMode()
+        return try server.serve(model)
+    }
+    var state: UInt64 = 0x2545F4914F6CDD1D
+    let image: [UInt8] = (0..<(1 << 20)).map { _ in state ^= state << 13; state ^= state >> 7; state ^= state << 17; return UInt8(truncatingIfNeeded: state) }
+    let file = NSTemporaryDirectory() + "/otabench-1mib-\(getpid()).bin"
+    try Data(image).write(to: URL(fileURLWithPath: file))
+    let clock = ContinuousClock()
+    let layout = DfuSeMemoryLayout(boron.dfuAltSettings[2].memoryLayout)!
+    var dfuUtilTimes: [Double] = []
+    var otabenchTimes: [Double] = []
+    var dfuUtilTransfers = 0
+    var otabenchTransfers = 0
+    var identical = true
+    // Alternating rounds on fresh boards, medians: the machine is shared and noisy.
+    for round in 0..<3 {
+        let theirs = try dfuBoard(10 + round * 2)
+        let ours = try dfuBoard(11 + round * 2)
+        let before = server.transfers
+        let tool = Process()
+        tool.executableURL = URL(fileURLWithPath: "/usr/bin/dfu-util")
+        tool.arguments = ["-d", "2b04:d00d", "-S", server.board(theirs).deviceID, "-a", "2", "-s", "0x80000000", "-D", file]
+        tool.standardOutput = FileHandle.nullDevice
+        tool.standardError = FileHandle.nullDevice
+        dfuUtilTimes.append(try clock.measure { try tool.run(); tool.waitUntilExit() }.seconds)
+        dfuUtilTransfers = server.transfers - before
+        identical = identical && tool.terminationStatus == 0
+
+        let device = try USBDiscovery.particleDevices(deviceID: server.board(ours).deviceID).first!
+        let connection = try USBDeviceConnection(device)
+        try await connection.claimInterface(0)
+        try await connection.setAlternateSetting(interface: 0, alternate: 2)
+        let start = server.transfers
+        otabenchTimes.append(try await clock.measure {
+            try await DfuSeHost(pipe: connection, sleep: { _ in }).write(image, at: 0x8000_0000, layout: layout)
+        }.seconds)
+        otabenchTransfers = server.transfers - start
+        identical = identical && server.board(theirs).storage.read(.external, 0, count: image.count) == image
+            && server.board(ours).storage.read(.external, 0, count: image.count) == image
+    }
+    let dfuUtil = dfuUtilTimes.sorted()[1]
+    let otabench = otabenchTimes.sorted()[1]
+    return [
+        Measure(name: "usb.dfu_util_1mib.median_seconds", value: dfuUtil, unit: "s"),
+        Measure(name: "usb.otabench_1mib.median_seconds", value: otabench, unit: "s"),
+        Measure(name: "usb.otabench_vs_dfu_util", value: otabench / dfuUtil, unit: "x"),
+        Measure(name: "usb.dfu_util_1mib.control_transfers", value: Double(dfuUtilTransfers), unit: "transfers"),
+        Measure(name: "usb.otabench_1mib.control_transfers", value: Double(otabenchTransfers), unit: "transfers"),
+        Measure(name: "usb.flash_identical", value: identical ? 1 : 0, unit: "bool"),
+    ]
+}
+
+for measure in try await usbFlashComparison() { measure.print() }
 for measure in try powerCutSweep() { measure.print() }
 for measure in try await nightlySuite() { measure.print() }
 for measure in try await thousandBoards() { measure.print() }
