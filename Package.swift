@@ -57,7 +57,7 @@ let package = Package(
             exclude: ["Proto"]
         ),
         .target(name: "Serial", dependencies: ["Links", "Firmware"]),
-        .target(name: "USB", dependencies: ["Links", "CLibUSB", "CUDev"]),
+        .target(name: "USB", dependencies: ["Links", "Firmware", "CLibUSB", "CUDev"]),
         .target(name: "Power", dependencies: ["Links", "USB"]),
         .target(
             name: "Emulator",
@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                "Bench", "Firmware", "Emulator", "Scenarios",
+                "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("otabench emulate --usb")
@@ -40,6 +41,55 @@ struct EmulateCommandTests {
         server.terminate()
         server.waitUntilExit()
         #expect(!FileManager.default.fileExists(atPath: String(directory)))
+    }
+
+    /// Starts `otabench emulate --usb` and returns it with the lines it printed.
+    static func serve(_ arguments: [String]) throws -> (Process, [String]) {
+        let server = Process()
+        server.executableURL = OtabenchProcess.executable
+        server.arguments = ["emulate", "--usb"] + arguments
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var text = ""
+        while !text.contains("serving") {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return (server, text.split(separator: "\n").map(String.init))
+    }
+
+    @Test("otabench boards and otabench flash end to end over USB: guard, DFU entry, write, verify, back to normal")
+    func boardsAndFlash() throws {
+        let (server, lines) = try Self.serve(["--platform", "photon", "--platform", "boron"])
+        defer { server.terminate(); server.waitUntilExit() }
+        let directory = try #require(lines.first { $0.hasPrefix("UMOCKDEV_DIR=") }?.dropFirst("UMOCKDEV_DIR=".count))
+        let photon = try #require(lines.first { $0.hasPrefix("photon\t") }?.split(separator: "\t").last.map(String.init))
+        let environment = ["UMOCKDEV_DIR": String(directory), "LD_PRELOAD": "libumockdev-preload.so.0"]
+
+        let boards = try OtabenchProcess.run(["boards", "--json"], environment: environment)
+        #expect(boards.status == 0, "\(boards.standardError)")
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(boards.standardOutput.utf8)) as? [[String: String]])
+        #expect(Set(listed.compactMap { $0["platform"] }) == ["photon", "boron"])
+        #expect(listed.allSatisfy { $0["mode"] == "normal" })
+
+        let app = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-\(UUID().uuidString).bin")
+        try Data(try SampleModules.userApp(for: SampleModules.platform("photon"), systemVersion: 3)).write(to: app)
+        let flashed = try OtabenchProcess.run(["flash", photon, app.path, "--dfu", "--verify"], environment: environment)
+        #expect(flashed.status == 0, "\(flashed.standardError)")
+        #expect(flashed.standardOutput.contains("verified"))
+
+        // The guard: an image for another platform is refused before anything is written.
+        let foreign = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-\(UUID().uuidString).bin")
+        try Data(try SampleModules.userApp(for: SampleModules.platform("boron"), systemVersion: 5800)).write(to: foreign)
+        let refused = try OtabenchProcess.run(["flash", photon, foreign.path, "--dfu"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("wrong platform"))
+        let after = try OtabenchProcess.run(["boards"], environment: environment)
+        #expect(after.standardOutput.contains("\(photon)\tphoton\tnormal"))
+        #expect(try OtabenchProcess.run(["flash", "ffffffffffffffffffffffff", app.path, "--dfu"], environment: environment).status == 2)
     }
 
     @Test("Without a way to serve, emulate says so and exits 2")

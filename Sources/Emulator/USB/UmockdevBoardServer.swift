@@ -241,6 +241,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
                 status = -Int32(ENODEV)
             }
             scheduleLeaveIfNeeded(board)
+            scheduleReenumerationIfNeeded(board)
         }
         _ = umockdev_ioctl_data_ref(urb)
         state.withLock { $0.pending[client, default: []].append(PendingURB(urb: urb, status: status, data: reply, isIn: isIn)) }
@@ -274,6 +275,19 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }
         umockdev_ioctl_client_complete(client, 0, 0)
         umockdev_ioctl_data_unref(urb)
+    }
+
+    /// A request that reset the board (into DFU, say) is answered first; the board then leaves
+    /// USB and comes back with its new product id, as a real one does after its status stage.
+    private func scheduleReenumerationIfNeeded(_ board: Int) {
+        let changed = state.withLock { state -> Bool in
+            let served = state.boards[board]
+            return served.model.mode.productID(served.model.platform) != served.lastProductID
+        }
+        guard changed else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { [weak self] in
+            self?.republishIfNeeded(board)
+        }
     }
 
     /// The bootloader resets about 500 ms after delivering the manifest status (§2.6).
