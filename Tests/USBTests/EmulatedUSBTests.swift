@@ -1,9 +1,9 @@
 import ControlRequests
-import DFU
 import Emulator
 import Firmware
 import Foundation
 import Links
+@testable import DFU
 import Testing
 import USB
 
@@ -99,6 +99,43 @@ struct EmulatedUSBTests {
             _ = try await USBDeviceConnection(device).controlIn(ControlSetup(requestType: 0xC0, request: 0x77, value: 0, index: 0, length: 8),
                                                                 timeout: .seconds(1))
         }
+    }
+}
+
+extension EmulatedUSBTests {
+    @Test("A board that vanishes mid-download ends the write with a clear error, not a hang")
+    func vanishesMidDownload() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let boron = Platform(buildName: "boron")!
+        let index = try sharedUSB.serve(try Self.dfuBoard("boron", serial: 21))
+        let device = try #require(try USBDiscovery.particleDevices(deviceID: sharedUSB.board(index).deviceID).first)
+        let connection = try USBDeviceConnection(device)
+        try await connection.claimInterface(0)
+        let image = [UInt8](repeating: 0x5A, count: 200 << 10)
+        let layout = try #require(DfuSeMemoryLayout(boron.dfuAltSettings[0].memoryLayout))
+        let started = ContinuousClock.now
+        let writer = Task { try await DfuSeHost(pipe: connection).write(image, at: 0x30000, layout: layout) }
+        try await Task.sleep(for: .milliseconds(100))
+        sharedUSB.update(index) { $0.powerOff() }
+        let outcome = await writer.result
+        guard case .failure(let error) = outcome else { Issue.record("the write finished although the board went away"); return }
+        #expect(error as? LinkError == .disconnected, "\(error)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test("dfuERROR comes back over libusb with the device's status; the host recovers to dfuIDLE")
+    func deviceErrorStatus() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let index = try sharedUSB.serve(try Self.dfuBoard("boron", serial: 22))
+        let device = try #require(try USBDiscovery.particleDevices(deviceID: sharedUSB.board(index).deviceID).first)
+        let connection = try USBDeviceConnection(device)
+        try await connection.claimInterface(0)
+        let host = DfuSeHost(pipe: connection)
+        // Mass erase is refused with errTARGET (§2.6).
+        let error = await #expect(throws: DfuSeError.self) { try await host.download(block: 0, [0x41], operation: "mass erase") }
+        #expect(error == .deviceError(operation: "mass erase", status: .errTarget, state: .error))
+        try await host.makeIdle()
+        #expect(try await host.getStatus().state == .dfuIdle)
     }
 }
 
