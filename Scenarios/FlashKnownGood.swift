@@ -12,7 +12,7 @@ extension Scenario {
         let started = ContinuousClock.now
         try await bench.step("flash \(app) by DFU") { try await bench.board.flash(app, via: .dfu) }
         try await bench.measure("dfu.flash_seconds", (ContinuousClock.now - started).secondsValue, unit: "s")
-        try await bench.expect(try await bench.runningApp()?.crc, equals: app.crc, "running app")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: app.fingerprint, "running app")
         try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
     }
 }

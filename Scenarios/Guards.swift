@@ -43,7 +43,7 @@ extension Scenario {
         }
         try await bench.expect("\(error)".contains(expected), "the device's \(expected) (got: \(error))")
         try await bench.expect(await bench.board.mode(), equals: .running, "mode")
-        try await bench.expect(try await bench.runningApp()?.crc, equals: old.crc, "running app (the old one)")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
     }
 }
 
@@ -63,6 +63,6 @@ extension Scenario {
         try await bench.expect("\(error)".contains("SYSTEM_ERROR_INVALID_STATE"), "the invalid-state error (got: \(error))")
         try await bench.expect(!(await bench.board.takeEvents().contains(.firmwareUpdateComplete)), "no firmware_update/complete")
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
-        try await bench.expect(try await bench.runningApp()?.crc, equals: old.crc, "running app (the old one)")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
     }
 }

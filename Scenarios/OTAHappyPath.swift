@@ -18,6 +18,6 @@ extension Scenario {
         try await bench.step("the board logs the update") {
             _ = try await bench.board.waitForConsoleLine(containing: "firmware update complete", after: linesBefore, timeout: .seconds(5))
         }
-        try await bench.expect(try await bench.runningApp()?.crc, equals: next.crc, "running app")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }
 }

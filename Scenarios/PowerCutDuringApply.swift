@@ -21,8 +21,8 @@ extension Scenario {
         }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the cut")
-        let running = try await bench.runningApp()?.crc
-        try await bench.expect(running == old.crc || running == next.crc, "the old or the new app running (running crc \(running.map { String($0, radix: 16) } ?? "none"))")
+        let running = try await bench.runningApp()?.fingerprint
+        try await bench.expect(running == old.fingerprint || running == next.fingerprint, "the old or the new app running (running \(running.map { String($0.prefix(12)) } ?? "none"))")
         try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
     }
 }

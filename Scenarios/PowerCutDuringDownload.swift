@@ -16,7 +16,7 @@ extension Scenario {
         }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the cut")
-        try await bench.expect(try await bench.runningApp()?.crc, equals: old.crc, "running app (the old one)")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
         try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
     }
 }

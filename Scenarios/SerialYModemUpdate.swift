@@ -13,6 +13,6 @@ extension Scenario {
         try await bench.step("send \(next) by YMODEM") { try await bench.board.update(to: next, via: .serialYModem, cuttingPower: nil) }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the update")
-        try await bench.expect(try await bench.runningApp()?.crc, equals: next.crc, "running app")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }
 }

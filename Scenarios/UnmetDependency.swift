@@ -15,6 +15,6 @@ extension Scenario {
         try await bench.step("update to \(system)") { try await bench.board.update(to: system, via: .controlRequests, cuttingPower: nil) }
         let healed = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(healed, equals: .running, "mode after the system part")
-        try await bench.expect(try await bench.runningApp()?.crc, equals: app.crc, "running app")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: app.fingerprint, "running app")
     }
 }

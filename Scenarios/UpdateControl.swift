@@ -19,7 +19,7 @@ extension Scenario {
         try await bench.board.setUpdatesEnabled(true)
         try await bench.step("update after enabling") { try await bench.board.update(to: next, via: .controlRequests, cuttingPower: nil) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
-        try await bench.expect(try await bench.runningApp()?.crc, equals: next.crc, "running app")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }
 
     static let forcedUpdateOverridesDisable = Scenario(
@@ -33,6 +33,6 @@ extension Scenario {
         try await bench.board.sendCloudNotice(pending: nil, forced: true)
         try await bench.step("forced update") { try await bench.board.update(to: next, via: .controlRequests, cuttingPower: nil) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
-        try await bench.expect(try await bench.runningApp()?.crc, equals: next.crc, "running app")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }
 }

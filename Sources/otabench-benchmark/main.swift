@@ -117,7 +117,7 @@ func thousandBoards() async throws -> [Measure] {
     let oneCut = Scenario("bench/one-power-cut", "one cut in the download", tags: ["bench"], requires: [.powerControl]) { bench in
         try await bench.board.update(to: bench.image(.nextApp), via: .controlRequests, cuttingPower: PowerCut(.download, at: 0.5))
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
-        try await bench.expect(try await bench.runningApp()?.crc, equals: bench.image(.knownGoodApp).crc, "the old app")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: bench.image(.knownGoodApp).fingerprint, "the old app")
     }
     var options = RunOptions()
     options.scenarioPatterns = ["ota/happy-path", "bench/one-power-cut"]

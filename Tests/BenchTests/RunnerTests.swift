@@ -116,7 +116,7 @@ struct RunnerTests {
         }
         let checker = Scenario("test/starts-clean", "checks the board is clean", tags: ["test"]) { bench in
             try await bench.expect(await bench.board.mode(), equals: .running, "mode")
-            try await bench.expect(try await bench.runningApp()?.crc, equals: bench.image(.knownGoodApp).crc, "running app")
+            try await bench.expect(try await bench.runningApp()?.fingerprint, equals: bench.image(.knownGoodApp).fingerprint, "running app")
         }
         let summary = try await Runner(scenarios: [breaker, checker], boards: try boards(["argon"]), store: nil, options: RunOptions()).run()
         #expect(summary.results.map(\.status) == [.failed, .passed])

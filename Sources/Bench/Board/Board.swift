@@ -90,18 +90,19 @@ public struct ModuleSummary: Hashable, Sendable, CustomStringConvertible {
     public var index: UInt8
     public var version: UInt16
     public var size: Int
-    /// The CRC stored at the module's end: tells two builds apart.
-    public var crc: UInt32
+    /// The SHA-256 (hex) the module's suffix carries: the firmware's unique id, which tells two
+    /// builds apart and which a board reports over USB as well as the emulator reads it.
+    public var fingerprint: String
     public var valid: Bool
     public var dependencies: [ModuleDependency]
 
-    public init(function: ModuleFunction, index: UInt8, version: UInt16, size: Int, crc: UInt32, valid: Bool,
+    public init(function: ModuleFunction, index: UInt8, version: UInt16, size: Int, fingerprint: String, valid: Bool,
                 dependencies: [ModuleDependency] = []) {
         self.function = function
         self.index = index
         self.version = version
         self.size = size
-        self.crc = crc
+        self.fingerprint = fingerprint
         self.valid = valid
         self.dependencies = dependencies
     }
@@ -111,7 +112,7 @@ public struct ModuleSummary: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(function) \(index) v\(version), \(size) bytes, crc \(hex(crc))\(valid ? "" : " (INVALID)")"
+        "\(function) \(index) v\(version), \(size) bytes, \(fingerprint.prefix(12))\(valid ? "" : " (INVALID)")"
     }
 }
 
@@ -166,6 +167,7 @@ public struct FirmwareImage: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var module: FirmwareModule? { (try? ModuleFile(bytes: bytes))?.modules.first }
-    public var crc: UInt32? { module?.storedCRC }
+    /// The SHA-256 (hex) in the image's suffix, as a board will report it once installed.
+    public var fingerprint: String? { module?.suffix?.sha256.hexString }
     public var description: String { label }
 }

@@ -56,7 +56,7 @@ public final class EmulatedBenchBoard: Board {
 
     static func summary(_ record: InstalledModuleRecord) -> ModuleSummary {
         ModuleSummary(function: record.function, index: record.index, version: record.version, size: record.size,
-                      crc: record.storedCRC, valid: record.crcOK, dependencies: record.prefix.dependencies)
+                      fingerprint: record.storedSHA256.hexString, valid: record.crcOK, dependencies: record.prefix.dependencies)
     }
 
     public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {

@@ -37,7 +37,7 @@ public struct BenchBoard: Sendable {
     /// Running Device OS with the known-good app and every module valid.
     public func isClean() async -> Bool {
         guard await board.mode() == .running, let app = try? await board.runningApp(),
-              app.crc == firmware.image(.knownGoodApp).crc,
+              app.fingerprint == firmware.image(.knownGoodApp).fingerprint,
               let modules = try? await board.modules(), modules.allSatisfy(\.valid)
         else { return false }
         return true

@@ -10,6 +10,8 @@ public struct InstalledModuleRecord: Hashable, Sendable {
     public var size: Int
     public var storedCRC: UInt32
     public var computedCRC: UInt32
+    /// The SHA-256 the module's suffix carries: the firmware's unique id ("u" in the `s` JSON).
+    public var storedSHA256: [UInt8]
     public var crcOK: Bool { storedCRC == computedCRC }
 
     public var function: ModuleFunction { prefix.function }
@@ -36,7 +38,8 @@ enum ModuleTable {
             let bytes = flash.read(start, count: size)
             let stored = bytes.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self)) }
             return InstalledModuleRecord(slot: slot, start: start, prefix: prefix, size: size, storedCRC: stored,
-                                         computedCRC: CRC32.checksum(bytes, range: 0..<(size - 4)))
+                                         computedCRC: CRC32.checksum(bytes, range: 0..<(size - 4)),
+                                         storedSHA256: size >= 42 ? Array(bytes[(size - 38)..<(size - 6)]) : [])
         }
         return nil
     }
