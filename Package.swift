@@ -92,7 +92,8 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["Firmware", "Links"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
-        .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links", "TestSupport"]),
+        .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
+                                                    "TestSupport", "Bench", "Scenarios"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "TestSupport"]),
         .testTarget(

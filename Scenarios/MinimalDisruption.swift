@@ -5,7 +5,7 @@ extension Scenario {
         "ota/minimal-disruption",
         "The app keeps running while the image downloads; it restarts once, at the end",
         tags: [.nightly, .ota, .qualification],
-        requires: [.controlRequests],
+        requires: [.controlRequests, .updateControl],
         probesDefects: false
     ) { bench in
         _ = await bench.board.takeEvents()

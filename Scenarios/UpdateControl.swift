@@ -5,7 +5,7 @@ extension Scenario {
         "update-control/disabled-then-enabled",
         "With updates disabled an update is refused; a pending notice fires the event; enabling lets it through",
         tags: [.nightly, .updateControl, .qualification],
-        requires: [.controlRequests]
+        requires: [.controlRequests, .updateControl]
     ) { bench in
         let next = bench.image(.nextApp)
         try await bench.board.setUpdatesEnabled(false)
@@ -26,7 +26,7 @@ extension Scenario {
         "update-control/forced-overrides-disable",
         "A forced update goes through although the app disabled updates",
         tags: [.nightly, .updateControl, .qualification],
-        requires: [.controlRequests]
+        requires: [.controlRequests, .updateControl]
     ) { bench in
         let next = bench.image(.nextApp)
         try await bench.board.setUpdatesEnabled(false)

@@ -24,6 +24,8 @@ struct InventoryTests {
         ("[[board]]\nname = \"a\"\nplatform = \"boron\"\ndefects = [\"gremlins\"]\n", 4, "defects", "unknown defect"),
         ("[[board]]\nplatform = \"boron\"\n", 1, "name", "needs a name"),
         ("[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = \"yes\"\n", 4, "emulated", "true or false"),
+        ("[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = false\n", 4, "emulated", "needs its device-id"),
+        ("[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"123\"\n", 5, "device-id", "24 hex digits"),
     ])
     func errors(_ text: String, _ line: Int, _ key: String, _ message: String) {
         let error = #expect(throws: InventoryError.self) { try Inventory.parse(text, file: "Boards/lab.toml") }

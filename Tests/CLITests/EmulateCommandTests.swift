@@ -92,6 +92,26 @@ struct EmulateCommandTests {
         #expect(try OtabenchProcess.run(["flash", "ffffffffffffffffffffffff", app.path, "--dfu"], environment: environment).status == 2)
     }
 
+    @Test("otabench run drives an inventory's real board over USB (served here by emulate --usb)")
+    func runOverUSB() throws {
+        let (server, lines) = try Self.serve(["--platform", "p2"])
+        defer { server.terminate(); server.waitUntilExit() }
+        let directory = try #require(lines.first { $0.hasPrefix("UMOCKDEV_DIR=") }?.dropFirst("UMOCKDEV_DIR=".count))
+        let deviceID = try #require(lines.first { $0.hasPrefix("p2\t") }?.split(separator: "\t").last.map(String.init))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-usb-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let inventory = folder.appendingPathComponent("lab.toml")
+        try "[[board]]\nname = \"bench-p2\"\nplatform = \"p2\"\nemulated = false\ndevice-id = \"\(deviceID)\"\n"
+            .write(to: inventory, atomically: true, encoding: .utf8)
+        let result = try OtabenchProcess.run(
+            ["run", "--inventory", inventory.path, "--scenario", "ota/happy-path", "--scenario", "guard/*", "--report-dir", folder.path,
+             "--lease-dir", folder.appendingPathComponent("leases").path],
+            environment: ["UMOCKDEV_DIR": String(directory), "LD_PRELOAD": "libumockdev-preload.so.0"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("[bench-p2] ota/happy-path: pass"))
+        #expect(result.standardError.contains("[bench-p2] guard/wrong-platform-refused-by-device: pass"))
+    }
+
     @Test("Without a way to serve, emulate says so and exits 2")
     func needsATransport() throws {
         let result = try OtabenchProcess.run(["emulate"])

@@ -50,6 +50,9 @@ public enum Capability: String, Hashable, Sendable, Codable, CaseIterable {
     case controlRequests = "control-requests"
     case serial
     case powerControl = "power-control"
+    /// The application's and the cloud's side of update control (disableUpdates, pending and
+    /// forced notices) and the app events: the emulator has them; a real board needs the cloud path.
+    case updateControl = "update-control"
 }
 
 public enum FlashPath: String, Hashable, Sendable { case dfu }

@@ -13,7 +13,7 @@ public final class EmulatedBenchBoard: Board {
     public let name: String
     public let platform: Platform
     public let deviceID: String
-    public let capabilities: Set<Capability> = [.dfu, .controlRequests, .serial, .powerControl]
+    public let capabilities: Set<Capability> = [.dfu, .controlRequests, .serial, .powerControl, .updateControl]
     public let emulator: EmulatedBoard
     public let firmware: FirmwareSet
     private let eventCursor = EventCursor()

@@ -92,8 +92,9 @@ public struct Inventory: Sendable {
                 guard let flag = value.bool else { throw fail("emulated", "must be true or false") }
                 emulated = flag
             }
-            if !emulated {
-                throw fail("emulated", "real boards arrive with the USB issue; this build drives emulated boards only")
+            if !emulated, board["device-id"]?.string?.count != 24 {
+                throw fail(board["device-id"] == nil ? "emulated" : "device-id",
+                           "a real board needs its device-id: the 24 hex digits of its USB serial number (`otabench boards` lists them)")
             }
             var tags: [String] = []
             if let value = board["tags"] {

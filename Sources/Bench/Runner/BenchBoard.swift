@@ -34,6 +34,20 @@ public struct BenchBoard: Sendable {
                           cleanImages: system + [library.image(.knownGoodApp)])
     }
 
+    /// A board on USB for an inventory entry. Its images come from the entry's firmware
+    /// folder; roles the folder lacks are built for the platform.
+    public static func usb(_ entry: Inventory.Entry) throws -> BenchBoard {
+        let built = try ProvisionedTemplates.shared.template(for: entry.platform).library
+        let library = try entry.firmwareFolder.map { try FirmwareLibrary.load(from: $0, platform: entry.platform, fallback: built) } ?? built
+        let board = USBBoard(name: entry.name, platform: entry.platform, deviceID: entry.deviceID ?? "")
+        return BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
+    }
+
+    /// The board an inventory entry names, emulated or on USB.
+    public static func make(_ entry: Inventory.Entry, serial: Int) throws -> BenchBoard {
+        entry.emulated ? try emulated(entry, serial: serial) : try usb(entry)
+    }
+
     /// Running Device OS with the known-good app and every module valid.
     public func isClean() async -> Bool {
         guard await board.mode() == .running, let app = try? await board.runningApp(),

@@ -77,9 +77,9 @@ struct Run: AsyncParsableCommand {
 
         let benchBoards: [BenchBoard]
         do {
-            benchBoards = try inventory.entries.enumerated().map { try BenchBoard.emulated($1, serial: $0 + 1) }
+            benchBoards = try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1) }
         } catch {
-            reportError("run: cannot set up the emulated boards: \(error)")
+            reportError("run: cannot set up the boards: \(error)")
             throw ExitStatus.couldNotRun.exitCode
         }
         let databasePath = db ?? (reportDir as NSString).appendingPathComponent("results.sqlite")

@@ -1,0 +1,157 @@
+import ControlRequests
+import DFU
+import Firmware
+import Foundation
+import Links
+import USB
+
+/// A board on USB, found and followed by its device id across normal and DFU mode (it
+/// re-enumerates with the other product id after a reset or a DFU leave). Driven with the
+/// same DfuSe host and control-request client as the emulated boards.
+public final class USBBoard: Board {
+    public let name: String
+    public let platform: Platform
+    public let deviceID: String
+    public let capabilities: Set<Capability> = [.dfu, .controlRequests]
+    /// How long to wait for the board to come back after a reset or a leave.
+    public let reappearTimeout: Duration
+
+    public init(name: String, platform: Platform, deviceID: String, reappearTimeout: Duration = .seconds(15)) {
+        self.name = name
+        self.platform = platform
+        self.deviceID = deviceID.lowercased()
+        self.reappearTimeout = reappearTimeout
+    }
+
+    func device() -> ParticleDevice? { try? ParticleDevice.find(deviceID: deviceID) }
+
+    func control() throws -> ControlRequestClient {
+        guard let device = device(), device.mode == .normal else {
+            throw BoardError(board: name, operation: "control request", reason: "the board is not on USB in normal mode")
+        }
+        return ControlRequestClient(pipe: try USBDeviceConnection(device.usb), timeout: .seconds(60))
+    }
+
+    public func mode() async -> BoardMode {
+        guard let device = device() else { return .off }
+        if device.mode == .dfu { return .dfu }
+        guard let client = try? control() else { return .unreachable("does not answer control requests") }
+        if (try? await client.deviceMode()) == .listeningMode { return .listening }
+        // Device OS does not say "safe mode" over USB; it runs so when a module's
+        // dependencies are unmet, which the module table shows.
+        if let modules = try? await modules(), modules.contains(where: { !$0.valid }) {
+            return .safeMode("a module fails its checks: \(modules.filter { !$0.valid }.map(\.description).joined(separator: ", "))")
+        }
+        return .running
+    }
+
+    public func modules() async throws -> [ModuleSummary] {
+        let reply = try await control().moduleInfo()
+        return reply.modules.map { module in
+            ModuleSummary(function: ModuleFunction(rawValue: UInt8(truncatingIfNeeded: module.type.rawValue)),
+                          index: UInt8(truncatingIfNeeded: module.index), version: UInt16(truncatingIfNeeded: module.version),
+                          size: Int(module.size), fingerprint: [UInt8](module.hash).hexString,
+                          valid: module.checkedFlags == module.passedFlags,
+                          dependencies: module.dependencies.map {
+                              ModuleDependency(function: ModuleFunction(rawValue: UInt8(truncatingIfNeeded: $0.type.rawValue)),
+                                               index: UInt8(truncatingIfNeeded: $0.index), version: UInt16(truncatingIfNeeded: $0.version))
+                          })
+        }
+    }
+
+    public func runningApp() async throws -> ModuleSummary? {
+        guard await mode() == .running else { return nil }
+        return try await modules().filter { $0.function == .user && $0.valid }.sorted { $0.index < $1.index }.first
+    }
+
+    public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {
+        guard let module = image.module else { throw BoardError(board: name, operation: "flash", reason: "\(image) is not a module") }
+        try await enterDFU()
+        guard let device = device(), device.mode == .dfu else { throw BoardError(board: name, operation: "flash", reason: "not in DFU mode") }
+        let connection = try USBDeviceConnection(device.usb)
+        try await connection.claimInterface(0)
+        try await connection.setAlternateSetting(interface: 0, alternate: 0)
+        guard let layout = DfuSeMemoryLayout(platform.dfuAltSettings[0].memoryLayout) else {
+            throw BoardError(board: name, operation: "flash", reason: "no DFU memory layout")
+        }
+        let host = DfuSeHost(pipe: connection)
+        try await host.write(image.bytes, at: module.startAddress, layout: layout)
+        try await host.leave()
+        // It resets about 500 ms later: back in normal mode, or in DFU when nothing can run.
+        _ = try? await waitFor(.normal, timeout: .seconds(3))
+    }
+
+    public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
+        guard cut == nil else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
+        guard path == .controlRequests else { throw BoardError(board: name, operation: "update", reason: "\(path.rawValue) is not available over USB") }
+        try await control().updateFirmware(image.bytes)
+    }
+
+    public func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
+        try await control().updateFirmware(image.bytes, stopAfter: bytes)
+    }
+
+    public func reset() async throws {
+        if let device = device(), device.mode == .dfu {
+            let connection = try USBDeviceConnection(device.usb)
+            try await connection.claimInterface(0)
+            try await DfuSeHost(pipe: connection).leave()
+        } else {
+            try await control().reset()
+        }
+        _ = try await waitUntilUp(timeout: reappearTimeout)
+    }
+
+    public func enterDFU() async throws {
+        if device()?.mode == .dfu { return }
+        try await control().enterDFU()
+        try await waitFor(.dfu, timeout: reappearTimeout)
+    }
+
+    public func enterSafeMode() async throws { try await control().enterSafeMode() }
+    public func enterListeningMode() async throws { try await control().startListening() }
+
+    public func powerOff() async throws { throw BoardError(board: name, operation: "power off", reason: "the board has no power switch") }
+    public func powerOn() async throws { throw BoardError(board: name, operation: "power on", reason: "the board has no power switch") }
+
+    public func consoleLines() async -> [String] { [] }
+
+    public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
+        throw BoardError(board: name, operation: "read the console", reason: "console capture over USB serial is not wired up yet")
+    }
+
+    public func waitUntilUp(timeout: Duration) async throws -> BoardMode {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let mode = await mode()
+            switch mode {
+            case .running, .safeMode, .listening: return mode
+            default:
+                guard ContinuousClock.now < deadline else {
+                    throw BoardError(board: name, operation: "wait for the board", reason: "still \(mode) after \(timeout)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    func waitFor(_ mode: ParticleDevice.Mode, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while device()?.mode != mode {
+            guard ContinuousClock.now < deadline else {
+                throw BoardError(board: name, operation: "wait for \(mode.rawValue) mode", reason: "not back on USB within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    public func setUpdatesEnabled(_ enabled: Bool) async throws {
+        throw BoardError(board: name, operation: "update control", reason: "needs the application or the cloud path")
+    }
+
+    public func sendCloudNotice(pending: Bool?, forced: Bool?) async throws {
+        throw BoardError(board: name, operation: "cloud notice", reason: "needs the cloud path")
+    }
+
+    public func takeEvents() async -> [BoardEventName] { [] }
+}
