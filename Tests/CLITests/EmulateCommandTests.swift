@@ -112,6 +112,26 @@ struct EmulateCommandTests {
         #expect(result.standardError.contains("[bench-p2] guard/wrong-platform-refused-by-device: pass"))
     }
 
+    @Test("otabench info shows the module table; otabench reset moves the board between modes")
+    func infoAndReset() throws {
+        let (server, lines) = try Self.serve(["--platform", "argon"])
+        defer { server.terminate(); server.waitUntilExit() }
+        let directory = try #require(lines.first { $0.hasPrefix("UMOCKDEV_DIR=") }?.dropFirst("UMOCKDEV_DIR=".count))
+        let argon = try #require(lines.first { $0.hasPrefix("argon\t") }?.split(separator: "\t").last.map(String.init))
+        let environment = ["UMOCKDEV_DIR": String(directory), "LD_PRELOAD": "libumockdev-preload.so.0"]
+        let info = try OtabenchProcess.run(["info", argon], environment: environment)
+        #expect(info.status == 0, "\(info.standardError)")
+        #expect(info.standardOutput.contains("system module #1 - version 5800"))
+        #expect(info.standardOutput.contains("Dependencies: PASS"))
+        #expect(try OtabenchProcess.run(["reset", argon, "--dfu"], environment: environment).standardOutput.contains("DFU"))
+        #expect(try OtabenchProcess.run(["boards"], environment: environment).standardOutput.contains("argon\tdfu"))
+        let inDFU = try OtabenchProcess.run(["info", argon], environment: environment)
+        #expect(inDFU.status == 2)
+        #expect(inDFU.standardError.contains("DFU mode"))
+        #expect(try OtabenchProcess.run(["reset", argon], environment: environment).standardOutput.contains("running"))
+        #expect(try OtabenchProcess.run(["reset", argon, "--dfu", "--safe"], environment: environment).status == 2)
+    }
+
     @Test("Without a way to serve, emulate says so and exits 2")
     func needsATransport() throws {
         let result = try OtabenchProcess.run(["emulate"])

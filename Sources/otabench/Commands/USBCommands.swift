@@ -3,6 +3,7 @@ import ControlRequests
 import DFU
 import Firmware
 import Foundation
+import Bench
 import USB
 
 struct Boards: AsyncParsableCommand {
@@ -17,11 +18,22 @@ struct Boards: AsyncParsableCommand {
             reportError("boards: \(error); is libusb able to see USB devices here?")
             throw ExitStatus.couldNotRun.exitCode
         }
+        // Device OS version and application, from the boards that run Device OS.
+        var details: [String: (version: String, app: String)] = [:]
+        for device in devices where device.mode == .normal {
+            guard let id = device.deviceID, let connection = try? USBDeviceConnection(device.usb) else { continue }
+            let client = ControlRequestClient(pipe: connection, timeout: .seconds(5))
+            let version = (try? await client.systemVersion()) ?? "?"
+            let app = (try? await client.moduleInfo())?.modules.first { $0.type == .userPartModule }
+                .map { "user \($0.index) v\($0.version), \([UInt8]($0.hash).hexString.prefix(12))" } ?? "none"
+            details[id] = (version, app)
+        }
         if json {
             let rows = devices.map { device in
                 ["platform": device.platform?.buildName ?? "unknown", "mode": device.mode.rawValue, "deviceId": device.deviceID ?? "",
                  "usb": String(format: "%04x:%04x", device.usb.vendorID, device.usb.productID),
-                 "bus": "\(device.usb.bus)", "address": "\(device.usb.address)"]
+                 "bus": "\(device.usb.bus)", "address": "\(device.usb.address)",
+                 "deviceOS": details[device.deviceID ?? ""]?.version ?? "", "app": details[device.deviceID ?? ""]?.app ?? ""]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -30,8 +42,10 @@ struct Boards: AsyncParsableCommand {
         }
         if devices.isEmpty { print("no Particle boards on USB") }
         for device in devices {
+            let detail = details[device.deviceID ?? ""].map { "\tDevice OS \($0.version)\t\($0.app)" } ?? ""
             print("\(device.deviceID ?? "-")\t\(device.platform?.buildName ?? "unknown")\t\(device.mode.rawValue)\t"
-                  + String(format: "%04x:%04x bus %d device %d", device.usb.vendorID, device.usb.productID, device.usb.bus, device.usb.address))
+                  + String(format: "%04x:%04x bus %d device %d", device.usb.vendorID, device.usb.productID, device.usb.bus, device.usb.address)
+                  + detail)
         }
     }
 }
@@ -137,5 +151,81 @@ struct Flash: AsyncParsableCommand {
         }
         reportError("flash: \(board) did not come back in \(mode.rawValue) mode within \(timeout)")
         throw ExitStatus.checkFailed.exitCode
+    }
+}
+
+struct Reset: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reset a board on USB, or send it into DFU, safe or listening mode.")
+
+    @Argument(help: "The board's device id.")
+    var board: String
+
+    @Flag(help: "Reset into DFU mode.")
+    var dfu = false
+
+    @Flag(help: "Reset into safe mode.")
+    var safe = false
+
+    @Flag(help: "Enter listening mode.")
+    var listen = false
+
+    func run() async throws {
+        guard [dfu, safe, listen].filter({ $0 }).count <= 1 else {
+            reportError("reset: give at most one of --dfu, --safe, --listen")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        guard let device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
+            reportError("reset: no Particle board \(board) on USB; `otabench boards` lists them")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        let target = USBBoard(name: board, platform: platform, deviceID: board)
+        do {
+            if dfu { try await target.enterDFU() }
+            else if safe { try await target.enterSafeMode(); _ = try await target.waitUntilUp(timeout: .seconds(15)) }
+            else if listen { try await target.enterListeningMode() }
+            else { try await target.reset() }
+            print("\(board): \(await target.mode())")
+        } catch {
+            reportError("reset: \(board): \(error)")
+            throw ExitStatus.checkFailed.exitCode
+        }
+    }
+}
+
+struct Info: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a board's module table, in the spirit of `particle serial inspect`.")
+
+    @Argument(help: "The board's device id.")
+    var board: String
+
+    func run() async throws {
+        guard let device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
+            reportError("info: no Particle board \(board) on USB; `otabench boards` lists them")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        guard device.mode == .normal else {
+            reportError("info: \(board) is in DFU mode; the module table needs Device OS running (try `otabench reset \(board)`)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        do {
+            let client = ControlRequestClient(pipe: try USBDeviceConnection(device.usb), timeout: .seconds(10))
+            print("\(platform.displayName) (\(platform.buildName), platform \(platform.id.rawValue)), device \(board), Device OS \(try await client.systemVersion())")
+            for module in try await client.moduleInfo().modules {
+                let function = ModuleFunction(rawValue: UInt8(truncatingIfNeeded: module.type.rawValue))
+                print("\(function) module #\(module.index) - version \(module.version), \(module.size) bytes, \(module.maxSize) bytes max size")
+                for (flag, name) in [(2, "Integrity"), (8, "Address Range"), (16, "Platform"), (4, "Dependencies")] {
+                    let checked = module.checkedFlags & UInt32(flag) != 0
+                    let passed = module.passedFlags & UInt32(flag) != 0
+                    print("  \(name): \(checked ? (passed ? "PASS" : "FAIL") : "not checked")")
+                }
+                for dependency in module.dependencies {
+                    print("    depends on \(ModuleFunction(rawValue: UInt8(truncatingIfNeeded: dependency.type.rawValue))) #\(dependency.index) version \(dependency.version)")
+                }
+            }
+        } catch {
+            reportError("info: \(board): \(error)")
+            throw ExitStatus.checkFailed.exitCode
+        }
     }
 }
