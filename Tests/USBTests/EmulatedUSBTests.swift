@@ -139,6 +139,25 @@ extension EmulatedUSBTests {
     }
 }
 
+extension EmulatedUSBTests {
+    @Test("A board that stops answering times out: a clear error within the timeout, and the next transfer still works")
+    func unresponsiveBoardTimesOut() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let index = try sharedUSB.serve(try Self.dfuBoard("boron", serial: 23))
+        let device = try #require(try USBDiscovery.particleDevices(deviceID: sharedUSB.board(index).deviceID).first)
+        let connection = try USBDeviceConnection(device)
+        sharedUSB.setUnresponsive(index, true)
+        let started = ContinuousClock.now
+        await #expect(throws: LinkError.timedOut) {
+            _ = try await connection.controlIn(ControlSetup(requestType: 0xA1, request: 3, value: 0, index: 0, length: 6), timeout: .milliseconds(300))
+        }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        sharedUSB.setUnresponsive(index, false)
+        let status = try await connection.controlIn(ControlSetup(requestType: 0xA1, request: 3, value: 0, index: 0, length: 6), timeout: .seconds(1))
+        #expect(status.count == 6)
+    }
+}
+
 /// Runs a tool with a clean signal mask (see PeerProcess) and collects its output.
 enum Tool {
     struct Result { var status: Int32; var output: String }

@@ -22,6 +22,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         /// URBs submitted and answered, waiting to be reaped, per client connection.
         var pending: [UInt: [PendingURB]] = [:]
         var transfers = 0
+        /// Boards that stop answering: their URBs stay in flight until the host gives up.
+        var unresponsive: Set<Int> = []
     }
 
     struct Served {
@@ -37,6 +39,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var status: Int32
         var data: [UInt8]
         var isIn: Bool
+        /// Never answered (an unresponsive board) until the host discards it.
+        var held = false
     }
 
     /// The testbed's root: what a client needs as `UMOCKDEV_DIR`.
@@ -91,6 +95,14 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var error: UnsafeMutablePointer<GError>?
         guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
             throw LinkError.other("umockdev could not add the device: \(message(error))")
+        }
+    }
+
+    /// Makes a board stop answering USB requests (a hung firmware, a bad cable): transfers
+    /// stay in flight until the host times them out.
+    public func setUnresponsive(_ index: Int, _ unresponsive: Bool) {
+        state.withLock { state in
+            if unresponsive { state.unresponsive.insert(index) } else { state.unresponsive.remove(index) }
         }
     }
 
@@ -202,8 +214,17 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             umockdev_ioctl_client_complete(client, 0, 0)
         case 13, 12:  // REAPURBNDELAY, REAPURB
             reap(argument, client: client, key: clientKey)
-        case 11:  // DISCARDURB: every URB completes at once, so there is never one to discard
-            umockdev_ioctl_client_complete(client, -1, EINVAL)
+        case 11:  // DISCARDURB: the host gave up on a URB; it completes as cancelled
+            // The argument is the URB's address in the client: the value the ioctl passed.
+            let passed = argument.pointee.data.map { UInt(bitPattern: $0.withMemoryRebound(to: Int.self, capacity: 1) { $0.pointee }) }
+            let found = state.withLock { state -> Bool in
+                guard let position = state.pending[clientKey]?.firstIndex(where: { $0.held && ($0.urb.pointee.client_addr == passed || $0.urb.pointee.client_addr == argument.pointee.client_addr) }) else { return false }
+                state.pending[clientKey]![position].held = false
+                state.pending[clientKey]![position].status = -Int32(ENOENT)
+                state.pending[clientKey]![position].data = []
+                return true
+            }
+            umockdev_ioctl_client_complete(client, found ? 0 : -1, found ? 0 : EINVAL)
         default:  // CLAIMINTERFACE, RELEASEINTERFACE, SETCONFIGURATION, CLEAR_HALT, RESET…
             umockdev_ioctl_client_complete(client, 0, 0)
         }
@@ -227,6 +248,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             let wLength = UInt16(bytes[6]) | (UInt16(bytes[7]) << 8)
             let setup = ControlSetup(requestType: bytes[0], request: bytes[1], value: value, index: index, length: wLength)
             isIn = setup.requestType & 0x80 != 0
+            if state.withLock({ $0.unresponsive.contains(board) }) {
+                _ = umockdev_ioctl_data_ref(urb)
+                state.withLock { $0.pending[client, default: []].append(PendingURB(urb: urb, status: 0, data: [], isIn: isIn, held: true)) }
+                return
+            }
             let answer = state.withLock { state -> ControlReply? in
                 state.transfers += 1
                 return state.boards[board].model.usbControl(setup, data: Array(bytes[8...]))
@@ -249,8 +275,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     private func reap(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, client: UnsafeMutablePointer<UMockdevIoctlClient>, key: UInt) {
         let next = state.withLock { state -> PendingURB? in
-            guard var queue = state.pending[key], !queue.isEmpty else { return nil }
-            let first = queue.removeFirst()
+            guard var queue = state.pending[key], let position = queue.firstIndex(where: { !$0.held }) else { return nil }
+            let first = queue.remove(at: position)
             state.pending[key] = queue
             return first
         }
