@@ -79,6 +79,38 @@ public final class USBDeviceConnection: ControlPipe, @unchecked Sendable {
         _ = try await transfer(outgoing, data: data, timeout: timeout)
     }
 
+    /// A bulk transfer: OUT when `endpoint` has bit 7 clear (sends `data`), IN otherwise
+    /// (reads up to `length` bytes). Returns what was read, or for OUT the bytes not sent.
+    public func bulk(endpoint: UInt8, data: [UInt8] = [], length: Int = 0, timeout: Duration) async throws -> [UInt8] {
+        try await endpointTransfer(endpoint: endpoint, data: data, length: length, timeout: timeout, interrupt: false)
+    }
+
+    /// An interrupt transfer, like `bulk`.
+    public func interrupt(endpoint: UInt8, data: [UInt8] = [], length: Int = 0, timeout: Duration) async throws -> [UInt8] {
+        try await endpointTransfer(endpoint: endpoint, data: data, length: length, timeout: timeout, interrupt: true)
+    }
+
+    private func endpointTransfer(endpoint: UInt8, data: [UInt8], length: Int, timeout: Duration, interrupt: Bool) async throws -> [UInt8] {
+        let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let isIn = endpoint & 0x80 != 0
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                var buffer = isIn ? [UInt8](repeating: 0, count: length) : data
+                var transferred: Int32 = 0
+                let status = buffer.withUnsafeMutableBufferPointer { pointer in
+                    interrupt
+                        ? libusb_interrupt_transfer(self.handle, endpoint, pointer.baseAddress, Int32(pointer.count), &transferred, milliseconds)
+                        : libusb_bulk_transfer(self.handle, endpoint, pointer.baseAddress, Int32(pointer.count), &transferred, milliseconds)
+                }
+                if status < 0 {
+                    continuation.resume(throwing: Self.linkError(status, "\(interrupt ? "interrupt" : "bulk") transfer on endpoint \(String(format: "%02x", endpoint))"))
+                } else {
+                    continuation.resume(returning: isIn ? Array(buffer.prefix(Int(transferred))) : Array(data.dropFirst(Int(transferred))))
+                }
+            }
+        }
+    }
+
     private func transfer(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws -> [UInt8] {
         let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         return try await withCheckedThrowingContinuation { continuation in

@@ -158,6 +158,28 @@ extension EmulatedUSBTests {
     }
 }
 
+extension EmulatedUSBTests {
+    @Test("Bulk transfers on the CDC data endpoints carry the console: listening-mode i over libusb; the idle interrupt endpoint times out")
+    func bulkConsole() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let index = try sharedUSB.serve(try BoardModel.provisioned(platform: Platform(buildName: "argon")!,
+                                                                   deviceID: BoardModel.defaultDeviceID(Platform(buildName: "argon")!, serial: 24)))
+        sharedUSB.update(index) { model in
+            model.enterListeningMode()
+            _ = model.takeSerialOutput(maximum: 1 << 20)
+        }
+        let device = try #require(try USBDiscovery.particleDevices(deviceID: sharedUSB.board(index).deviceID).first)
+        let connection = try USBDeviceConnection(device)
+        try await connection.claimInterface(1)
+        #expect(try await connection.bulk(endpoint: 0x01, data: Array("i".utf8), timeout: .seconds(1)).isEmpty)
+        let reply = try await connection.bulk(endpoint: 0x81, length: 512, timeout: .seconds(1))
+        #expect(String(decoding: reply, as: UTF8.self) == "Device ID: \(sharedUSB.board(index).deviceID)\r\n")
+        // Nothing more to read: the read times out rather than hanging.
+        await #expect(throws: LinkError.timedOut) { _ = try await connection.bulk(endpoint: 0x81, length: 64, timeout: .milliseconds(200)) }
+        await #expect(throws: LinkError.timedOut) { _ = try await connection.interrupt(endpoint: 0x82, length: 8, timeout: .milliseconds(200)) }
+    }
+}
+
 /// Runs a tool with a clean signal mask (see PeerProcess) and collects its output.
 enum Tool {
     struct Result { var status: Int32; var output: String }

@@ -39,6 +39,10 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var status: Int32
         var data: [UInt8]
         var isIn: Bool
+        /// Control URBs carry the 8-byte setup packet in front of their data.
+        var dataOffset = 8
+        /// A bulk IN on the console endpoint, waiting for the board to print: (board, capacity).
+        var waitsForSerialOutput: (board: Int, capacity: Int)?
         /// Never answered (an unresponsive board) until the host discards it.
         var held = false
     }
@@ -220,6 +224,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             let found = state.withLock { state -> Bool in
                 guard let position = state.pending[clientKey]?.firstIndex(where: { $0.held && ($0.urb.pointee.client_addr == passed || $0.urb.pointee.client_addr == argument.pointee.client_addr) }) else { return false }
                 state.pending[clientKey]![position].held = false
+                state.pending[clientKey]![position].waitsForSerialOutput = nil
                 state.pending[clientKey]![position].status = -Int32(ENOENT)
                 state.pending[clientKey]![position].data = []
                 return true
@@ -231,13 +236,40 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         return true
     }
 
-    /// Answers a control URB at once; libusb reaps the answer next.
+    /// Answers a URB at once (libusb reaps the answer next): control transfers go to the
+    /// board's `usbControl`; bulk transfers on the CDC data endpoints carry its serial console
+    /// (OUT 0x01 is what the host types, IN 0x81 what the board printed); the notification
+    /// endpoint (0x82) never has anything to say, so its URBs wait until the host gives up.
     private func submit(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, board: Int, client: UInt) {
         guard let urb = umockdev_ioctl_data_resolve(argument, 0, gsize(otabench_urb_size()), nil) else { return }
         // Leave the resolved memory alone until the reap: complete() writes changes back at once.
         guard let header = urb.pointee.data else { return }
         let type = header[0]
+        let endpoint = header[1]
         let length = Int(header.advanced(by: otabench_urb_offset_buffer_length()).withMemoryRebound(to: Int32.self, capacity: 1) { $0.pointee })
+        if type == 3 || type == 1 {  // bulk, interrupt
+            let isIn = endpoint & 0x80 != 0
+            var pending = PendingURB(urb: urb, status: 0, data: [], isIn: isIn, dataOffset: 0)
+            let unresponsive = state.withLock { $0.unresponsive.contains(board) }
+            if unresponsive || type == 1 || (isIn && endpoint != 0x81) || (!isIn && endpoint != 0x01) {
+                pending.held = true
+            } else if isIn {
+                let output = state.withLock { $0.boards[board].model.takeSerialOutput(maximum: length) }
+                if output.isEmpty {
+                    pending.held = true
+                    pending.waitsForSerialOutput = (board, length)
+                } else {
+                    pending.data = output
+                }
+            } else if length > 0, let buffer = umockdev_ioctl_data_resolve(urb, gsize(otabench_urb_offset_buffer()), gsize(length), nil) {
+                let bytes = Array(UnsafeBufferPointer(start: buffer.pointee.data, count: Int(buffer.pointee.data_len)))
+                state.withLock { $0.boards[board].model.serialInput(bytes) }
+                pending.data = Array(repeating: 0, count: bytes.count)
+            }
+            _ = umockdev_ioctl_data_ref(urb)
+            state.withLock { $0.pending[client, default: []].append(pending) }
+            return
+        }
         var status: Int32 = -Int32(EPIPE)
         var reply: [UInt8] = []
         var isIn = false
@@ -275,7 +307,21 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     private func reap(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, client: UnsafeMutablePointer<UMockdevIoctlClient>, key: UInt) {
         let next = state.withLock { state -> PendingURB? in
-            guard var queue = state.pending[key], let position = queue.firstIndex(where: { !$0.held }) else { return nil }
+            guard var queue = state.pending[key] else { return nil }
+            // A console read that was waiting completes as soon as the board has printed something.
+            for position in queue.indices where queue[position].held {
+                guard let wait = queue[position].waitsForSerialOutput else { continue }
+                let output = state.boards[wait.board].model.takeSerialOutput(maximum: wait.capacity)
+                if !output.isEmpty {
+                    queue[position].data = output
+                    queue[position].held = false
+                    queue[position].waitsForSerialOutput = nil
+                }
+            }
+            guard let position = queue.firstIndex(where: { !$0.held }) else {
+                state.pending[key] = queue
+                return nil
+            }
             let first = queue.remove(at: position)
             state.pending[key] = queue
             return first
@@ -292,8 +338,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         if next.isIn, !next.data.isEmpty {
             let length = Int(urb.pointee.data!.advanced(by: otabench_urb_offset_buffer_length()).withMemoryRebound(to: Int32.self, capacity: 1) { $0.pointee })
             if let buffer = umockdev_ioctl_data_resolve(urb, gsize(otabench_urb_offset_buffer()), gsize(length), nil) {
-                let count = min(next.data.count, Int(buffer.pointee.data_len) - 8)
-                next.data.withUnsafeBufferPointer { buffer.pointee.data!.advanced(by: 8).update(from: $0.baseAddress!, count: count) }
+                let count = min(next.data.count, Int(buffer.pointee.data_len) - next.dataOffset)
+                next.data.withUnsafeBufferPointer { buffer.pointee.data!.advanced(by: next.dataOffset).update(from: $0.baseAddress!, count: count) }
             }
         }
         if let pointer = umockdev_ioctl_data_resolve(argument, 0, gsize(MemoryLayout<UnsafeRawPointer>.size), nil) {
