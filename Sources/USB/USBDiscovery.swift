@@ -38,6 +38,31 @@ public enum USBDiscovery {
         }
     }
 
+    /// The tty of a board's CDC serial interface (`/dev/ttyACM0`), found through libudev by the
+    /// serial number of the USB device it belongs to.
+    public static func tty(forDeviceID deviceID: String) -> String? {
+        guard let udev = udev_new() else { return nil }
+        defer { udev_unref(udev) }
+        guard let enumerate = udev_enumerate_new(udev) else { return nil }
+        defer { udev_enumerate_unref(enumerate) }
+        udev_enumerate_add_match_subsystem(enumerate, "tty")
+        udev_enumerate_scan_devices(enumerate)
+        var entry = udev_enumerate_get_list_entry(enumerate)
+        while let current = entry {
+            defer { entry = udev_list_entry_get_next(current) }
+            guard let path = udev_list_entry_get_name(current), let tty = udev_device_new_from_syspath(udev, path) else { continue }
+            defer { udev_device_unref(tty) }
+            // The parent is owned by the child; it must not be unreferenced.
+            guard let usb = udev_device_get_parent_with_subsystem_devtype(tty, "usb", "usb_device"),
+                  let serial = udev_device_get_sysattr_value(usb, "serial"),
+                  String(cString: serial).trimmingCharacters(in: .whitespacesAndNewlines).lowercased() == deviceID.lowercased(),
+                  let node = udev_device_get_devnode(tty)
+            else { continue }
+            return String(cString: node)
+        }
+        return nil
+    }
+
     static func key(_ bus: UInt8, _ address: UInt8) -> String { "\(bus)-\(address)" }
 
     struct SysfsDevice {

@@ -27,3 +27,18 @@ extension EmulatedUSBTests {
         #expect(try USBDiscovery.particleDevices(deviceID: "ffffffffffffffffffffffff").isEmpty)
     }
 }
+
+extension EmulatedUSBTests {
+    @Test("A board's CDC tty is found by its device id through libudev")
+    func ttyOfBoard() throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let id = "e00fce68000c0000000000f9"
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 3, address: 2, vendor: 0x2B04, product: 0xC00C, serial: id, name: "Argon",
+                                                            interfaceClass: 2, interfaceSubclass: 2, interfaceProtocol: 1))
+        let interface = "/devices/pci0000:00/0000:00:14.0/usb3/3-2/3-2:1.0"
+        try sharedUSB.add(record: "P: \(interface)\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\nA: bInterfaceClass=02\n\n")
+        try sharedUSB.add(record: "P: \(interface)/tty/ttyACM7\nN: ttyACM7\nE: SUBSYSTEM=tty\nE: DEVNAME=/dev/ttyACM7\n\n")
+        #expect(USBDiscovery.tty(forDeviceID: id) == "/dev/ttyACM7")
+        #expect(USBDiscovery.tty(forDeviceID: "e00fce68000c0000000000ff") == nil)
+    }
+}
