@@ -42,3 +42,23 @@ extension EmulatedUSBTests {
         #expect(USBDiscovery.tty(forDeviceID: "e00fce68000c0000000000ff") == nil)
     }
 }
+
+extension EmulatedUSBTests {
+    @Test("Hotplug: a board leaving DFU is seen as the DFU device removed and the normal one added")
+    func hotplug() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        // The monitor must start after the testbed exists: the preload redirects udev's socket then.
+        _ = sharedUSB.root
+        let monitor = try USBHotplugMonitor()
+        let index = try sharedUSB.serve(try Self.dfuBoard("boron", serial: 25))
+        let id = sharedUSB.board(index).deviceID
+        var events: [USBHotplugMonitor.Event] = []
+        while let event = await monitor.next(timeout: .milliseconds(500)) { events.append(event) }
+        #expect(events.contains { $0.action == "add" && $0.serialNumber == id && $0.productID == 0xD00D }, "\(events)")
+        events = []
+        sharedUSB.update(index) { $0.reset(.user) }
+        while let event = await monitor.next(timeout: .milliseconds(500)) { events.append(event) }
+        #expect(events.contains { $0.action == "remove" }, "\(events)")
+        #expect(events.contains { $0.action == "add" && $0.serialNumber == id && $0.productID == 0xC00D }, "\(events)")
+    }
+}

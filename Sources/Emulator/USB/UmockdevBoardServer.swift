@@ -167,6 +167,9 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             throw LinkError.other("umockdev could not add the device: \(message(error))")
         }
         state.withLock { $0.boards[index].lastProductID = product }
+        // Announce it to udev monitors (hotplug), which automatic uevents do not reach when
+        // this process is not itself preloaded.
+        umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
     }
 
     /// A board that reset into another mode leaves USB and comes back as the other device.
@@ -176,7 +179,10 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             return (served.model.mode.productID(served.model.platform), served.lastProductID, served.sysPath)
         }
         guard current != last else { return }
-        if last != nil { umockdev_testbed_remove_device(testbed, "/sys" + path) }
+        if last != nil {
+            umockdev_testbed_uevent(testbed, "/sys" + path, "remove")
+            umockdev_testbed_remove_device(testbed, "/sys" + path)
+        }
         try? publish(index)
     }
 
