@@ -12,12 +12,7 @@ public enum PeerProcess {
     public static func run(_ executable: String, _ arguments: [String], over stream: some ByteStream, timeout: Duration = .seconds(60),
                            workingDirectory: String? = nil) async throws -> Result {
         let process = Process()
-        // Foundation's Process hands the child the signal mask of the thread that spawns it,
-        // and Swift's concurrency threads block nearly every signal; lrzsz times out with
-        // SIGALRM, so it would wait forever. A trampoline clears the mask and execs the tool.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                             executable] + arguments
+        ToolProcess.configure(process, executable, arguments)
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         let input = Pipe()
         let output = Pipe()
@@ -57,5 +52,35 @@ public enum PeerProcess {
         process.waitUntilExit()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return Result(status: process.terminationStatus, standardError: stderr)
+    }
+}
+
+/// Launching an independent tool from a test.
+public enum ToolProcess {
+    /// Foundation's Process hands the child the signal mask of the thread that spawns it, and
+    /// Swift's concurrency threads block nearly every signal; lrzsz times out with SIGALRM and
+    /// would wait forever. A trampoline clears the mask and execs the tool.
+    public static func configure(_ process: Process, _ executable: String, _ arguments: [String]) {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                             executable] + arguments
+    }
+
+    public struct Result: Sendable {
+        public var status: Int32
+        public var output: String
+    }
+
+    /// Runs a tool to completion, collecting stdout and stderr together.
+    public static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        configure(process, executable, arguments)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
     }
 }

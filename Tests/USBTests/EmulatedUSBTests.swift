@@ -4,6 +4,7 @@ import Firmware
 import Foundation
 import Links
 @testable import DFU
+import TestSupport
 import Testing
 import USB
 
@@ -64,7 +65,7 @@ struct EmulatedUSBTests {
 
         let theirs = sharedUSB
         let index = try theirs.serve(try Self.dfuBoard("boron", serial: 12))
-        let result = try Tool.run("/usr/bin/dfu-util", ["-d", "2b04:d00d", "-S", theirs.board(index).deviceID, "-a", "0", "-s", "0x000b4000",
+        let result = try ToolProcess.run("/usr/bin/dfu-util", ["-d", "2b04:d00d", "-S", theirs.board(index).deviceID, "-a", "0", "-s", "0x000b4000",
                                                         "-D", file.path])
         #expect(result.status == 0, "dfu-util: \(result.output)")
         let flashedByDfuUtil = theirs.board(index).storage.read(.internal, 0xB4000, count: image.count)
@@ -177,24 +178,5 @@ extension EmulatedUSBTests {
         // Nothing more to read: the read times out rather than hanging.
         await #expect(throws: LinkError.timedOut) { _ = try await connection.bulk(endpoint: 0x81, length: 64, timeout: .milliseconds(200)) }
         await #expect(throws: LinkError.timedOut) { _ = try await connection.interrupt(endpoint: 0x82, length: 8, timeout: .milliseconds(200)) }
-    }
-}
-
-/// Runs a tool with a clean signal mask (see PeerProcess) and collects its output.
-enum Tool {
-    struct Result { var status: Int32; var output: String }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                             executable] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
     }
 }
