@@ -10,6 +10,7 @@ public final class USBDeviceConnection: ControlPipe, @unchecked Sendable {
     private let context: OpaquePointer
     private let handle: OpaquePointer
     private let queue: DispatchQueue
+    private let executor: DedicatedThreadExecutor
     public let device: USBDeviceDescription
 
     /// Opens the device discovery found.
@@ -41,11 +42,19 @@ public final class USBDeviceConnection: ControlPipe, @unchecked Sendable {
         self.handle = opened
         self.device = device
         self.queue = DispatchQueue(label: "otabench.usb.\(device.bus).\(device.address)")
+        self.executor = DedicatedThreadExecutor(name: "otabench.usb.\(device.bus).\(device.address)")
     }
 
     deinit {
+        executor.stop()
         libusb_close(handle)
         libusb_exit(context)
+    }
+
+    /// Runs `body` on this connection's own thread: its transfers then call libusb in line,
+    /// without a thread hop each. For long exchanges such as a DfuSe download.
+    public func session<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(executor) { try await body() }
     }
 
     public func claimInterface(_ number: Int32) async throws {
@@ -113,20 +122,25 @@ public final class USBDeviceConnection: ControlPipe, @unchecked Sendable {
 
     private func transfer(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws -> [UInt8] {
         let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        // In a session the caller already runs on this connection's thread: call libusb in line.
+        if executor.isCurrent { return try controlTransfer(setup, data: data, milliseconds: milliseconds) }
         return try await withCheckedThrowingContinuation { continuation in
             queue.async { [self] in
-                var buffer = data
-                let result = buffer.withUnsafeMutableBufferPointer { pointer in
-                    libusb_control_transfer(self.handle, setup.requestType, setup.request, setup.value, setup.index,
-                                            pointer.baseAddress, setup.length, milliseconds)
-                }
-                if result < 0 {
-                    continuation.resume(throwing: Self.linkError(result, "control transfer \(String(format: "%02x/%02x", setup.requestType, setup.request))"))
-                } else {
-                    continuation.resume(returning: Array(buffer.prefix(Int(result))))
-                }
+                continuation.resume(with: Result { try self.controlTransfer(setup, data: data, milliseconds: milliseconds) })
             }
         }
+    }
+
+    private func controlTransfer(_ setup: ControlSetup, data: [UInt8], milliseconds: UInt32) throws -> [UInt8] {
+        var buffer = data
+        let result = buffer.withUnsafeMutableBufferPointer { pointer in
+            libusb_control_transfer(handle, setup.requestType, setup.request, setup.value, setup.index,
+                                    pointer.baseAddress, setup.length, milliseconds)
+        }
+        guard result >= 0 else {
+            throw Self.linkError(result, "control transfer \(String(format: "%02x/%02x", setup.requestType, setup.request))")
+        }
+        return Array(buffer.prefix(Int(result)))
     }
 
     private func run(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) -> Int32) async throws {

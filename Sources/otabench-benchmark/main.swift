@@ -187,7 +187,9 @@ func usbFlashComparison() async throws -> [Measure] {
         try await connection.setAlternateSetting(interface: 0, alternate: 2)
         let start = server.transfers
         otabenchTimes.append(try await clock.measure {
-            try await DfuSeHost(pipe: connection, sleep: { _ in }).write(image, at: 0x8000_0000, layout: layout)
+            try await connection.session {
+                try await DfuSeHost(pipe: connection, sleep: { _ in }).write(image, at: 0x8000_0000, layout: layout)
+            }
         }.seconds)
         otabenchTransfers = server.transfers - start
         identical = identical && server.board(theirs).storage.read(.external, 0, count: image.count) == image

@@ -45,10 +45,16 @@ struct EmulatedUSBTests {
         try await connection.setAlternateSetting(interface: 0, alternate: 0)
 
         let image = try FirmwareSet.application(for: boron, size: 40_000, seed: 77)
-        let host = DfuSeHost(pipe: connection)
-        try await host.write(image, at: 0xB4000, layout: try #require(DfuSeMemoryLayout(boron.dfuAltSettings[0].memoryLayout)))
-        #expect(try await host.read(0xB4000, count: image.count) == image)
-        try await host.leave()
+        let layout = try #require(DfuSeMemoryLayout(boron.dfuAltSettings[0].memoryLayout))
+        // In a session, on the connection's own thread, transfers call libusb in line.
+        let readBack = try await connection.session {
+            let host = DfuSeHost(pipe: connection)
+            try await host.write(image, at: 0xB4000, layout: layout)
+            let back = try await host.read(0xB4000, count: image.count)
+            try await host.leave()
+            return back
+        }
+        #expect(readBack == image)
         #expect(try await Self.waitFor { try USBDiscovery.particleDevices(deviceID: deviceID).first?.productID == boron.usb.normalProductID })
         let model = server.board(index)
         #expect(model.mode == .running)
@@ -104,6 +110,24 @@ struct EmulatedUSBTests {
 }
 
 extension EmulatedUSBTests {
+    @Test("Each DfuSe refusal comes back over libusb as the device's status", arguments: [
+        ([UInt8]([0x41]), DFUStatus.errTarget),        // mass erase
+        ([UInt8]([0x92]), DFUStatus.errUnknown),       // READ_UNPROTECT
+        ([UInt8]([0x77]), DFUStatus.errStalledPacket), // unknown command
+        ([UInt8]([0x21, 0x00]), DFUStatus.errUnknown), // SET_ADDRESS with the wrong length
+    ])
+    func dfuRefusals(_ command: [UInt8], _ status: DFUStatus) async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let index = try sharedUSB.serve(try Self.dfuBoard("boron", serial: 40 + Int(command[0] & 0x0F) + command.count))
+        let device = try #require(try USBDiscovery.particleDevices(deviceID: sharedUSB.board(index).deviceID).first)
+        let connection = try USBDeviceConnection(device)
+        try await connection.claimInterface(0)
+        let host = DfuSeHost(pipe: connection)
+        let error = await #expect(throws: DfuSeError.self) { try await host.download(block: 0, command, operation: "command") }
+        #expect(error == .deviceError(operation: "command", status: status, state: .error))
+        try await host.makeIdle()
+    }
+
     @Test("A board that vanishes mid-download ends the write with a clear error, not a hang")
     func vanishesMidDownload() async throws {
         try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")

@@ -74,9 +74,11 @@ public final class USBBoard: Board {
         guard let layout = DfuSeMemoryLayout(platform.dfuAltSettings[0].memoryLayout) else {
             throw BoardError(board: name, operation: "flash", reason: "no DFU memory layout")
         }
-        let host = DfuSeHost(pipe: connection)
-        try await host.write(image.bytes, at: module.startAddress, layout: layout)
-        try await host.leave()
+        try await connection.session {
+            let host = DfuSeHost(pipe: connection)
+            try await host.write(image.bytes, at: module.startAddress, layout: layout)
+            try await host.leave()
+        }
         // It resets about 500 ms later: back in normal mode, or in DFU when nothing can run.
         _ = try? await waitFor(.normal, timeout: .seconds(3))
     }

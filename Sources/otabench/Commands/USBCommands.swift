@@ -116,22 +116,26 @@ struct Flash: AsyncParsableCommand {
             try await connection.claimInterface(0)
             try await connection.setAlternateSetting(interface: 0, alternate: 0)
             guard let layout = DfuSeMemoryLayout(platform.dfuAltSettings[0].memoryLayout) else { throw ExitStatus.couldNotRun.exitCode }
-            let host = DfuSeHost(pipe: connection)
             let total = image.bytes.count
-            try await host.write(image.bytes, at: module.startAddress, layout: layout) { progress in
-                if isatty(STDERR_FILENO) == 1 {
-                    let percent = progress.bytesWritten * 100 / max(total, 1)
-                    FileHandle.standardError.write(Data("\r\u{1B}[2Kflashing \(percent)% (\(progress.bytesWritten)/\(total) bytes)".utf8))
+            let bytes = image.bytes
+            let verify = self.verify
+            let matches = try await connection.session { () async throws -> Bool in
+                let host = DfuSeHost(pipe: connection)
+                try await host.write(bytes, at: module.startAddress, layout: layout) { progress in
+                    if isatty(STDERR_FILENO) == 1 {
+                        let percent = progress.bytesWritten * 100 / max(total, 1)
+                        FileHandle.standardError.write(Data("\r\u{1B}[2Kflashing \(percent)% (\(progress.bytesWritten)/\(total) bytes)".utf8))
+                    }
                 }
+                var matches = true
+                if verify { matches = try await host.read(module.startAddress, count: total) == bytes }
+                try await host.leave()
+                return matches
             }
-            if verify {
-                let back = try await host.read(module.startAddress, count: total)
-                guard back == image.bytes else {
-                    reportError("flash: verify failed: the board holds other bytes at \(hex(module.startAddress))")
-                    throw ExitStatus.checkFailed.exitCode
-                }
+            guard matches else {
+                reportError("flash: verify failed: the board holds other bytes at \(hex(module.startAddress))")
+                throw ExitStatus.checkFailed.exitCode
             }
-            try await host.leave()
             _ = try? await waitFor(.normal, platform: platform)
             print("flashed \(file) (\(total) bytes) to \(board) at \(hex(module.startAddress))\(verify ? ", verified" : "")")
         } catch let error as ExitCode {
