@@ -11,7 +11,8 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     private var thread: Thread?
 
     init(name: String) {
-        let thread = Thread { [unowned self] in self.loop() }
+        // The thread keeps the executor alive until `stop()` lets its loop end.
+        let thread = Thread { self.loop() }
         thread.name = name
         self.thread = thread
         thread.start()
