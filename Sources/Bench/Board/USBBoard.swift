@@ -23,7 +23,8 @@ public final class USBBoard: Board {
         self.reappearTimeout = reappearTimeout
     }
 
-    func device() -> ParticleDevice? { try? ParticleDevice.find(deviceID: deviceID) }
+    /// The board as USB shows it now, in whatever mode; nil while it is off the bus.
+    public func device() -> ParticleDevice? { try? ParticleDevice.find(deviceID: deviceID) }
 
     func control() throws -> ControlRequestClient {
         guard let device = device(), device.mode == .normal else {

@@ -49,29 +49,20 @@ public struct Runner: Sendable {
         let queue = WorkQueue(plan)
         let workers = max(1, min(options.jobs, plan.count))
         var results: [CaseResult] = []
-        var quarantined: [String: String] = [:]
-        try await withThrowingTaskGroup(of: ([CaseResult], String?, String).self) { group in
+        try await withThrowingTaskGroup(of: [CaseResult].self) { group in
             for _ in 0..<workers {
                 group.addTask {
                     var collected: [CaseResult] = []
-                    var quarantine: String?
-                    var name = ""
                     while let next = queue.next() {
-                        name = next.board.board.name
-                        let (boardResults, reason) = try await runBoard(next.board, cases: next.cases, runID: runID)
-                        collected += boardResults
-                        if let reason { quarantine = reason; quarantinedBoard(name, reason) }
+                        collected += try await runBoard(next.board, cases: next.cases, runID: runID)
                     }
-                    return (collected, quarantine, name)
+                    return collected
                 }
             }
-            for try await (boardResults, _, _) in group {
-                results += boardResults
-            }
+            for try await boardResults in group { results += boardResults }
         }
-        for result in results where result.status == .skipped {
-            quarantined[result.board] = result.message
-        }
+        let quarantined = Dictionary(results.filter { $0.status == .skipped }.map { ($0.board, $0.message ?? "") },
+                                     uniquingKeysWith: { first, _ in first })
         let summary = RunSummary(runID: runID, results: results, quarantined: quarantined,
                                  seconds: (ContinuousClock.now - started).seconds)
         if let runID { try store?.finishRun(runID, status: summary.passed ? "passed" : "failed") }
@@ -79,12 +70,8 @@ public struct Runner: Sendable {
         return summary
     }
 
-    private func quarantinedBoard(_ name: String, _ reason: String) {
-        progress.note("\(name): \(reason)")
-    }
-
-    /// One board's cases in order; returns its results and a quarantine reason if it got one.
-    func runBoard(_ entry: BenchBoard, cases: [(Scenario, ScenarioCase)], runID: Int64?) async throws -> ([CaseResult], String?) {
+    /// One board's cases in order.
+    func runBoard(_ entry: BenchBoard, cases: [(Scenario, ScenarioCase)], runID: Int64?) async throws -> [CaseResult] {
         var results: [CaseResult] = []
         var quarantine: String?
         var lease: BoardLease?
@@ -125,7 +112,8 @@ public struct Runner: Sendable {
                 try store?.quarantine(run: runID ?? 0, board: board.name, reason: reason)
             }
         }
-        return (results, quarantine)
+        if let quarantine { progress.note("\(entry.board.name): \(quarantine)") }
+        return results
     }
 
     /// Runs a case with its retries; a known issue decides what a failure means.
@@ -157,25 +145,23 @@ public struct Runner: Sendable {
             }
             let seconds = (ContinuousClock.now - started).seconds
             totalSeconds += seconds
-            let status: CaseStatus
-            switch (failure, knownIssue) {
-            case (nil, nil): status = attempt == 1 ? .passed : .flaky
-            case (nil, .some): status = .unexpectedPass
-            case (.some, .some): status = .knownFailure
-            case (.some, nil): status = attempt == attempts ? .failed : .failed
-            }
             let issueText = knownIssue.map { "\($0.reason) (\($0.source))" }
+            let status: CaseStatus
+            let message: String?
+            switch (failure, issueText) {
+            case (nil, nil): (status, message) = (attempt == 1 ? .passed : .flaky, nil)
+            case (nil, let issue?): (status, message) = (.unexpectedPass, "passed, but a known issue says it fails: \(issue)")
+            case (let failure?, .some): (status, message) = (.knownFailure, failure)
+            case (let failure?, nil): (status, message) = (.failed, failure)
+            }
             if let caseID {
-                try store?.finishCase(caseID, status: failure != nil && attempt < attempts ? .failed : status, seconds: seconds,
-                                      message: failure ?? (status == .unexpectedPass ? "passed, but a known issue says it fails: \(issueText!)" : nil),
-                                      knownIssue: issueText, console: console)
+                try store?.finishCase(caseID, status: status, seconds: seconds, message: message, knownIssue: issueText, console: console)
             }
             lastFailure = failure
             if failure == nil || knownIssue != nil || attempt == attempts {
                 return CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
                                   argument: scenarioCase.argument, status: status, attempts: attempt, seconds: totalSeconds,
-                                  message: failure ?? (status == .unexpectedPass ? "passed, but a known issue says it fails: \(issueText!)" : nil),
-                                  knownIssue: issueText)
+                                  message: message, knownIssue: issueText)
             }
         }
         return CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,

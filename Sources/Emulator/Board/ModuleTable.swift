@@ -52,25 +52,11 @@ enum ModuleTable {
         case .anywhere: return [slot.start] + slot.legacyStarts
         case .atEnd:
             let end = UInt32(truncatingIfNeeded: slot.end)
-            guard flash.contains(end - 64, length: 64) else { return [] }
-            let tail = flash.read(end - 64, count: 64)
-            guard let suffixSize = tail.withUnsafeBytes({ Optional(UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: 58, as: UInt16.self))) }),
-                  Int(suffixSize) <= 1024, suffixSize >= 36
+            let tailLength = min(1024, slot.size)
+            guard flash.contains(end - UInt32(tailLength), length: tailLength),
+                  let suffix = ModuleSuffix.read(fromEndOf: flash.read(end - UInt32(tailLength), count: tailLength))
             else { return [] }
-            let suffixStart = end - 4 - UInt32(suffixSize)
-            let suffix = flash.read(suffixStart, count: Int(suffixSize) - 36)
-            var position = 0
-            while position + 4 <= suffix.count {
-                let type = UInt16(suffix[position]) | UInt16(suffix[position + 1]) << 8
-                let length = Int(UInt16(suffix[position + 2]) | UInt16(suffix[position + 3]) << 8)
-                guard length >= 4, position + length <= suffix.count else { break }
-                if type == ModuleExtension.Kind.dynamicLocation.rawValue, length >= 8 {
-                    let start = UInt32(suffix[position + 4]) | UInt32(suffix[position + 5]) << 8
-                        | UInt32(suffix[position + 6]) << 16 | UInt32(suffix[position + 7]) << 24
-                    return [start]
-                }
-                position += length
-            }
+            for case .dynamicLocation(let start, _, _) in suffix.extensions { return [start] }
             return []
         }
     }

@@ -26,6 +26,14 @@ public struct ModuleSuffix: Hashable, Sendable {
         self.extensions = extensions
     }
 
+    /// The suffix at the end of `bytes` (which end with a module's CRC), when it is sane:
+    /// what a device reads backwards from a slot's end to find a module placed there.
+    public static func read(fromEndOf bytes: [UInt8]) -> ModuleSuffix? {
+        guard bytes.count >= 4 + baseSize else { return nil }
+        let (suffix, findings) = ModuleFile.readSuffix(bytes, moduleStart: 0, end: bytes.count)
+        return findings.contains(where: \.isError) ? nil : suffix
+    }
+
     /// Product id and version: from a PRODUCT_DATA extension when there is one, otherwise
     /// from the classic fields.
     public var product: (id: UInt32, version: UInt16)? {

@@ -107,10 +107,12 @@ struct Flash: AsyncParsableCommand {
                 throw ExitStatus.checkFailed.exitCode
             }
         }
+        let target = USBBoard(name: board, platform: platform, deviceID: board)
         do {
             if device.mode == .normal {
-                try await ControlRequestClient(pipe: try USBDeviceConnection(device.usb)).enterDFU()
-                device = try await waitFor(.dfu, platform: platform)
+                try await target.enterDFU()
+                guard let inDFU = target.device() else { throw BoardError(board: board, operation: "flash", reason: "gone after entering DFU") }
+                device = inDFU
             }
             let connection = try USBDeviceConnection(device.usb)
             try await connection.claimInterface(0)
@@ -136,7 +138,7 @@ struct Flash: AsyncParsableCommand {
                 reportError("flash: verify failed: the board holds other bytes at \(hex(module.startAddress))")
                 throw ExitStatus.checkFailed.exitCode
             }
-            _ = try? await waitFor(.normal, platform: platform)
+            _ = try? await target.waitUntilUp(timeout: .seconds(10))
             print("flashed \(file) (\(total) bytes) to \(board) at \(hex(module.startAddress))\(verify ? ", verified" : "")")
         } catch let error as ExitCode {
             throw error
@@ -144,17 +146,6 @@ struct Flash: AsyncParsableCommand {
             reportError("flash: \(board): \(error)")
             throw ExitStatus.checkFailed.exitCode
         }
-    }
-
-    /// Waits for the board to come back in `mode` (it re-enumerates with the other product id).
-    func waitFor(_ mode: ParticleDevice.Mode, platform: Platform, timeout: Duration = .seconds(10)) async throws -> ParticleDevice {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let device = try? ParticleDevice.find(deviceID: board), device.mode == mode { return device }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        reportError("flash: \(board) did not come back in \(mode.rawValue) mode within \(timeout)")
-        throw ExitStatus.checkFailed.exitCode
     }
 }
 
