@@ -56,7 +56,9 @@ let package = Package(
             // The .proto sources; their generated Swift is committed under Generated/.
             exclude: ["Proto"]
         ),
-        .target(name: "Serial", dependencies: ["Links", "Firmware"]),
+        // termios2 for any bit rate: a C file, since <asm/termbits.h> clashes with <termios.h>.
+        .target(name: "CSerialPort"),
+        .target(name: "Serial", dependencies: ["Links", "Firmware", "CSerialPort"]),
         .target(name: "USB", dependencies: ["Links", "Firmware", "CLibUSB", "CUDev"]),
         .target(name: "Power", dependencies: ["Links", "USB"]),
         .target(
