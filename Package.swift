@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C system libraries, each behind its own small target.
@@ -88,7 +90,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "otabench-benchmark",
-            dependencies: ["Firmware", "Emulator", "Bench", "Scenarios", "USB", "DFU"]
+            dependencies: [
+                "Firmware", "Emulator", "Bench", "Scenarios", "USB", "DFU", "Serial", "CSerialPort",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
 
         // Tests.

@@ -6,7 +6,11 @@ import DFU
 import Emulator
 import Firmware
 import Foundation
+import CSerialPort
 import Scenarios
+import Serial
+import Subprocess
+import SystemPackage
 import USB
 
 struct Measure {
@@ -207,6 +211,89 @@ func usbFlashComparison() async throws -> [Measure] {
     ]
 }
 
+/// YMODEM of 1 MiB over a pseudo-terminal: lrzsz's `sb` → `rb` against our sender → our
+/// receiver on the same kind of pty, alternating rounds, medians. lrzsz's time includes
+/// starting its two processes, a few milliseconds of a transfer that takes far longer.
+/// Both are timed until the receiver holds the whole file.
+func ymodemComparison() async throws -> [Measure] {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sb"), FileManager.default.isExecutableFile(atPath: "/usr/bin/rb") else {
+        print("# ymodem.*: skipped, lrzsz is not installed (Scripts/setup installs it)")
+        return []
+    }
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    let payload: [UInt8] = (0..<(1 << 20)).map { _ in state ^= state << 13; state ^= state >> 7; state ^= state << 17; return UInt8(truncatingIfNeeded: state) }
+    let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("otabench-ymodem-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let source = folder.appendingPathComponent("image.bin")
+    try Data(payload).write(to: source)
+    let clock = ContinuousClock()
+    var lrzszTimes: [Double] = []
+    var otabenchTimes: [Double] = []
+    var identical = true
+
+    // Subprocess, not Foundation's Process: the child must start with no signal blocked, or
+    // lrzsz's SIGALRM timeouts never fire and a lost byte hangs both tools.
+    func lrzsz(_ tool: String, _ arguments: [String], on terminal: Int32, in directory: URL) -> Task<Void, any Error> {
+        Task {
+            _ = try await run(.path(FilePath(tool)), arguments: Arguments(arguments), workingDirectory: FilePath(directory.path),
+                              input: .fileDescriptor(FileDescriptor(rawValue: terminal), closeAfterSpawningProcess: false),
+                              output: .fileDescriptor(FileDescriptor(rawValue: terminal), closeAfterSpawningProcess: false),
+                              error: .discarded)
+        }
+    }
+
+    for round in 0..<5 {
+        let inbox = folder.appendingPathComponent("rb-\(round)")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        var name = [CChar](repeating: 0, count: 128)
+        let master = otabench_open_pseudo_terminal(&name, UInt(name.count))
+        let slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // lrzsz reads with blocking calls.
+        _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) & ~O_NONBLOCK)
+        let slave = open(slavePath, O_RDWR | O_NOCTTY)
+        // sb first, given time to settle: it empties its input when it starts, and a "C" from
+        // rb lost that way costs lrzsz a ten-second timeout that says nothing about YMODEM.
+        let sender = lrzsz("/usr/bin/sb", ["-k", "-q", source.path], on: slave, in: folder)
+        try await Task.sleep(for: .milliseconds(300))
+        lrzszTimes.append(await clock.measure {
+            let receiver = lrzsz("/usr/bin/rb", ["-q", "-y"], on: master, in: inbox)
+            // Timed until rb has the whole file and exits. sb then waits for the ACK of the
+            // batch's closing block, which rb's exit flushes off the pty: it would retry for
+            // ten seconds, a cost of the pty, not of YMODEM.
+            let watchdog = Task { try await Task.sleep(for: .seconds(120)); receiver.cancel() }
+            _ = await receiver.result
+            watchdog.cancel()
+        }.seconds)
+        sender.cancel()
+        _ = await sender.result
+        close(slave)
+        close(master)
+        identical = identical && (try? Data(contentsOf: inbox.appendingPathComponent("image.bin"))) == Data(payload)
+
+        let terminal = try PseudoTerminal()
+        let host = try SerialPort.open(terminal.slavePath)
+        var received: [(name: String, data: [UInt8])] = []
+        otabenchTimes.append(try await clock.measure {
+            let sender = Task { try await YModemTransfer.send(name: "image.bin", data: payload, over: terminal.master) }
+            received = try await YModemTransfer.receive(over: host)
+            _ = await sender.result
+        }.seconds)
+        host.closeNow()
+        terminal.hangUp()
+        identical = identical && received.first?.data == payload
+    }
+    let lrzsz = lrzszTimes.sorted()[2]
+    let otabench = otabenchTimes.sorted()[2]
+    return [
+        Measure(name: "ymodem.lrzsz_1mib.median_seconds", value: lrzsz, unit: "s"),
+        Measure(name: "ymodem.otabench_1mib.median_seconds", value: otabench, unit: "s"),
+        Measure(name: "ymodem.otabench_vs_lrzsz_throughput", value: lrzsz / otabench, unit: "x"),
+        Measure(name: "ymodem.files_identical", value: identical ? 1 : 0, unit: "bool"),
+    ]
+}
+
+for measure in try await ymodemComparison() { measure.print() }
 for measure in try await usbFlashComparison() { measure.print() }
 for measure in try powerCutSweep() { measure.print() }
 for measure in try await nightlySuite() { measure.print() }

@@ -52,6 +52,43 @@ struct YModemInteropTests {
     }
 }
 
+/// The same, with both ends on a real pseudo-terminal: lrzsz on the slave as on a serial
+/// line, ours on the board's side.
+@Suite("YMODEM against lrzsz over a pseudo-terminal", .timeLimit(.minutes(2)))
+struct YModemTerminalInteropTests {
+    @Test("Our sender to rb over a pty: the file arrives identical", arguments: [1, 1024, 70_000, 1 << 20])
+    func senderToRb(_ size: Int) async throws {
+        let folder = try YModemInteropTests.temporaryFolder()
+        let payload = YModemInteropTests.data(size)
+        let terminal = try PseudoTerminal()
+        defer { terminal.hangUp() }
+        async let peer = PeerProcess.run("/usr/bin/rb", ["-q"], onTerminal: terminal.slavePath, timeout: .seconds(60),
+                                         workingDirectory: folder.path)
+        var sendError: (any Error)?
+        do { try await YModemTransfer.send(name: "image.bin", data: payload, over: terminal.master, timeout: .seconds(1)) } catch { sendError = error }
+        let result = try await peer
+        #expect(sendError == nil, "\(String(describing: sendError)); rb said: \(result.standardError)")
+        #expect(result.status == 0, "rb: \(result.standardError)")
+        #expect([UInt8](try Data(contentsOf: folder.appendingPathComponent("image.bin"))) == payload)
+    }
+
+    @Test("sb to our receiver over a pty: the file arrives identical", arguments: [1, 1024, 70_000, 1 << 20])
+    func sbToReceiver(_ size: Int) async throws {
+        let folder = try YModemInteropTests.temporaryFolder()
+        let payload = YModemInteropTests.data(size)
+        let file = folder.appendingPathComponent("from-sb.bin")
+        try Data(payload).write(to: file)
+        let terminal = try PseudoTerminal()
+        defer { terminal.hangUp() }
+        async let peer = PeerProcess.run("/usr/bin/sb", ["-k", "-q", file.path], onTerminal: terminal.slavePath)
+        let files = try await YModemTransfer.receive(over: terminal.master)
+        let result = try await peer
+        #expect(result.status == 0, "sb: \(result.standardError)")
+        #expect(files.map(\.name) == ["from-sb.bin"])
+        #expect(files.first?.data == payload)
+    }
+}
+
 @Suite("YMODEM sender")
 struct YModemSenderTests {
     @Test("Noise before the receiver's C is ignored; a NAK resends; CAN CAN aborts; silence gives up")
@@ -65,6 +102,17 @@ struct YModemSenderTests {
         let block = sender.receive([YModemControl.crcRequest]).send
         #expect(block.first == YModemControl.stx && block[1] == 1 && block.count == 1029)
         #expect(sender.receive([YModemControl.can, YModemControl.can]).events == [.aborted("the receiver cancelled")])
+
+        // The closing empty header's ACK may never come (the receiver exited or reset): the
+        // file was acknowledged at EOT, so silence there completes the batch.
+        var closing = YModemSender(name: "a", data: [1])
+        _ = closing.receive([YModemControl.crcRequest])
+        _ = closing.receive([YModemControl.ack, YModemControl.crcRequest])
+        _ = closing.receive([YModemControl.ack])
+        #expect(closing.receive([YModemControl.nak]).send == [YModemControl.eot])
+        #expect(closing.receive([YModemControl.ack, YModemControl.crcRequest]).send.count == 133)
+        #expect(closing.timedOut().events == [.finished])
+        #expect(closing.isDone)
 
         var silent = YModemSender(name: "a", data: [1], maximumRetries: 2)
         _ = silent.receive([YModemControl.crcRequest])

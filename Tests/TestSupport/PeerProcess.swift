@@ -55,6 +55,31 @@ public enum PeerProcess {
     }
 }
 
+extension PeerProcess {
+    /// Runs a tool with its stdin and stdout on the terminal at `path` (a pseudo-terminal's
+    /// slave, say), as lrzsz runs on a serial line; stops it after `timeout`.
+    public static func run(_ executable: String, _ arguments: [String], onTerminal path: String, timeout: Duration = .seconds(60),
+                           workingDirectory: String? = nil) async throws -> Result {
+        let process = Process()
+        ToolProcess.configure(process, executable, arguments)
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
+        guard let terminal = FileHandle(forUpdatingAtPath: path) else { throw CocoaError(.fileNoSuchFile) }
+        let errors = Pipe()
+        process.standardInput = terminal
+        process.standardOutput = terminal
+        process.standardError = errors
+        try process.run()
+        try? terminal.close()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { process.terminate() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return Result(status: process.terminationStatus, standardError: stderr)
+    }
+}
+
 /// Launching an independent tool from a test.
 public enum ToolProcess {
     /// Foundation's Process hands the child the signal mask of the thread that spawns it, and

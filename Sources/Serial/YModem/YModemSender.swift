@@ -63,6 +63,14 @@ public struct YModemSender: Sendable {
     /// The receiver went quiet: send the last thing again, or give up.
     public mutating func timedOut() -> Output {
         guard !isDone else { return Output() }
+        if state == .waitingForFinalAck {
+            // The file itself was acknowledged at EOT; the empty header only closes the batch.
+            // A receiver that exits or resets right after may take that last ACK with it:
+            // lrzsz flushes its tty on the way out (on a pseudo-terminal that discards what
+            // the sender had not read yet), a Gen 2 board restarts to apply the update.
+            state = .finished
+            return Output(events: [.finished])
+        }
         retries += 1
         if retries > maximumRetries {
             state = .aborted
