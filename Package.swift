@@ -102,12 +102,12 @@ let package = Package(
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios"]),
-        .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "TestSupport"]),
+        .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "TestSupport"]),
         .testTarget(
             name: "EmulatorTests",
             dependencies: [
-                "Emulator", "Firmware", "DFU", "Links", "ControlRequests", "TestSupport",
+                "Emulator", "Firmware", "DFU", "Links", "ControlRequests", "Serial", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -138,6 +138,17 @@ public final class SerialPort: ByteStream {
         }
     }
 
+    /// Writes what the line takes now, without waiting; returns how many bytes that was.
+    public func writeAvailable(_ bytes: [UInt8]) throws -> Int {
+        try enterWriter()
+        defer { state.withLock { $0.writersInside -= 1 } }
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress!, $0.count) }
+        if written >= 0 { return written }
+        let code = errno
+        guard code == EAGAIN || code == EINTR else { throw LinkError.disconnected }
+        return 0
+    }
+
     /// How long a write waits for a peer that stopped reading.
     static let writeStallLimit = Duration.seconds(5)
 

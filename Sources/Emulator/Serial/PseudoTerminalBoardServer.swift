@@ -1,0 +1,125 @@
+import Foundation
+import Links
+import Serial
+
+/// Gives an emulated board a USB serial port of its own: a pseudo-terminal that screen,
+/// picocom, lrzsz or otabench open like /dev/ttyACM0, carrying its console and listening mode.
+///
+/// The port lives exactly as long as the board's CDC interface would: while the board runs
+/// Device OS. When the board resets, enters DFU or loses power, the line hangs up (a host
+/// reading it sees the device leave), and a new pseudo-terminal appears when the board is
+/// back — with another /dev/pts number, as a real tty may come back with another name. A
+/// symbolic link per board, named by its device id, follows it, as udev's
+/// /dev/serial/by-id links do. A host that sets the line to 14400 baud sends the board into
+/// DFU mode (§7).
+public final class PseudoTerminalBoardServer: Sendable {
+    public let board: EmulatedBoard
+    public let deviceID: String
+    /// The link that follows the board's current pseudo-terminal.
+    public let link: URL
+    private let task: Task<Void, Never>
+
+    /// Starts serving. `linkDirectory` receives `<deviceID>` and, when given, `<alias>`.
+    public init(board: EmulatedBoard, linkDirectory: URL, alias: String? = nil) async throws {
+        self.board = board
+        self.deviceID = await board.model.deviceID
+        try FileManager.default.createDirectory(at: linkDirectory, withIntermediateDirectories: true)
+        let links = [linkDirectory.appendingPathComponent(deviceID)] + (alias.map { [linkDirectory.appendingPathComponent($0)] } ?? [])
+        self.link = links[0]
+        task = Task { await Self.serve(board, links: links) }
+    }
+
+    /// The pseudo-terminal's current path, while the board has one.
+    public var path: String? { try? FileManager.default.destinationOfSymbolicLink(atPath: link.path) }
+
+    /// Waits until the board has a port; returns its path.
+    public func waitForPort(timeout: Duration = .seconds(5)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let path { return path }
+            guard ContinuousClock.now < deadline else { throw LinkError.timedOut }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    public func stop() async {
+        task.cancel()
+        await task.value
+    }
+
+    private static func serve(_ board: EmulatedBoard, links: [URL]) async {
+        var terminal: PseudoTerminal?
+        var hostRate = 0
+        // A reset re-enumerates the board even when it is back in the same mode at once.
+        var boot = -1
+        // A board printing while no host reads keeps what does not fit, up to its own limit.
+        var unsent: [UInt8] = []
+        func hangUp() {
+            terminal?.hangUp()
+            terminal = nil
+            unsent = []
+            for link in links { try? FileManager.default.removeItem(at: link) }
+        }
+        defer { hangUp() }
+        while !Task.isCancelled {
+            let (present, currentBoot) = await board.serialPortState
+            if currentBoot != boot, terminal != nil { hangUp() }
+            boot = currentBoot
+            guard present else {
+                if terminal != nil { hangUp() }
+                try? await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            guard let current = terminal ?? open(links) else {
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            if terminal == nil {
+                terminal = current
+                hostRate = current.hostBitRate() ?? 0
+            }
+            do {
+                // Host → board, then at once what the board answered.
+                let input = try await current.master.read(maximum: 1 << 16, timeout: unsent.isEmpty ? .milliseconds(10) : .milliseconds(1))
+                if !input.isEmpty { try await board.serialWrite(input) }
+                if let rate = current.hostBitRate(), rate != hostRate {
+                    hostRate = rate
+                    if rate == 14400 {
+                        // system_lineCodingBitRateHandler: System.dfu().
+                        await board.update { $0.enterDFUMode() }
+                        continue
+                    }
+                }
+                unsent += try await board.serialRead(maximum: 1 << 16)
+                if unsent.count > Self.unsentLimit { unsent.removeFirst(unsent.count - Self.unsentLimit) }
+                if !unsent.isEmpty {
+                    let written = try current.master.writeAvailable(unsent)
+                    unsent.removeFirst(written)
+                }
+            } catch {
+                // The board left USB between two looks, or the line failed: start afresh.
+                hangUp()
+            }
+        }
+    }
+
+    /// What the board holds for a host that does not read, as its own output buffer does.
+    static let unsentLimit = 1 << 20
+
+    private static func open(_ links: [URL]) -> PseudoTerminal? {
+        guard let terminal = try? PseudoTerminal() else { return nil }
+        for link in links {
+            try? FileManager.default.removeItem(at: link)
+            try? FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: terminal.slavePath)
+        }
+        return terminal
+    }
+}
+
+extension EmulatedBoard {
+    /// Whether the board's USB CDC interface exists (it enumerates with its normal product id),
+    /// and the boot it belongs to.
+    var serialPortState: (present: Bool, boot: Int) {
+        (model.mode.productID(model.platform) == model.platform.usb.normalProductID, model.bootCount)
+    }
+}

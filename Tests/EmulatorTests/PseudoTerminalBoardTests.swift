@@ -1,0 +1,108 @@
+@testable import Emulator
+import Firmware
+import Foundation
+import Links
+import Serial
+import TestSupport
+import Testing
+
+/// Emulated boards on real pseudo-terminals: the host side is the termios port a real
+/// board's /dev/ttyACM0 is opened with.
+@Suite("Emulated boards on pseudo-terminals", .timeLimit(.minutes(1)))
+struct PseudoTerminalBoardTests {
+    static func linkFolder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("otabench-pty-\(UUID().uuidString)")
+    }
+
+    static func text(from port: SerialPort, until marker: String, timeout: Duration = .seconds(5)) async throws -> String {
+        var received: [UInt8] = []
+        let deadline = ContinuousClock.now + timeout
+        while !String(decoding: received, as: UTF8.self).contains(marker), ContinuousClock.now < deadline {
+            received += try await port.read(maximum: 4096, timeout: .milliseconds(100))
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    @Test("Listening mode through the pty: i, v, m and s parsed into values; x leaves", arguments: ["argon", "photon", "p2"])
+    func listeningMode(_ platformName: String) async throws {
+        let board = try EmulatedBoard(platform: Platform(buildName: platformName)!)
+        await board.update { $0.enterListeningMode() }
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
+        defer { Task { await server.stop() } }
+        let port = try SerialPort.open(try await server.waitForPort())
+        defer { port.closeNow() }
+        let client = ListeningModeClient(stream: port)
+        let model = await board.snapshot()
+
+        #expect(try await client.identify().deviceID == model.deviceID)
+        #expect(try await client.systemVersion() == model.deviceOSVersion)
+        #expect(try await client.macAddress() == model.macAddress)
+        let table = try await client.moduleTable()
+        #expect(table == model.moduleTableDescription())
+        #expect(table.platformID == Int(model.platform.id.rawValue))
+        #expect(!table.modules.isEmpty)
+        try await client.exit()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await board.mode == .listening, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await board.mode == .running)
+    }
+
+    @Test("A reset hangs the line up; the board comes back on a new pty that its link follows")
+    func followsResets() async throws {
+        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder(), alias: "bench-boron")
+        defer { Task { await server.stop() } }
+        let port = try SerialPort.open(try await server.waitForPort())
+        await board.update { $0.reset(.user) }
+        await #expect(throws: LinkError.disconnected) {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < deadline { _ = try await port.read(maximum: 4096, timeout: .milliseconds(100)) }
+        }
+        // The kernel may hand out the same /dev/pts number again, as a real board may come
+        // back as the same ttyACM: what matters is that the link leads to the live line.
+        let secondPath = try await server.waitForPort()
+        #expect(try FileManager.default.destinationOfSymbolicLink(
+            atPath: server.link.deletingLastPathComponent().appendingPathComponent("bench-boron").path) == secondPath)
+        let again = try SerialPort.open(server.link.path)
+        defer { again.closeNow() }
+        await board.update { $0.log("hello after the reset") }
+        #expect(try await Self.text(from: again, until: "hello after the reset").contains("hello after the reset"))
+    }
+
+    @Test("Opening the line at 14400 baud sends the board into DFU mode, and its port goes away")
+    func magicBaudRate() async throws {
+        let board = try EmulatedBoard(platform: Platform(buildName: "argon")!)
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
+        defer { Task { await server.stop() } }
+        _ = try await server.waitForPort()
+        let port = try SerialPort.open(try await server.waitForPort(), bitRate: 14400)
+        defer { port.closeNow() }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await board.mode != .dfu, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await board.mode == .dfu)
+        while server.path != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(server.path == nil)
+    }
+
+    @Test("Our YMODEM sender flashes a Gen 2 board through its pty (`f`), and the board runs the app")
+    func ymodemThroughPty() async throws {
+        let photon = Platform(buildName: "photon")!
+        let board = try EmulatedBoard(platform: photon)
+        let image = try FirmwareSet.application(for: photon, size: 40_000, seed: 77)
+        await board.update { $0.enterListeningMode() }
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
+        defer { Task { await server.stop() } }
+        let port = try SerialPort.open(try await server.waitForPort())
+        defer { port.closeNow() }
+        try await port.write(Array("f".utf8))
+        _ = try await Self.text(from: port, until: "press 'a' to abort")
+        try await YModemTransfer.send(name: "app.bin", data: image, over: port, timeout: .seconds(1))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await board.snapshot().runningApp?.size != image.count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let model = await board.snapshot()
+        #expect(model.lastResetReason == .update)
+        #expect(model.runningApp?.size == image.count)
+    }
+}
