@@ -11,15 +11,26 @@ private func say(_ line: String) {
 
 struct Emulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve emulated boards as USB devices, so libusb, dfu-util or lsusb can use them with no hardware.",
+        abstract: "Serve emulated boards as USB devices or on pseudo-terminals, for tools and people with no hardware.",
         discussion: """
-            Prints the environment a client needs (UMOCKDEV_DIR and LD_PRELOAD), then serves until \
+            --usb prints the environment a client needs (UMOCKDEV_DIR and LD_PRELOAD), then serves until \
             interrupted. Example, in another shell: `env UMOCKDEV_DIR=… LD_PRELOAD=libumockdev-preload.so.0 dfu-util -l`.
+
+            --pty gives each board a pseudo-terminal carrying its console and listening mode, and prints \
+            a link per board (named by device id) that follows the board's current pty across resets, \
+            the way /dev/serial/by-id does. Example: `picocom LINK`, `otabench console LINK`. Setting \
+            the line to 14400 baud sends the board into DFU mode, as on a real board.
             """
     )
 
     @Flag(help: "Serve the boards over USB through umockdev.")
     var usb = false
+
+    @Flag(help: "Give each board a pseudo-terminal speaking its console and listening mode.")
+    var pty = false
+
+    @Option(help: "With --pty: the folder for the per-board links (default: a new folder under the temporary directory).")
+    var links: String?
 
     @Option(help: "Inventory file (default: Boards/emulated.toml, else one emulated board per platform).")
     var inventory: String?
@@ -31,8 +42,9 @@ struct Emulate: AsyncParsableCommand {
     var dfu = false
 
     func run() async throws {
-        guard usb else {
-            reportError("emulate: say how to serve the boards: --usb (pseudo-terminals arrive with the serial issue)")
+        guard usb != pty else {
+            reportError(usb ? "emulate: --usb and --pty serve boards separately; choose one"
+                            : "emulate: say how to serve the boards: --usb or --pty")
             throw ExitStatus.couldNotRun.exitCode
         }
         var entries: [Inventory.Entry]
@@ -49,6 +61,7 @@ struct Emulate: AsyncParsableCommand {
             reportError("emulate: no board to serve")
             throw ExitStatus.couldNotRun.exitCode
         }
+        if pty { return try await servePseudoTerminals(entries) }
         let server = UmockdevBoardServer()
         for (position, entry) in entries.enumerated() {
             var model = try BoardModel.provisioned(platform: entry.platform,
@@ -59,7 +72,31 @@ struct Emulate: AsyncParsableCommand {
         }
         for (key, value) in server.clientEnvironment.sorted(by: { $0.key < $1.key }) { say("\(key)=\(value)") }
         say("serving \(entries.count) boards; stop with Ctrl-C")
-        // Serve until SIGINT or SIGTERM; the server removes its testbed on the way out.
+        // The server removes its testbed on the way out.
+        await Self.waitForStopSignal()
+        withExtendedLifetime(server) {}
+    }
+
+    private func servePseudoTerminals(_ entries: [Inventory.Entry]) async throws {
+        let folder = URL(fileURLWithPath: links ?? (NSTemporaryDirectory() + "otabench-pty-\(getpid())"))
+        var servers: [PseudoTerminalBoardServer] = []
+        for (position, entry) in entries.enumerated() {
+            var model = try BoardModel.provisioned(platform: entry.platform,
+                                                   deviceID: BoardModel.defaultDeviceID(entry.platform, serial: position + 1), defects: entry.defects)
+            if dfu { model.enterDFUMode() }
+            let server = try await PseudoTerminalBoardServer(board: EmulatedBoard(model), linkDirectory: folder, alias: entry.name)
+            let path = dfu ? "(no port in DFU mode)" : try await server.waitForPort()
+            say("\(entry.name)\t\(entry.platform.buildName)\t\(model.deviceID)\t\(server.link.path)\t\(path)")
+            servers.append(server)
+        }
+        say("serving \(entries.count) boards on pseudo-terminals; links in \(folder.path); stop with Ctrl-C")
+        await Self.waitForStopSignal()
+        for server in servers { await server.stop() }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Returns at SIGINT or SIGTERM.
+    static func waitForStopSignal() async {
         let (stop, continuation) = AsyncStream<Void>.makeStream()
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
@@ -71,6 +108,5 @@ struct Emulate: AsyncParsableCommand {
         }
         for await _ in stop { break }
         sources.forEach { $0.cancel() }
-        withExtendedLifetime(server) {}
     }
 }
