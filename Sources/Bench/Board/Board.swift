@@ -1,4 +1,5 @@
 import Firmware
+import Foundation
 
 /// One board as a scenario sees it, whatever drives it: an emulated board in the process,
 /// or (later) a real one on USB. A scenario never names the kind.
@@ -31,6 +32,8 @@ public protocol Board: Sendable {
 
     /// Everything the board printed since the bench started following it.
     func consoleLines() async -> [String]
+    /// The file its console is captured to, when it is read from a serial port.
+    var consoleLog: URL? { get async }
     /// Waits for a console line containing `text`, printed after `after` lines; returns it.
     func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String
     /// Waits until the board runs Device OS again (after a reset, an update, a power cycle).
@@ -42,6 +45,10 @@ public protocol Board: Sendable {
     func sendCloudNotice(pending: Bool?, forced: Bool?) async throws
     /// App events the board emitted since the last call.
     func takeEvents() async -> [BoardEventName]
+}
+
+extension Board {
+    public var consoleLog: URL? { get async { nil } }
 }
 
 /// What a board can do, for matching scenarios to boards.

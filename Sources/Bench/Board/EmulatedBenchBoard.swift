@@ -1,5 +1,6 @@
-import Synchronization
 import ControlRequests
+import Foundation
+import Synchronization
 import DFU
 import Emulator
 import Firmware
@@ -17,8 +18,18 @@ public final class EmulatedBenchBoard: Board {
     public let emulator: EmulatedBoard
     public let firmware: FirmwareSet
     private let eventCursor = EventCursor()
+    /// With `serial = "pty"`: the board's pseudo-terminal and the capture reading it. Set up
+    /// in the background from the initialiser; every use waits for it.
+    private let serialConsole: Task<SerialConsole, any Error>?
 
-    public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil) throws {
+    struct SerialConsole: Sendable {
+        var server: PseudoTerminalBoardServer
+        var capture: ConsoleCapture
+    }
+
+    /// `consoleDirectory`: where a pseudo-terminal board's console log goes (`<name>.log`).
+    public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil,
+                serialTransport: Inventory.SerialTransport = .inProcess, consoleDirectory: URL? = nil) throws {
         self.name = name
         self.platform = platform
         let template = try ProvisionedTemplates.shared.template(for: platform)
@@ -29,7 +40,43 @@ public final class EmulatedBenchBoard: Board {
         }
         self.firmware = template.firmware
         self.deviceID = model.deviceID
-        self.emulator = EmulatedBoard(model, clock: InstantClock())
+        let emulator = EmulatedBoard(model, clock: InstantClock())
+        self.emulator = emulator
+        guard serialTransport == .pseudoTerminal else {
+            serialConsole = nil
+            return
+        }
+        let folder = consoleDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("otabench-console-\(getpid())")
+        serialConsole = Task {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let server = try await PseudoTerminalBoardServer(board: emulator, linkDirectory: folder.appendingPathComponent("links"),
+                                                             alias: name)
+            let capture = try ConsoleCapture(logFile: folder.appendingPathComponent("\(name).log"), following: server.link.path)
+            await capture.start()
+            try await capture.waitUntilAttached()
+            return SerialConsole(server: server, capture: capture)
+        }
+    }
+
+    deinit {
+        guard let serialConsole else { return }
+        Task {
+            guard let console = try? await serialConsole.value else { return }
+            await console.capture.stop()
+            await console.server.stop()
+        }
+    }
+
+    /// The console log file, when the board's console is captured from its serial port.
+    public var consoleLog: URL? {
+        get async { try? await serialConsole?.value.capture.logFile }
+    }
+
+    func capture() async throws -> ConsoleCapture? {
+        guard let serialConsole else { return nil }
+        do { return try await serialConsole.value.capture } catch {
+            throw BoardError(board: name, operation: "open the serial port", reason: "\(error)")
+        }
     }
 
     var dfu: DfuSeHost { DfuSeHost(pipe: emulator, sleep: { _ in await Task.yield() }) }
@@ -87,10 +134,21 @@ public final class EmulatedBenchBoard: Board {
                 try await control.updateFirmware(image.bytes)
             case .serialYModem:
                 try await control.startListening()
-                let port = EmulatedSerialPort(board: emulator)
-                while !(try await port.read(maximum: 4096, timeout: .milliseconds(5))).isEmpty {}
-                try await port.write(Array("f".utf8))
-                try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
+                if let console = try await serialConsole?.value {
+                    // Through the pseudo-terminal and the termios port, as on a real board,
+                    // once the capture holds the port the board has now.
+                    let current = try await console.server.waitForPort()
+                    try await console.capture.waitUntilAttached(to: current)
+                    let port = await console.capture.stream()
+                    defer { Task { await port.close() } }
+                    try await port.write(Array("f".utf8))
+                    try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
+                } else {
+                    let port = EmulatedSerialPort(board: emulator)
+                    while !(try await port.read(maximum: 4096, timeout: .milliseconds(5))).isEmpty {}
+                    try await port.write(Array("f".utf8))
+                    try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
+                }
             case .cloud:
                 try await emulator.update { (model: inout BoardModel) throws(any Error) in
                     try model.receiveUpdate(image.bytes, source: .cloud)
@@ -162,9 +220,17 @@ public final class EmulatedBenchBoard: Board {
     public func powerOff() async throws { await emulator.update { $0.powerOff() } }
     public func powerOn() async throws { await emulator.update { $0.powerOn() } }
 
-    public func consoleLines() async -> [String] { await emulator.snapshot().console.map(\.text) }
+    public func consoleLines() async -> [String] {
+        if let capture = try? await capture() { return await capture.lines.map(\.text) }
+        return await emulator.snapshot().console.map(\.text)
+    }
 
     public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
+        if let capture = try await capture() {
+            do { return try await capture.waitForLine(containing: text, after: after, timeout: timeout) } catch {
+                throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
+            }
+        }
         let deadline = ContinuousClock.now + timeout
         while true {
             let lines = await consoleLines()

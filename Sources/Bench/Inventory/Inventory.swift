@@ -12,6 +12,8 @@ import TOMLKit
 /// emulated = true
 /// tags = ["gen3"]
 /// defects = []          # emulated boards only: seeded firmware bugs
+/// serial = "pty"        # emulated boards only: drive console and listening mode through a
+///                       # pseudo-terminal, the real serial path, instead of in-process
 /// ```
 public struct Inventory: Sendable {
     public struct Entry: Hashable, Sendable {
@@ -24,9 +26,11 @@ public struct Inventory: Sendable {
         /// A folder of images by role (`known-good-app.bin`, …), relative paths resolved
         /// against the inventory file.
         public var firmwareFolder: String?
+        /// How the bench reaches an emulated board's serial port.
+        public var serial: SerialTransport
 
         public init(name: String, platform: Platform, emulated: Bool = true, deviceID: String? = nil, tags: [String] = [],
-                    defects: Set<Defect> = [], firmwareFolder: String? = nil) {
+                    defects: Set<Defect> = [], firmwareFolder: String? = nil, serial: SerialTransport = .inProcess) {
             self.name = name
             self.platform = platform
             self.emulated = emulated
@@ -34,7 +38,15 @@ public struct Inventory: Sendable {
             self.tags = tags
             self.defects = defects
             self.firmwareFolder = firmwareFolder
+            self.serial = serial
         }
+    }
+
+    public enum SerialTransport: String, Hashable, Sendable, CaseIterable {
+        /// The emulator's serial face called directly.
+        case inProcess = "in-process"
+        /// A pseudo-terminal per board, opened through the termios port and captured to a log.
+        case pseudoTerminal = "pty"
     }
 
     public var source: String
@@ -77,7 +89,7 @@ public struct Inventory: Sendable {
             func fail(_ key: String, _ message: String) -> InventoryError {
                 InventoryError(file: file, line: line(of: key, in: lines, after: headerLine) ?? headerLine, key: key, message: message)
             }
-            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware"]
+            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware", "serial"]
             if let unknown = board.keys.first(where: { !known.contains($0) }) {
                 throw fail(unknown, "unknown key; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -123,8 +135,16 @@ public struct Inventory: Sendable {
                     throw fail("firmware", "no folder at \(folder!)")
                 }
             }
+            var serial = SerialTransport.inProcess
+            if let value = board["serial"] {
+                guard let text = value.string, let transport = SerialTransport(rawValue: text) else {
+                    throw fail("serial", "must be one of: \(SerialTransport.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+                }
+                guard emulated else { throw fail("serial", "only for emulated boards: a real board's console is its USB tty") }
+                serial = transport
+            }
             entries.append(Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
-                                 tags: tags, defects: defects, firmwareFolder: folder))
+                                 tags: tags, defects: defects, firmwareFolder: folder, serial: serial))
         }
         return Inventory(source: file, entries: entries)
     }

@@ -104,7 +104,7 @@ extension ResultsStore {
                     }
                     let console = try String.fetchOne(db, sql: "SELECT content FROM artifact WHERE caseId = ? AND name = 'console' ORDER BY id DESC LIMIT 1",
                                                       arguments: [caseID])
-                        ?? group.reversed().lazy.compactMap { try? String.fetchOne(db, sql: "SELECT content FROM artifact WHERE caseId = ?", arguments: [$0["id"] as Int64]) }.first
+                        ?? group.reversed().lazy.compactMap { try? String.fetchOne(db, sql: "SELECT content FROM artifact WHERE caseId = ? AND name = 'console'", arguments: [$0["id"] as Int64]) }.first
                     cases.append(RunReport.Case(
                         board: last["board"], platform: last["platform"], scenario: last["scenario"], argument: last["argument"],
                         status: last["status"], seconds: group.reduce(0) { $0 + (($1["seconds"] as Double?) ?? 0) },

@@ -132,13 +132,18 @@ public final class ResultsStore: Sendable {
         }
     }
 
-    public func finishCase(_ id: Int64, status: CaseStatus, seconds: Double, message: String?, knownIssue: String?, console: [String]) throws {
+    /// `consoleLog`: the board's captured console file, kept with every case it ran.
+    public func finishCase(_ id: Int64, status: CaseStatus, seconds: Double, message: String?, knownIssue: String?, console: [String],
+                           consoleLog: String? = nil) throws {
         try queue.write { db in
             try db.execute(sql: #"UPDATE "case" SET status = ?, seconds = ?, message = ?, knownIssue = ? WHERE id = ?"#,
                            arguments: [status.rawValue, seconds, message, knownIssue, id])
             if status != .passed, !console.isEmpty {
                 try db.execute(sql: "INSERT INTO artifact (caseId, name, content) VALUES (?, 'console', ?)",
                                arguments: [id, console.suffix(500).joined(separator: "\n")])
+            }
+            if let consoleLog {
+                try db.execute(sql: "INSERT INTO artifact (caseId, name, content) VALUES (?, 'console-log', ?)", arguments: [id, consoleLog])
             }
         }
     }

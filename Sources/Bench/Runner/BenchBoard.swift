@@ -1,5 +1,6 @@
 import Emulator
 import Firmware
+import Foundation
 
 /// A board as the runner holds it: the board, its firmware by role, and what it takes to
 /// bring it back to a clean state.
@@ -18,14 +19,15 @@ public struct BenchBoard: Sendable {
     }
 
     /// An emulated board for an inventory entry.
-    public static func emulated(_ entry: Inventory.Entry, serial: Int) throws -> BenchBoard {
+    public static func emulated(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil) throws -> BenchBoard {
         var library = try ProvisionedTemplates.shared.template(for: entry.platform).library
         if let folder = entry.firmwareFolder {
             library = try FirmwareLibrary.load(from: folder, platform: entry.platform, fallback: library)
         }
         // With a firmware folder the board starts on the folder's known-good app, as a lab's board would.
         let board = try EmulatedBenchBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial,
-                                           application: entry.firmwareFolder == nil ? nil : library.image(.knownGoodApp).bytes)
+                                           application: entry.firmwareFolder == nil ? nil : library.image(.knownGoodApp).bytes,
+                                           serialTransport: entry.serial, consoleDirectory: consoleDirectory)
         let system = board.firmware.modules.compactMap { bytes -> FirmwareImage? in
             guard let module = (try? ModuleFile(bytes: bytes))?.modules.first, module.function == .system else { return nil }
             return FirmwareImage(bytes: bytes, label: "system \(module.index) for \(entry.platform.buildName)")
@@ -44,8 +46,9 @@ public struct BenchBoard: Sendable {
     }
 
     /// The board an inventory entry names, emulated or on USB.
-    public static func make(_ entry: Inventory.Entry, serial: Int) throws -> BenchBoard {
-        entry.emulated ? try emulated(entry, serial: serial) : try usb(entry)
+    /// `consoleDirectory` receives the console logs of boards captured from a serial port.
+    public static func make(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil) throws -> BenchBoard {
+        entry.emulated ? try emulated(entry, serial: serial, consoleDirectory: consoleDirectory) : try usb(entry)
     }
 
     /// Running Device OS with the known-good app and every module valid.

@@ -155,7 +155,8 @@ public struct Runner: Sendable {
             case (let failure?, nil): (status, message) = (.failed, failure)
             }
             if let caseID {
-                try store?.finishCase(caseID, status: status, seconds: seconds, message: message, knownIssue: issueText, console: console)
+                try store?.finishCase(caseID, status: status, seconds: seconds, message: message, knownIssue: issueText, console: console,
+                                      consoleLog: await board.consoleLog?.path)
             }
             lastFailure = failure
             if failure == nil || knownIssue != nil || attempt == attempts {

@@ -22,6 +22,8 @@ public actor ConsoleCapture {
     private let file: FileHandle
     private var reader: Task<Void, Never>?
     private var port: SerialPort?
+    /// The device the open port leads to, links resolved (/dev/pts/3, /dev/ttyACM0).
+    public private(set) var attachedDevice: String?
     private var partial: [UInt8] = []
     private var partialStarted = Date()
     private var kept: [Line] = []
@@ -116,10 +118,12 @@ public actor ConsoleCapture {
 
     var isAttached: Bool { port != nil }
 
-    /// Waits until the capture has the board's port open.
-    public func waitUntilAttached(timeout: Duration = .seconds(5)) async throws {
+    /// Waits until the capture has the board's port open; with `device`, that port: after a
+    /// reset the capture may still hold the line that went away.
+    public func waitUntilAttached(to device: String? = nil, timeout: Duration = .seconds(5)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while port == nil {
+        let wanted = device.map(Self.resolved)
+        while port == nil || (wanted != nil && attachedDevice != wanted) {
             guard ContinuousClock.now < deadline else { throw LinkError.timedOut }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -134,6 +138,7 @@ public actor ConsoleCapture {
                 continue
             }
             port = opened
+            attachedDevice = Self.resolved(path)
             note("port \(path) opened")
             do {
                 while !Task.isCancelled {
@@ -146,6 +151,7 @@ public actor ConsoleCapture {
                 reopenings += 1
             }
             port = nil
+            attachedDevice = nil
             opened.closeNow()
         }
     }
@@ -189,6 +195,12 @@ public actor ConsoleCapture {
             kept.removeFirst(excess)
             dropped += excess
         }
+    }
+
+    static func resolved(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
     }
 
     static func text(_ line: [UInt8]) -> String {

@@ -77,7 +77,8 @@ struct Run: AsyncParsableCommand {
 
         let benchBoards: [BenchBoard]
         do {
-            benchBoards = try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1) }
+            let consoleDirectory = URL(fileURLWithPath: reportDir).appendingPathComponent("console")
+            benchBoards = try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory) }
         } catch {
             reportError("run: cannot set up the boards: \(error)")
             throw ExitStatus.couldNotRun.exitCode
