@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests",
+                "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -111,7 +111,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "otabench"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "Serial", "otabench"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,7 +11,7 @@ import Serial
 /// back — with another /dev/pts number, as a real tty may come back with another name. A
 /// symbolic link per board, named by its device id, follows it, as udev's
 /// /dev/serial/by-id links do. A host that sets the line to 14400 baud sends the board into
-/// DFU mode (§7).
+/// DFU mode; 28800 puts a Gen 2 board into listening mode (§7).
 public final class PseudoTerminalBoardServer: Sendable {
     public let board: EmulatedBoard
     public let deviceID: String
@@ -88,6 +88,11 @@ public final class PseudoTerminalBoardServer: Sendable {
                         // system_lineCodingBitRateHandler: System.dfu().
                         await board.update { $0.enterDFUMode() }
                         continue
+                    }
+                    if rate == 28800 {
+                        // The YMODEM flasher speed of Gen 2-era Device OS (DO-1.2.1): listening
+                        // mode. Current Device OS dropped it.
+                        await board.update { if $0.platform.generation == .gen2 { $0.enterListeningMode() } }
                     }
                 }
                 unsent += try await board.serialRead(maximum: 1 << 16)

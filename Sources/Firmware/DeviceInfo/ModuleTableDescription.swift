@@ -78,6 +78,19 @@ public struct ModuleTableDescription: Codable, Hashable, Sendable {
         case platform = 16
     }
 
+    /// The table as the compatibility rules take it; entries with an unknown function
+    /// character are left out.
+    public var installedModules: [InstalledModule] {
+        func function(_ code: String) -> ModuleFunction? { ModuleFunction.allKnown.first { String($0.character) == code } }
+        return modules.compactMap { module in
+            guard let kind = function(module.function), let index = UInt8(module.index) else { return nil }
+            return InstalledModule(function: kind, index: index, version: UInt16(clamping: module.version), dependencies: module.dependencies.compactMap {
+                guard let kind = function($0.function), let index = UInt8($0.index) else { return nil }
+                return ModuleDependency(function: kind, index: index, version: UInt16(clamping: $0.version))
+            })
+        }
+    }
+
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -60,8 +60,9 @@ public struct ListeningModeClient<Stream: ByteStream>: Sendable {
 
     /// Sends `command` and collects the answer until `progress` says it is whole.
     func ask(_ command: ListeningModeCommand, progress: (String) -> Progress) async throws -> String {
-        // What the board printed before the question is not part of the answer.
-        while !(try await stream.read(maximum: 1 << 16, timeout: .zero)).isEmpty {}
+        // What the board printed before the question is not part of the answer: wait for a
+        // moment of silence (a port just opened may still be delivering it).
+        while !(try await stream.read(maximum: 1 << 16, timeout: Self.settleTime)).isEmpty {}
         try await stream.write(Array(String(command.rawValue).utf8))
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
@@ -86,6 +87,8 @@ public struct ListeningModeClient<Stream: ByteStream>: Sendable {
             if received.count > Self.answerLimit { throw ListeningModeError.unparsable(command, String(text.prefix(200))) }
         }
     }
+
+    static var settleTime: Duration { .milliseconds(20) }
 
     /// No answer of §7 comes near this; a stream that runs on is not a listening-mode board.
     static var answerLimit: Int { 1 << 20 }

@@ -41,6 +41,9 @@ struct Emulate: AsyncParsableCommand {
     @Flag(help: "Start the boards in DFU mode.")
     var dfu = false
 
+    @Flag(help: "Start the boards in listening mode (--pty).")
+    var listening = false
+
     func run() async throws {
         guard usb != pty else {
             reportError(usb ? "emulate: --usb and --pty serve boards separately; choose one"
@@ -61,6 +64,7 @@ struct Emulate: AsyncParsableCommand {
             reportError("emulate: no board to serve")
             throw ExitStatus.couldNotRun.exitCode
         }
+        Self.watchStopSignals()
         if pty { return try await servePseudoTerminals(entries) }
         let server = UmockdevBoardServer()
         for (position, entry) in entries.enumerated() {
@@ -83,7 +87,7 @@ struct Emulate: AsyncParsableCommand {
         for (position, entry) in entries.enumerated() {
             var model = try BoardModel.provisioned(platform: entry.platform,
                                                    deviceID: BoardModel.defaultDeviceID(entry.platform, serial: position + 1), defects: entry.defects)
-            if dfu { model.enterDFUMode() }
+            if dfu { model.enterDFUMode() } else if listening { model.enterListeningMode() }
             let server = try await PseudoTerminalBoardServer(board: EmulatedBoard(model), linkDirectory: folder, alias: entry.name)
             let path = dfu ? "(no port in DFU mode)" : try await server.waitForPort()
             say("\(entry.name)\t\(entry.platform.buildName)\t\(model.deviceID)\t\(server.link.path)\t\(path)")
@@ -95,18 +99,35 @@ struct Emulate: AsyncParsableCommand {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    /// Returns at SIGINT or SIGTERM.
+    /// Returns at SIGINT or SIGTERM; `watchStopSignals()` must have run first, before the
+    /// command says it is ready, or an early Ctrl-C would kill it with nothing cleaned up.
     static func waitForStopSignal() async {
-        let (stop, continuation) = AsyncStream<Void>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
+        let stop = watchStopSignals()
+        for await _ in stop.signals { break }
+        stop.sources.forEach { $0.cancel() }
+    }
+
+    private static let stopSignals = StopSignals()
+
+    @discardableResult
+    static func watchStopSignals() -> StopSignals { stopSignals }
+}
+
+/// SIGINT and SIGTERM as an async sequence, caught from the moment this is first used.
+/// Unchecked: the sources are set once here and Dispatch sources are thread-safe.
+final class StopSignals: @unchecked Sendable {
+    let signals: AsyncStream<Void>
+    let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        signals = stream
+        sources = [SIGINT, SIGTERM].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber)
             source.setEventHandler { continuation.yield() }
             source.resume()
-            sources.append(source)
+            return source
         }
-        for await _ in stop { break }
-        sources.forEach { $0.cancel() }
     }
 }

@@ -52,18 +52,21 @@ struct Boards: AsyncParsableCommand {
 
 struct Flash: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Flash a module to a board on USB by DFU, after the host-side compatibility guard.",
+        abstract: "Flash a module to a board on USB by DFU (or by YMODEM with --serial), after the host-side compatibility guard.",
         discussion: "The guard refuses an image for another platform, outside its slot, or (when the board runs Device OS) with unmet dependencies, unless --force."
     )
 
-    @Argument(help: "The board's device id.")
+    @Argument(help: "The board's device id (with --serial, also a tty path).")
     var board: String
 
     @Argument(help: "The module binary.", completion: .file(extensions: ["bin"]))
     var file: String
 
-    @Flag(help: "Write it by DFU (the only way so far).")
+    @Flag(help: "Write it by DFU (the default).")
     var dfu = false
+
+    @Flag(help: "Send it by YMODEM in listening mode (`f`): Gen 2-era Device OS only.")
+    var serial = false
 
     @Flag(help: "Flash even when the guard refuses.")
     var force = false
@@ -77,7 +80,17 @@ struct Flash: AsyncParsableCommand {
             reportError("flash: \(file): \(error)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        guard let module = image.modules.first else { throw ExitStatus.couldNotRun.exitCode }
+        guard let module = image.modules.first else {
+            reportError("flash: \(file) holds no Particle module")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        if serial {
+            guard !dfu, !verify else {
+                reportError("flash: --serial sends by YMODEM; it goes with neither --dfu nor --verify")
+                throw ExitStatus.couldNotRun.exitCode
+            }
+            return try await SerialFlash.run(board: board, file: file, image: image, force: force)
+        }
         guard var device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
             reportError("flash: no Particle board \(board) on USB; `otabench boards` lists them")
             throw ExitStatus.couldNotRun.exitCode
