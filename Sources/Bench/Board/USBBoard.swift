@@ -3,6 +3,7 @@ import DFU
 import Firmware
 import Foundation
 import Links
+import Serial
 import USB
 
 /// A board on USB, found and followed by its device id across normal and DFU mode (it
@@ -12,16 +13,34 @@ public final class USBBoard: Board {
     public let name: String
     public let platform: Platform
     public let deviceID: String
-    public let capabilities: Set<Capability> = [.dfu, .controlRequests]
+    public let capabilities: Set<Capability>
     /// How long to wait for the board to come back after a reset or a leave.
     public let reappearTimeout: Duration
+    /// Reads the board's CDC tty into `consoleLog`, when it was given one.
+    private let console: ConsoleCapture?
 
-    public init(name: String, platform: Platform, deviceID: String, reappearTimeout: Duration = .seconds(15)) {
+    /// `consoleLog`: capture the board's console there. `tty` finds its serial port; by default
+    /// udev's answer for the device id, asked again after every reset.
+    public init(name: String, platform: Platform, deviceID: String, reappearTimeout: Duration = .seconds(15),
+                consoleLog: URL? = nil, tty: (@Sendable () async -> String?)? = nil) {
         self.name = name
         self.platform = platform
-        self.deviceID = deviceID.lowercased()
+        let id = deviceID.lowercased()
+        self.deviceID = id
         self.reappearTimeout = reappearTimeout
+        // udev is asked at a gentler pace than a path is checked.
+        console = consoleLog.flatMap {
+            try? ConsoleCapture(logFile: $0, retryInterval: .milliseconds(250), locate: tty ?? { USBDiscovery.tty(forDeviceID: id) })
+        }
+        capabilities = console == nil ? [.dfu, .controlRequests] : [.dfu, .controlRequests, .serial]
+        if let console { Task { await console.start() } }
     }
+
+    deinit {
+        if let console { Task { await console.stop() } }
+    }
+
+    public var consoleLog: URL? { get async { console?.logFile } }
 
     /// The board as USB shows it now, in whatever mode; nil while it is off the bus.
     public func device() -> ParticleDevice? { try? ParticleDevice.find(deviceID: deviceID) }
@@ -117,10 +136,17 @@ public final class USBBoard: Board {
     public func powerOff() async throws { throw BoardError(board: name, operation: "power off", reason: "the board has no power switch") }
     public func powerOn() async throws { throw BoardError(board: name, operation: "power on", reason: "the board has no power switch") }
 
-    public func consoleLines() async -> [String] { [] }
+    public func consoleLines() async -> [String] { await console?.lines.map(\.text) ?? [] }
 
     public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
-        throw BoardError(board: name, operation: "read the console", reason: "console capture over USB serial is not wired up yet")
+        guard let console else {
+            throw BoardError(board: name, operation: "read the console", reason: "the bench was given no console log for this board")
+        }
+        do { return try await console.waitForLine(containing: text, after: after, timeout: timeout) } catch {
+            let attached = await console.attachedDevice != nil
+            throw BoardError(board: name, operation: "wait for \"\(text)\" on the console",
+                             reason: attached ? "not printed within \(timeout)" : "its serial port was not found within \(timeout)")
+        }
     }
 
     public func waitUntilUp(timeout: Duration) async throws -> BoardMode {

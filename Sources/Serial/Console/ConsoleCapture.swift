@@ -19,6 +19,8 @@ public actor ConsoleCapture {
     public nonisolated let logFile: URL
     private let locate: @Sendable () async -> String?
     private let bitRate: Int
+    /// How often to look for the port while the board has none.
+    private let retryInterval: Duration
     private let file: FileHandle
     private var reader: Task<Void, Never>?
     private var port: SerialPort?
@@ -40,7 +42,7 @@ public actor ConsoleCapture {
     }
 
     /// `locate` gives the port's current path, or nil while the board has none (a reset, DFU).
-    public init(logFile: URL, bitRate: Int = 9600, memoryLimit: Int = 100_000,
+    public init(logFile: URL, bitRate: Int = 9600, memoryLimit: Int = 100_000, retryInterval: Duration = .milliseconds(10),
                 locate: @escaping @Sendable () async -> String?) throws {
         // An existing log is appended to, never truncated.
         if !FileManager.default.fileExists(atPath: logFile.path) {
@@ -55,6 +57,7 @@ public actor ConsoleCapture {
         self.locate = locate
         self.bitRate = bitRate
         self.memoryLimit = memoryLimit
+        self.retryInterval = retryInterval
     }
 
     /// Follows `path` itself: a udev by-id link, or an emulated board's pty link.
@@ -134,7 +137,7 @@ public actor ConsoleCapture {
     private func follow() async {
         while !Task.isCancelled {
             guard let path = await locate(), let opened = try? SerialPort.open(path, bitRate: bitRate) else {
-                try? await Task.sleep(for: .milliseconds(10))
+                try? await Task.sleep(for: retryInterval)
                 continue
             }
             port = opened

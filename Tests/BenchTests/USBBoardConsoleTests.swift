@@ -1,0 +1,49 @@
+import Bench
+import Firmware
+import Foundation
+import Serial
+import Testing
+
+/// A real board's console: its CDC tty, found again after each reset. The tty here is a
+/// pseudo-terminal (umockdev's emulated ttys refuse termios requests); the udev lookup that
+/// finds a real one by device id is tested under umockdev in USBTests.
+@Suite("USB board console", .timeLimit(.minutes(1)))
+struct USBBoardConsoleTests {
+    @Test("Lines reach scenarios and the log; the tty is found again after it goes away")
+    func capturesAcrossResets() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-usb-console-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let link = folder.appendingPathComponent("ttyACM0")
+        var terminal = try PseudoTerminal()
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: terminal.slavePath)
+        let log = folder.appendingPathComponent("argon.log")
+        let board = USBBoard(name: "argon", platform: Platform(buildName: "argon")!, deviceID: "e00fce68000c000000000001",
+                             consoleLog: log, tty: { FileManager.default.fileExists(atPath: link.path) ? link.path : nil })
+        #expect(board.capabilities.contains(.serial))
+        #expect(await board.consoleLog == log)
+        try await Task.sleep(for: .milliseconds(400))
+        try await terminal.master.write(Array("0000000100 [app] INFO: first boot\r\n".utf8))
+        #expect(try await board.waitForConsoleLine(containing: "first boot", after: 0, timeout: .seconds(5)).hasSuffix("first boot"))
+
+        terminal.hangUp()
+        try FileManager.default.removeItem(at: link)
+        terminal = try PseudoTerminal()
+        defer { terminal.hangUp() }
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: terminal.slavePath)
+        try await Task.sleep(for: .milliseconds(600))
+        try await terminal.master.write(Array("0000000050 [app] INFO: second boot\r\n".utf8))
+        let seen = await board.consoleLines().count
+        #expect(try await board.waitForConsoleLine(containing: "second boot", after: max(0, seen - 1), timeout: .seconds(5)).hasSuffix("second boot"))
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(text.contains("first boot") && text.contains("gone") && text.contains("second boot"))
+    }
+
+    @Test("Without a console log, waiting for a line says why it cannot")
+    func noConsole() async throws {
+        let board = USBBoard(name: "argon", platform: Platform(buildName: "argon")!, deviceID: "e00fce68000c000000000001")
+        #expect(!board.capabilities.contains(.serial))
+        await #expect { try await board.waitForConsoleLine(containing: "x", after: 0, timeout: .milliseconds(10)) } throws: {
+            "\($0)".contains("no console log")
+        }
+    }
+}
