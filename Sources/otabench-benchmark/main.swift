@@ -285,10 +285,17 @@ func ymodemComparison() async throws -> [Measure] {
     }
     let lrzsz = lrzszTimes.sorted()[2]
     let otabench = otabenchTimes.sorted()[2]
+    // lrzsz on a pty sometimes stalls on one of its own 10-second timeouts; the best rounds
+    // compare the two protocols without those stalls.
+    let lrzszBest = lrzszTimes.min()!
+    let otabenchBest = otabenchTimes.min()!
     return [
         Measure(name: "ymodem.lrzsz_1mib.median_seconds", value: lrzsz, unit: "s"),
         Measure(name: "ymodem.otabench_1mib.median_seconds", value: otabench, unit: "s"),
         Measure(name: "ymodem.otabench_vs_lrzsz_throughput", value: lrzsz / otabench, unit: "x"),
+        Measure(name: "ymodem.lrzsz_1mib.best_seconds", value: lrzszBest, unit: "s"),
+        Measure(name: "ymodem.otabench_1mib.best_seconds", value: otabenchBest, unit: "s"),
+        Measure(name: "ymodem.otabench_vs_lrzsz_throughput.best", value: lrzszBest / otabenchBest, unit: "x"),
         Measure(name: "ymodem.files_identical", value: identical ? 1 : 0, unit: "bool"),
     ]
 }
