@@ -32,7 +32,10 @@ public final class USBBoard: Board {
         console = consoleLog.flatMap {
             try? ConsoleCapture(logFile: $0, retryInterval: .milliseconds(250), locate: tty ?? { USBDiscovery.tty(forDeviceID: id) })
         }
-        capabilities = console == nil ? [.dfu, .controlRequests] : [.dfu, .controlRequests, .serial]
+        // Scenarios check the console only where the board had a serial port when the bench
+        // started (udev knows its tty); the capture keeps looking for one either way.
+        let hasPort = tty != nil || USBDiscovery.tty(forDeviceID: id) != nil
+        capabilities = console != nil && hasPort ? [.dfu, .controlRequests, .serial] : [.dfu, .controlRequests]
         if let console { Task { await console.start() } }
     }
 
