@@ -62,7 +62,14 @@ let package = Package(
         .target(name: "CSerialPort"),
         .target(name: "Serial", dependencies: ["Links", "Firmware", "CSerialPort"]),
         .target(name: "USB", dependencies: ["Links", "Firmware", "CLibUSB", "CUDev"]),
-        .target(name: "Power", dependencies: ["Links", "USB"]),
+        .target(
+            name: "Power",
+            dependencies: [
+                "Links", "USB",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .target(
             name: "Emulator",
             dependencies: [
@@ -102,6 +109,7 @@ let package = Package(
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios"]),
+        .testTarget(name: "PowerTests", dependencies: ["Power", "Links"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
