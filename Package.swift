@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links",
+                "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

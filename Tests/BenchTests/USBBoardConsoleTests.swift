@@ -47,3 +47,33 @@ struct USBBoardConsoleTests {
         }
     }
 }
+
+@Suite("USB board power")
+struct USBBoardPowerTests {
+    @Test("An inventory board with power commands can be powered off and on, and says it has power control")
+    func commandSwitch() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-usb-power-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let calls = folder.appendingPathComponent("calls")
+        let tool = folder.appendingPathComponent("relay")
+        try "#!/bin/sh\necho \"$*\" >> '\(calls.path)'\n".write(to: tool, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool.path)
+        let inventory = try Inventory.parse("""
+            [[board]]
+            name = "argon-3"
+            platform = "argon"
+            emulated = false
+            device-id = "e00fce68000c0000000000aa"
+            power-on = ["\(tool.path)", "on"]
+            power-off = ["\(tool.path)", "off"]
+            """, file: "lab.toml")
+        let bench = try BenchBoard.make(inventory.entries[0], serial: 1)
+        #expect(bench.board.capabilities.contains(.powerControl))
+        try await bench.board.powerOff()
+        try await bench.board.powerOn()
+        #expect(try String(contentsOf: calls, encoding: .utf8) == "off argon-3\non argon-3\n")
+        let plain = USBBoard(name: "b", platform: Platform(buildName: "argon")!, deviceID: "e00fce68000c0000000000ab")
+        #expect(!plain.capabilities.contains(.powerControl))
+        await #expect { try await plain.powerOff() } throws: { "\($0)".contains("no power switch") }
+    }
+}

@@ -18,11 +18,13 @@ public final class USBBoard: Board {
     public let reappearTimeout: Duration
     /// Reads the board's CDC tty into `consoleLog`, when it was given one.
     private let console: ConsoleCapture?
+    /// Cuts and restores its power, when the bench has a way to.
+    public let powerSwitch: (any PowerSwitch)?
 
     /// `consoleLog`: capture the board's console there. `tty` finds its serial port; by default
     /// udev's answer for the device id, asked again after every reset.
     public init(name: String, platform: Platform, deviceID: String, reappearTimeout: Duration = .seconds(15),
-                consoleLog: URL? = nil, tty: (@Sendable () async -> String?)? = nil) {
+                consoleLog: URL? = nil, tty: (@Sendable () async -> String?)? = nil, powerSwitch: (any PowerSwitch)? = nil) {
         self.name = name
         self.platform = platform
         let id = deviceID.lowercased()
@@ -35,7 +37,10 @@ public final class USBBoard: Board {
         // Scenarios check the console only where the board had a serial port when the bench
         // started (udev knows its tty); the capture keeps looking for one either way.
         let hasPort = tty != nil || USBDiscovery.tty(forDeviceID: id) != nil
-        capabilities = console != nil && hasPort ? [.dfu, .controlRequests, .serial] : [.dfu, .controlRequests]
+        var capabilities: Set<Capability> = console != nil && hasPort ? [.dfu, .controlRequests, .serial] : [.dfu, .controlRequests]
+        if powerSwitch != nil { capabilities.insert(.powerControl) }
+        self.capabilities = capabilities
+        self.powerSwitch = powerSwitch
         if let console { Task { await console.start() } }
     }
 
@@ -136,8 +141,15 @@ public final class USBBoard: Board {
     public func enterSafeMode() async throws { try await control().enterSafeMode() }
     public func enterListeningMode() async throws { try await control().startListening() }
 
-    public func powerOff() async throws { throw BoardError(board: name, operation: "power off", reason: "the board has no power switch") }
-    public func powerOn() async throws { throw BoardError(board: name, operation: "power on", reason: "the board has no power switch") }
+    public func powerOff() async throws { try await switchPower(false) }
+    public func powerOn() async throws { try await switchPower(true) }
+
+    private func switchPower(_ on: Bool) async throws {
+        guard let powerSwitch else {
+            throw BoardError(board: name, operation: on ? "power on" : "power off", reason: "the board has no power switch")
+        }
+        try await powerSwitch.setPower(on)
+    }
 
     public func consoleLines() async -> [String] { await console?.lines.map(\.text) ?? [] }
 

@@ -1,6 +1,7 @@
 import Emulator
 import Firmware
 import Foundation
+import Power
 import TOMLKit
 
 /// A host's boards, from a TOML file in `Boards/`:
@@ -14,6 +15,9 @@ import TOMLKit
 /// defects = []          # emulated boards only: seeded firmware bugs
 /// serial = "pty"        # emulated boards only: drive console and listening mode through a
 ///                       # pseudo-terminal, the real serial path, instead of in-process
+/// power-on = ["relayctl", "--port", "3", "on"]    # real boards: argv run with no shell,
+/// power-off = ["relayctl", "--port", "3", "off"]  # the board's name appended
+/// power-timeout = 30    # seconds a power command may take
 /// ```
 public struct Inventory: Sendable {
     public struct Entry: Hashable, Sendable {
@@ -28,6 +32,9 @@ public struct Inventory: Sendable {
         public var firmwareFolder: String?
         /// How the bench reaches an emulated board's serial port.
         public var serial: SerialTransport
+        /// A real board's power switch: commands to run.
+        public var powerHook: PowerCommandHook?
+        public var powerTimeout: Duration = .seconds(30)
 
         public init(name: String, platform: Platform, emulated: Bool = true, deviceID: String? = nil, tags: [String] = [],
                     defects: Set<Defect> = [], firmwareFolder: String? = nil, serial: SerialTransport = .inProcess) {
@@ -89,7 +96,8 @@ public struct Inventory: Sendable {
             func fail(_ key: String, _ message: String) -> InventoryError {
                 InventoryError(file: file, line: line(of: key, in: lines, after: headerLine) ?? headerLine, key: key, message: message)
             }
-            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware", "serial"]
+            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware", "serial",
+                                      "power-on", "power-off", "power-timeout"]
             if let unknown = board.keys.first(where: { !known.contains($0) }) {
                 throw fail(unknown, "unknown key; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -143,8 +151,30 @@ public struct Inventory: Sendable {
                 guard emulated else { throw fail("serial", "only for emulated boards: a real board's console is its USB tty") }
                 serial = transport
             }
-            entries.append(Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
-                                 tags: tags, defects: defects, firmwareFolder: folder, serial: serial))
+            func argv(_ key: String) throws(InventoryError) -> [String] {
+                guard let value = board[key] else { return [] }
+                guard let array = value.array, let strings = Optional(array.compactMap(\.string)), strings.count == array.count,
+                      !strings.isEmpty, !strings[0].isEmpty else {
+                    throw fail(key, "must be a non-empty array of strings: the program and its arguments (run with no shell)")
+                }
+                return strings
+            }
+            let powerOn = try argv("power-on")
+            let powerOff = try argv("power-off")
+            if powerOn.isEmpty != powerOff.isEmpty {
+                throw fail(powerOn.isEmpty ? "power-off" : "power-on", "power-on and power-off go together")
+            }
+            if emulated, !powerOn.isEmpty { throw fail("power-on", "an emulated board's power is the emulator's; commands are for real boards") }
+            var entry = Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
+                              tags: tags, defects: defects, firmwareFolder: folder, serial: serial)
+            if !powerOn.isEmpty { entry.powerHook = PowerCommandHook(on: powerOn, off: powerOff) }
+            if let value = board["power-timeout"] {
+                guard let seconds = value.int ?? value.double.map({ Int($0.rounded(.up)) }), seconds > 0 else {
+                    throw fail("power-timeout", "must be a number of seconds above 0")
+                }
+                entry.powerTimeout = .seconds(seconds)
+            }
+            entries.append(entry)
         }
         return Inventory(source: file, entries: entries)
     }

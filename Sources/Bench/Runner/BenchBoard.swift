@@ -1,6 +1,7 @@
 import Emulator
 import Firmware
 import Foundation
+import Power
 
 /// A board as the runner holds it: the board, its firmware by role, and what it takes to
 /// bring it back to a clean state.
@@ -43,7 +44,8 @@ public struct BenchBoard: Sendable {
         let library = try entry.firmwareFolder.map { try FirmwareLibrary.load(from: $0, platform: entry.platform, fallback: built) } ?? built
         if let consoleDirectory { try FileManager.default.createDirectory(at: consoleDirectory, withIntermediateDirectories: true) }
         let board = USBBoard(name: entry.name, platform: entry.platform, deviceID: entry.deviceID ?? "",
-                             consoleLog: consoleDirectory?.appendingPathComponent("\(entry.name).log"))
+                             consoleLog: consoleDirectory?.appendingPathComponent("\(entry.name).log"),
+                             powerSwitch: entry.powerHook.map { CommandPowerSwitch(hook: $0, board: entry.name, timeout: entry.powerTimeout) })
         return BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
     }
 

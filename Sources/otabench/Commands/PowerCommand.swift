@@ -1,0 +1,68 @@
+import ArgumentParser
+import Bench
+import Foundation
+import Links
+import Power
+import USB
+
+struct PowerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "power",
+        abstract: "Switch a real board's power through the switch its inventory entry names.",
+        discussion: """
+            The inventory gives a board `power-on` and `power-off` commands (argv arrays, run with no \\
+            shell, the board's name appended). `status` says what the switch was last told, where it \\
+            can tell, and whether the board is on USB now.
+            """
+    )
+
+    enum Action: String, ExpressibleByArgument, CaseIterable { case on, off, cycle, status }
+
+    @Argument(help: "The board's name in the inventory.")
+    var board: String
+
+    @Argument(help: "on, off, cycle or status.")
+    var action: Action
+
+    @Option(help: "Inventory file (default: Boards/emulated.toml).")
+    var inventory: String?
+
+    @Option(name: .customLong("off-time"), help: "With cycle: seconds the board stays off.")
+    var offTime: Double = 2
+
+    func run() async throws {
+        let path = inventory ?? "Boards/emulated.toml"
+        let entries: [Inventory.Entry]
+        do { entries = try Inventory.load(path).entries } catch {
+            reportError("power: inventory: \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        guard let entry = entries.first(where: { $0.name == board }) else {
+            reportError("power: no board named \(board) in \(path)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        guard let hook = entry.powerHook else {
+            reportError(entry.emulated
+                ? "power: \(board) is emulated; its power is switched inside the run that drives it (scenarios, sweep)"
+                : "power: \(board) has no power switch; give it power-on and power-off commands in \(path)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        let power = CommandPowerSwitch(hook: hook, board: entry.name, timeout: entry.powerTimeout)
+        do {
+            switch action {
+            case .on: try await power.setPower(true)
+            case .off: try await power.setPower(false)
+            case .cycle: try await power.cycle(offFor: .milliseconds(Int(offTime * 1000)), clock: ContinuousClock())
+            case .status: break
+            }
+        } catch {
+            reportError("power: \(error)")
+            throw ExitStatus.checkFailed.exitCode
+        }
+        let output = power.lastOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !output.isEmpty { print(output) }
+        let onUSB = entry.deviceID.flatMap { try? ParticleDevice.find(deviceID: $0) }.map { "on USB (\($0.mode))" } ?? "not on USB"
+        let state = action == .status ? "unknown (a command switch cannot read the power back)" : (try await power.state()).rawValue
+        print("\(board): power \(state); \(onUSB)")
+    }
+}
