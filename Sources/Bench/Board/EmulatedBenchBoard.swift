@@ -217,8 +217,8 @@ public final class EmulatedBenchBoard: Board {
         try await control.startListening()
     }
 
-    public func powerOff() async throws { await emulator.update { $0.powerOff() } }
-    public func powerOn() async throws { await emulator.update { $0.powerOn() } }
+    public func powerOff() async throws { try await EmulatedPowerSwitch(board: emulator).setPower(false) }
+    public func powerOn() async throws { try await EmulatedPowerSwitch(board: emulator).setPower(true) }
 
     public func consoleLines() async -> [String] {
         if let capture = try? await capture() { return await capture.lines.map(\.text) }
