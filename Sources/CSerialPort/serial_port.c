@@ -50,3 +50,9 @@ int otabench_open_pseudo_terminal(char *name, unsigned long size) {
     }
     return master;
 }
+
+int otabench_serial_unread(int fd) {
+    int count = 0;
+    if (ioctl(fd, FIONREAD, &count) != 0) return -1;
+    return count;
+}

@@ -83,7 +83,7 @@ struct SerialCommandTests {
         try process.run()
         defer { if process.isRunning { process.terminate() } }
         // Wait for the capture to open the port (its note reaches the log).
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !((try? String(contentsOf: log, encoding: .utf8))?.contains("-- port") ?? false), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -117,6 +117,10 @@ struct ReaderFuzzTests {
             let state = Mutex((failed: [UInt64](), finished: 0))
             for worker in 0..<workers {
                 Thread.detachNewThread {
+                    // Lowest priority: throughput work, which must not delay the tests beside it
+                    // that wait on pseudo-terminals and emulated boards with time limits.
+                    // (On Linux the nice value belongs to the thread: who = 0 is this thread alone.)
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
                     var local: [UInt64] = []
                     for caseNumber in stride(from: worker, to: Self.inputCount, by: workers) {
                         var generator = SplitMix64(seed: UInt64(caseNumber))

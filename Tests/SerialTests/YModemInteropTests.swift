@@ -56,13 +56,15 @@ struct YModemInteropTests {
 /// line, ours on the board's side.
 @Suite("YMODEM against lrzsz over a pseudo-terminal", .timeLimit(.minutes(2)))
 struct YModemTerminalInteropTests {
-    @Test("Our sender to rb over a pty: the file arrives identical", arguments: [1, 1024, 70_000, 1 << 20])
+    // rb on a pty now and then stalls on its own 10-second read timeouts (seen with sb as the
+    // sender too, in the benchmark): sizes stay moderate and the time limit generous.
+    @Test("Our sender to rb over a pty: the file arrives identical", arguments: [1, 1024, 70_000, 300_000])
     func senderToRb(_ size: Int) async throws {
         let folder = try YModemInteropTests.temporaryFolder()
         let payload = YModemInteropTests.data(size)
         let terminal = try PseudoTerminal()
         defer { terminal.hangUp() }
-        async let peer = PeerProcess.run("/usr/bin/rb", ["-q"], onTerminal: terminal.slavePath, timeout: .seconds(60),
+        async let peer = PeerProcess.run("/usr/bin/rb", ["-q"], onTerminal: terminal.slavePath, timeout: .seconds(100),
                                          workingDirectory: folder.path)
         var sendError: (any Error)?
         do { try await YModemTransfer.send(name: "image.bin", data: payload, over: terminal.master, timeout: .seconds(1)) } catch { sendError = error }

@@ -21,6 +21,8 @@ public final class EmulatedBenchBoard: Board {
     /// With `serial = "pty"`: the board's pseudo-terminal and the capture reading it. Set up
     /// in the background from the initialiser; every use waits for it.
     private let serialConsole: Task<SerialConsole, any Error>?
+    /// The emulator's own supply unless a test hands it a switch that misbehaves.
+    private let powerSwitch: any PowerSwitch
 
     struct SerialConsole: Sendable {
         var server: PseudoTerminalBoardServer
@@ -29,7 +31,8 @@ public final class EmulatedBenchBoard: Board {
 
     /// `consoleDirectory`: where a pseudo-terminal board's console log goes (`<name>.log`).
     public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil,
-                serialTransport: Inventory.SerialTransport = .inProcess, consoleDirectory: URL? = nil) throws {
+                serialTransport: Inventory.SerialTransport = .inProcess, consoleDirectory: URL? = nil,
+                powerSwitch: (@Sendable (EmulatedBoard) -> any PowerSwitch)? = nil) throws {
         self.name = name
         self.platform = platform
         let template = try ProvisionedTemplates.shared.template(for: platform)
@@ -42,6 +45,7 @@ public final class EmulatedBenchBoard: Board {
         self.deviceID = model.deviceID
         let emulator = EmulatedBoard(model, clock: InstantClock())
         self.emulator = emulator
+        self.powerSwitch = powerSwitch?(emulator) ?? EmulatedPowerSwitch(board: emulator)
         guard serialTransport == .pseudoTerminal else {
             serialConsole = nil
             return
@@ -217,8 +221,8 @@ public final class EmulatedBenchBoard: Board {
         try await control.startListening()
     }
 
-    public func powerOff() async throws { try await EmulatedPowerSwitch(board: emulator).setPower(false) }
-    public func powerOn() async throws { try await EmulatedPowerSwitch(board: emulator).setPower(true) }
+    public func powerOff() async throws { try await powerSwitch.setPower(false) }
+    public func powerOn() async throws { try await powerSwitch.setPower(true) }
 
     public func consoleLines() async -> [String] {
         if let capture = try? await capture() { return await capture.lines.map(\.text) }

@@ -16,6 +16,9 @@ public struct RunOptions: Sendable {
     public var caseTimeout: Duration?
     /// Where board leases live; nil runs without leases.
     public var leaseDirectory: String?
+    /// How the power-cut check before power-cut scenarios waits, on real and emulated boards.
+    public var powerCheck = PowerCutVerification.Limits()
+    public var emulatedPowerCheck = PowerCutVerification.Limits.emulated
 
     public init() {}
 

@@ -61,7 +61,7 @@ public struct Runner: Sendable {
             }
             for try await boardResults in group { results += boardResults }
         }
-        let quarantined = Dictionary(results.filter { $0.status == .skipped }.map { ($0.board, $0.message ?? "") },
+        let quarantined = Dictionary(results.filter { $0.status == .skipped && !($0.message ?? "").hasPrefix("power-unverified") }.map { ($0.board, $0.message ?? "") },
                                      uniquingKeysWith: { first, _ in first })
         let summary = RunSummary(runID: runID, results: results, quarantined: quarantined,
                                  seconds: (ContinuousClock.now - started).seconds)
@@ -74,6 +74,8 @@ public struct Runner: Sendable {
     func runBoard(_ entry: BenchBoard, cases: [(Scenario, ScenarioCase)], runID: Int64?) async throws -> [CaseResult] {
         var results: [CaseResult] = []
         var quarantine: String?
+        /// nil: not checked yet; .some(nil): the switch cuts power; .some(reason): it does not.
+        var powerVerdict: String??
         var lease: BoardLease?
         if let directory = options.leaseDirectory {
             do {
@@ -101,6 +103,20 @@ public struct Runner: Sendable {
                                           message: quarantine, knownIssue: nil))
                 progress.caseEnded(results.last!)
                 continue
+            }
+            if scenario.requirements.capabilities.contains(.powerControl) {
+                // Proven once per board, before the first scenario that cuts its power.
+                if powerVerdict == nil {
+                    let limits = entry.emulated ? options.emulatedPowerCheck : options.powerCheck
+                    powerVerdict = .some(await PowerCutVerification.check(board, limits: limits))
+                }
+                if case .some(.some(let reason)) = powerVerdict {
+                    results.append(CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
+                                              argument: scenarioCase.argument, status: .skipped, attempts: 0, seconds: 0,
+                                              message: "power-unverified: \(reason)", knownIssue: nil))
+                    progress.caseEnded(results.last!)
+                    continue
+                }
             }
             let result = try await runCase(scenario, scenarioCase, on: entry, runID: runID)
             results.append(result)

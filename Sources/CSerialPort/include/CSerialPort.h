@@ -25,4 +25,7 @@ int otabench_serial_set_modem_lines(int fd, int dtr, int rts);
 /// its slave and writes the slave's path into `name`. Returns the master descriptor, or -1
 /// with errno set.
 int otabench_open_pseudo_terminal(char *name, unsigned long size);
+
+/// Bytes received on the line that nobody has read yet (FIONREAD), or -1 with errno set.
+int otabench_serial_unread(int fd);
 #endif

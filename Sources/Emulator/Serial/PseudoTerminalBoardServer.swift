@@ -63,7 +63,14 @@ public final class PseudoTerminalBoardServer: Sendable {
         defer { hangUp() }
         while !Task.isCancelled {
             let (present, currentBoot) = await board.serialPortState
-            if currentBoot != boot, terminal != nil { hangUp() }
+            if currentBoot != boot, let old = terminal {
+                // What the board printed just before it reset reaches a host that is reading
+                // (Device OS flushes its USB serial before a reset) before the line goes.
+                _ = try? old.master.writeAvailable(unsent)
+                let deadline = ContinuousClock.now + .milliseconds(500)
+                while old.unreadByHost() > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(2)) }
+                hangUp()
+            }
             boot = currentBoot
             guard present else {
                 if terminal != nil { hangUp() }

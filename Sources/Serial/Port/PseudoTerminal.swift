@@ -40,6 +40,9 @@ public final class PseudoTerminal: Sendable {
         Glibc.close(heldSlave)
     }
 
+    /// Bytes the board sent that no host has read yet.
+    public func unreadByHost() -> Int { max(0, Int(otabench_serial_unread(heldSlave))) }
+
     /// What the host at the other end set the line to: 14400 asks a board for DFU mode (§7).
     public func hostBitRate() -> Int? { try? master.bitRate() }
 
