@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios"]),
-        .testTarget(name: "PowerTests", dependencies: ["Power", "Links"]),
+        .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(

@@ -2,6 +2,7 @@ import Bench
 import Firmware
 import Foundation
 import Serial
+import TestSupport
 import Testing
 
 /// A real board's console: its CDC tty, found again after each reset. The tty here is a
@@ -11,8 +12,7 @@ import Testing
 struct USBBoardConsoleTests {
     @Test("Lines reach scenarios and the log; the tty is found again after it goes away")
     func capturesAcrossResets() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-usb-console-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("otabench-usb-console")
         let link = folder.appendingPathComponent("ttyACM0")
         var terminal = try PseudoTerminal()
         try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: terminal.slavePath)
@@ -52,8 +52,7 @@ struct USBBoardConsoleTests {
 struct USBBoardPowerTests {
     @Test("An inventory board with power commands can be powered off and on, and says it has power control")
     func commandSwitch() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-usb-power-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("otabench-usb-power")
         let calls = folder.appendingPathComponent("calls")
         let tool = folder.appendingPathComponent("relay")
         try "#!/bin/sh\necho \"$*\" >> '\(calls.path)'\n".write(to: tool, atomically: true, encoding: .utf8)

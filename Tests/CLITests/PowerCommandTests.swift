@@ -1,12 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("otabench power")
 struct PowerCommandTests {
     /// An inventory with one real board whose relay tool appends its arguments to a log.
     static func lab() throws -> (inventory: URL, calls: URL) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-power-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("otabench-power-cli")
         let calls = folder.appendingPathComponent("calls")
         let tool = folder.appendingPathComponent("relayctl")
         try "#!/bin/sh\necho \"$*\" >> '\(calls.path)'\necho \"relay: $1\"\n".write(to: tool, atomically: true, encoding: .utf8)
@@ -59,8 +59,7 @@ struct PowerCommandTests {
 
     @Test("The inventory checks power commands: both or neither, arrays of strings, real boards only")
     func inventoryChecks() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-power-inv-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("otabench-power-inv")
         let cases: [(String, String)] = [
             ("power-on = [\"relay\", \"on\"]\n", "power-on and power-off go together"),
             ("power-on = \"relay on\"\npower-off = [\"relay\"]\n", "must be a non-empty array of strings"),

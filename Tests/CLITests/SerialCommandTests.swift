@@ -2,6 +2,7 @@
 import Firmware
 import Foundation
 import Serial
+import TestSupport
 import Testing
 
 /// Runs the otabench executable on a thread of its own, so the emulated board this test
@@ -16,11 +17,7 @@ func otabench(_ arguments: [String]) async throws -> OtabenchProcess.Result {
 
 @Suite("Serial commands against boards on pseudo-terminals", .timeLimit(.minutes(2)))
 struct SerialCommandTests {
-    static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-serial-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func folder() throws -> URL { try temporaryFolder("otabench-serial-cli") }
 
     @Test("flash --serial: a running Photon is asked for listening mode at 28800 baud, takes the app by YMODEM, runs it")
     func flashSerialGen2() async throws {

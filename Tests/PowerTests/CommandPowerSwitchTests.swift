@@ -1,16 +1,13 @@
 import Foundation
 import Links
 import Power
+import TestSupport
 import Testing
 
 /// The command hook runs real programs: argv exactly as given, time limits, failures.
 @Suite("Power by command hook", .timeLimit(.minutes(1)))
 struct CommandPowerSwitchTests {
-    static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-power-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func folder() throws -> URL { try temporaryFolder("otabench-power") }
 
     /// A relay tool that records each argument it was given, one per line.
     static func recorder(in folder: URL) throws -> (tool: String, record: URL) {

@@ -141,12 +141,28 @@ public final class EmulatedBenchBoard: Board {
                 if let console = try await serialConsole?.value {
                     // Through the pseudo-terminal and the termios port, as on a real board,
                     // once the capture holds the port the board has now.
-                    let current = try await console.server.waitForPort()
-                    try await console.capture.waitUntilAttached(to: current)
                     let port = await console.capture.stream()
                     defer { Task { await port.close() } }
-                    try await port.write(Array("f".utf8))
-                    try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
+                    // The line may be replaced under us (a reset the server has not seen yet):
+                    // ask again on the current line until the board answers with its prompt.
+                    var afterPrompt: [UInt8]?
+                    for _ in 0..<3 where afterPrompt == nil {
+                        let current = try await console.server.waitForPort()
+                        try await console.capture.waitUntilAttached(to: current)
+                        try await port.write(Array("f".utf8))
+                        var said: [UInt8] = []
+                        let deadline = ContinuousClock.now + .seconds(2)
+                        while afterPrompt == nil, ContinuousClock.now < deadline {
+                            said += (try? await port.read(maximum: 4096, timeout: .milliseconds(50))) ?? []
+                            // What follows the prompt line (the receiver's first "C") is the transfer's.
+                            if let prompt = said.firstRange(of: Array("Waiting for the binary file".utf8)),
+                               let end = said[prompt.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
+                                afterPrompt = Array(said[(end + 1)...])
+                            }
+                        }
+                    }
+                    guard let afterPrompt else { throw BoardError(board: name, operation: "serial update", reason: "the board never answered `f`") }
+                    try await YModemTransfer.send(name: image.label, data: image.bytes, over: PrefixedStream(prefix: afterPrompt, base: port))
                 } else {
                     let port = EmulatedSerialPort(board: emulator)
                     while !(try await port.read(maximum: 4096, timeout: .milliseconds(5))).isEmpty {}
@@ -290,6 +306,29 @@ public final class EmulatedBenchBoard: Board {
             }
         }
     }
+}
+
+/// A stream whose first reads return bytes already taken from `base`.
+private final class PrefixedStream<Base: ByteStream>: ByteStream {
+    private let pending: Mutex<[UInt8]>
+    private let base: Base
+
+    init(prefix: [UInt8], base: Base) {
+        pending = Mutex(prefix)
+        self.base = base
+    }
+
+    func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
+        let taken = pending.withLock { bytes -> [UInt8] in
+            let taken = Array(bytes.prefix(maximum))
+            bytes.removeFirst(taken.count)
+            return taken
+        }
+        return taken.isEmpty ? try await base.read(maximum: maximum, timeout: timeout) : taken
+    }
+
+    func write(_ bytes: [UInt8]) async throws { try await base.write(bytes) }
+    func close() async { await base.close() }
 }
 
 /// Remembers how many of a growing event list a reader has seen.

@@ -40,6 +40,8 @@ public struct YModemSender: Sendable {
     }
 
     public var isDone: Bool { state == .finished || state == .aborted }
+    /// The closing empty header is out and its ACK awaited.
+    public var isClosing: Bool { state == .waitingForFinalAck }
     var blockCount: Int { (data.count + blockSize - 1) / blockSize }
 
     public mutating func receive(_ bytes: [UInt8]) -> Output {
@@ -137,6 +139,9 @@ public struct YModemSender: Sendable {
         case (.waitingForFinalAck, YModemControl.ack):
             state = .finished
             output.events.append(.finished)
+        case (.waitingForFinalAck, YModemControl.crcRequest), (.waitingForFinalAck, YModemControl.nak):
+            // The receiver missed the closing header and asks for it again.
+            resend(endOfBatchBlock(), into: &output)
         default:
             break  // text and noise between packets (a prompt, a repeated "C")
         }

@@ -7,11 +7,19 @@ public enum YModemTransfer {
     }
 
     /// Sends one file; returns when the receiver acknowledged the end of the batch.
+    ///
+    /// `closingWait`: how long to keep answering after the closing empty header when no ACK
+    /// comes. lrzsz's rb empties its input right after asking for that header, so a quick
+    /// answer can be lost, and it asks again only after its own 10 s timeout.
     public static func send(name: String, data: [UInt8], over stream: some ByteStream, timeout: Duration = .seconds(3),
+                            closingWait: Duration = .seconds(12),
                             progress: (@Sendable (Int, Int) -> Void)? = nil) async throws {
         var sender = YModemSender(name: name, data: data)
+        var closingSince: ContinuousClock.Instant?
         while !sender.isDone {
             let bytes = try await stream.read(maximum: 4096, timeout: timeout)
+            if sender.isClosing, closingSince == nil { closingSince = .now }
+            if bytes.isEmpty, let since = closingSince, ContinuousClock.now - since < closingWait { continue }
             let output = bytes.isEmpty ? sender.timedOut() : sender.receive(bytes)
             if !output.send.isEmpty { try await stream.write(output.send) }
             for event in output.events {
