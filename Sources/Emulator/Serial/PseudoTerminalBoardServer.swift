@@ -55,10 +55,11 @@ public final class PseudoTerminalBoardServer: Sendable {
         // A board printing while no host reads keeps what does not fit, up to its own limit.
         var unsent: [UInt8] = []
         func hangUp() {
+            // Links first: a host that sees the line drop must not find the old one again.
+            for link in links { try? FileManager.default.removeItem(at: link) }
             terminal?.hangUp()
             terminal = nil
             unsent = []
-            for link in links { try? FileManager.default.removeItem(at: link) }
         }
         defer { hangUp() }
         while !Task.isCancelled {
