@@ -36,8 +36,9 @@ public final class USBBoard: Board {
         }
         // Scenarios check the console only where the board had a serial port when the bench
         // started (udev knows its tty); the capture keeps looking for one either way.
-        let hasPort = tty != nil || USBDiscovery.tty(forDeviceID: id) != nil
-        var capabilities: Set<Capability> = console != nil && hasPort ? [.dfu, .controlRequests, .serial] : [.dfu, .controlRequests]
+        // (No udev lookup for a board whose console nobody asked for: the CLI makes many.)
+        let hasPort = console != nil && (tty != nil || USBDiscovery.tty(forDeviceID: id) != nil)
+        var capabilities: Set<Capability> = hasPort ? [.dfu, .controlRequests, .serial] : [.dfu, .controlRequests]
         if powerSwitch != nil { capabilities.insert(.powerControl) }
         self.capabilities = capabilities
         self.powerSwitch = powerSwitch

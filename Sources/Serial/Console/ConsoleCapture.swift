@@ -34,7 +34,6 @@ public actor ConsoleCapture {
     private let memoryLimit: Int
     private var taps: [UInt64: Tap] = [:]
     private var nextTap: UInt64 = 0
-    public private(set) var bytesCaptured = 0
     public private(set) var reopenings = 0
 
     final class Tap: Sendable {
@@ -160,7 +159,6 @@ public actor ConsoleCapture {
     }
 
     private func received(_ bytes: [UInt8]) {
-        bytesCaptured += bytes.count
         for tap in taps.values { tap.bytes.withLock { $0 += bytes } }
         let now = Date()
         var output: [UInt8] = []

@@ -164,9 +164,6 @@ public final class SerialPort: ByteStream {
         waiters.forEach { $0.resume() }
     }
 
-    /// Whether the line ended: the board left, or the port was closed.
-    public var isEnded: Bool { state.withLock { $0.ended != nil } }
-
     // MARK: Internals
 
     private func enterWriter() throws {

@@ -64,7 +64,7 @@ struct Emulate: AsyncParsableCommand {
             reportError("emulate: no board to serve")
             throw ExitStatus.couldNotRun.exitCode
         }
-        Self.watchStopSignals()
+        StopSignals.watch()
         if pty { return try await servePseudoTerminals(entries) }
         let server = UmockdevBoardServer()
         for (position, entry) in entries.enumerated() {
@@ -77,7 +77,7 @@ struct Emulate: AsyncParsableCommand {
         for (key, value) in server.clientEnvironment.sorted(by: { $0.key < $1.key }) { say("\(key)=\(value)") }
         say("serving \(entries.count) boards; stop with Ctrl-C")
         // The server removes its testbed on the way out.
-        await Self.waitForStopSignal()
+        await StopSignals.wait()
         withExtendedLifetime(server) {}
     }
 
@@ -94,40 +94,8 @@ struct Emulate: AsyncParsableCommand {
             servers.append(server)
         }
         say("serving \(entries.count) boards on pseudo-terminals; links in \(folder.path); stop with Ctrl-C")
-        await Self.waitForStopSignal()
+        await StopSignals.wait()
         for server in servers { await server.stop() }
         try? FileManager.default.removeItem(at: folder)
-    }
-
-    /// Returns at SIGINT or SIGTERM; `watchStopSignals()` must have run first, before the
-    /// command says it is ready, or an early Ctrl-C would kill it with nothing cleaned up.
-    static func waitForStopSignal() async {
-        let stop = watchStopSignals()
-        for await _ in stop.signals { break }
-        stop.sources.forEach { $0.cancel() }
-    }
-
-    private static let stopSignals = StopSignals()
-
-    @discardableResult
-    static func watchStopSignals() -> StopSignals { stopSignals }
-}
-
-/// SIGINT and SIGTERM as an async sequence, caught from the moment this is first used.
-/// Unchecked: the sources are set once here and Dispatch sources are thread-safe.
-final class StopSignals: @unchecked Sendable {
-    let signals: AsyncStream<Void>
-    let sources: [any DispatchSourceSignal]
-
-    init() {
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        signals = stream
-        sources = [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber)
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
-        }
     }
 }

@@ -66,7 +66,7 @@ struct Console: AsyncParsableCommand {
             reportError("console: \(error)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        Emulate.watchStopSignals()
+        StopSignals.watch()
         let tap = await capture.stream()
         await capture.start()
         FileHandle.standardError.write(Data("console: \(board)\(log.map { ", logging to \($0)" } ?? ""); stop with Ctrl-C\n".utf8))
@@ -85,7 +85,7 @@ struct Console: AsyncParsableCommand {
                 }
             }
         }
-        await Emulate.waitForStopSignal()
+        await StopSignals.wait()
         monitor.cancel()
         _ = await monitor.value
         await capture.stop()
