@@ -10,6 +10,18 @@ public struct USBDeviceDescription: Hashable, Sendable, CustomStringConvertible 
     public var product: String?
     /// The sysfs path (`/sys/devices/…/1-1`), from libudev.
     public var sysPath: String?
+    /// The hub ports between the root hub and the device, outermost first.
+    public var portNumbers: [UInt8] = []
+    /// bDeviceClass: 9 for a hub.
+    public var deviceClass: UInt8 = 0
+    /// bcdUSB: 0x0300 and above for a SuperSpeed device.
+    public var usbVersion: UInt16 = 0
+
+    /// Where it is plugged in, as the kernel and uhubctl name it: `1-1.4` is port 4 of the hub
+    /// on port 1 of bus 1's root hub; a root hub is just its bus number.
+    public var location: String {
+        portNumbers.isEmpty ? "\(bus)" : "\(bus)-" + portNumbers.map(String.init).joined(separator: ".")
+    }
 
     public var description: String {
         let id = String(format: "%04x:%04x", vendorID, productID)

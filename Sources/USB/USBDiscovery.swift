@@ -24,9 +24,13 @@ public enum USBDiscovery {
             let bus = libusb_get_bus_number(device)
             let address = libusb_get_device_address(device)
             let known = sysfs[Self.key(bus, address)]
+            var ports = [UInt8](repeating: 0, count: 8)
+            let depth = libusb_get_port_numbers(device, &ports, Int32(ports.count))
             result.append(USBDeviceDescription(
                 bus: bus, address: address, vendorID: descriptor.idVendor, productID: descriptor.idProduct,
-                serialNumber: known?.serial, manufacturer: known?.manufacturer, product: known?.product, sysPath: known?.sysPath))
+                serialNumber: known?.serial, manufacturer: known?.manufacturer, product: known?.product, sysPath: known?.sysPath,
+                portNumbers: depth > 0 ? Array(ports.prefix(Int(depth))) : [], deviceClass: descriptor.bDeviceClass,
+                usbVersion: descriptor.bcdUSB))
         }
         return result.sorted { ($0.bus, $0.address) < ($1.bus, $1.address) }
     }

@@ -1,6 +1,7 @@
 import Emulator
 import Firmware
 import Foundation
+import Links
 import Power
 import TOMLKit
 
@@ -18,6 +19,9 @@ import TOMLKit
 /// power-on = ["relayctl", "--port", "3", "on"]    # real boards: argv run with no shell,
 /// power-off = ["relayctl", "--port", "3", "off"]  # the board's name appended
 /// power-timeout = 30    # seconds a power command may take
+/// # or, for a board on a hub that switches each port (what uhubctl drives):
+/// power-hub = "1-1.4"   # the hub's location: bus, then ports (`otabench boards --hubs`)
+/// power-port = 2        # the hub port the board is plugged into
 /// ```
 public struct Inventory: Sendable {
     public struct Entry: Hashable, Sendable {
@@ -32,9 +36,17 @@ public struct Inventory: Sendable {
         public var firmwareFolder: String?
         /// How the bench reaches an emulated board's serial port.
         public var serial: SerialTransport
-        /// A real board's power switch: commands to run.
+        /// A real board's power switch: commands to run, or a hub port.
         public var powerHook: PowerCommandHook?
         public var powerTimeout: Duration = .seconds(30)
+        public var powerHub: HubPort?
+
+        /// The switch the entry names, if any.
+        public var powerSwitch: (any PowerSwitch)? {
+            if let powerHook { return CommandPowerSwitch(hook: powerHook, board: name, timeout: powerTimeout) }
+            if let powerHub { return HubPortPowerSwitch(powerHub) }
+            return nil
+        }
 
         public init(name: String, platform: Platform, emulated: Bool = true, deviceID: String? = nil, tags: [String] = [],
                     defects: Set<Defect> = [], firmwareFolder: String? = nil, serial: SerialTransport = .inProcess) {
@@ -97,7 +109,7 @@ public struct Inventory: Sendable {
                 InventoryError(file: file, line: line(of: key, in: lines, after: headerLine) ?? headerLine, key: key, message: message)
             }
             let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware", "serial",
-                                      "power-on", "power-off", "power-timeout"]
+                                      "power-on", "power-off", "power-timeout", "power-hub", "power-port"]
             if let unknown = board.keys.first(where: { !known.contains($0) }) {
                 throw fail(unknown, "unknown key; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -168,6 +180,19 @@ public struct Inventory: Sendable {
             var entry = Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
                               tags: tags, defects: defects, firmwareFolder: folder, serial: serial)
             if !powerOn.isEmpty { entry.powerHook = PowerCommandHook(on: powerOn, off: powerOff) }
+            if let value = board["power-hub"] {
+                guard let location = value.string, Self.isHubLocation(location) else {
+                    throw fail("power-hub", "must be a hub location such as \"1-1.4\": the bus, a dash, then ports joined by dots")
+                }
+                guard !emulated else { throw fail("power-hub", "an emulated board's power is the emulator's; hubs are for real boards") }
+                guard powerOn.isEmpty else { throw fail("power-hub", "give either power-on/power-off commands or a hub port, not both") }
+                guard let port = board["power-port"]?.int, (1...255).contains(port) else {
+                    throw fail("power-port", "a board on a hub needs power-port: the port number (1…255) it is plugged into")
+                }
+                entry.powerHub = HubPort(location: location, port: port)
+            } else if board["power-port"] != nil {
+                throw fail("power-port", "power-port goes with power-hub, the hub's location")
+            }
             if let value = board["power-timeout"] {
                 guard let seconds = value.int ?? value.double.map({ Int($0.rounded(.up)) }), seconds > 0 else {
                     throw fail("power-timeout", "must be a number of seconds above 0")
@@ -177,6 +202,14 @@ public struct Inventory: Sendable {
             entries.append(entry)
         }
         return Inventory(source: file, entries: entries)
+    }
+
+    /// `1-1` or `3-1.4.2`: a bus number, then at least one port, as the kernel names a device.
+    static func isHubLocation(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let bus = Int(parts[0]), bus > 0 else { return false }
+        let ports = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return !ports.isEmpty && ports.allSatisfy { Int($0).map { (1...255).contains($0) } ?? false }
     }
 
     /// `count` more emulated boards, cycling through the catalog's platforms.

@@ -45,7 +45,7 @@ public struct BenchBoard: Sendable {
         if let consoleDirectory { try FileManager.default.createDirectory(at: consoleDirectory, withIntermediateDirectories: true) }
         let board = USBBoard(name: entry.name, platform: entry.platform, deviceID: entry.deviceID ?? "",
                              consoleLog: consoleDirectory?.appendingPathComponent("\(entry.name).log"),
-                             powerSwitch: entry.powerHook.map { CommandPowerSwitch(hook: $0, board: entry.name, timeout: entry.powerTimeout) })
+                             powerSwitch: entry.powerSwitch)
         return BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
     }
 

@@ -24,6 +24,17 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var transfers = 0
         /// Boards that stop answering: their URBs stay in flight until the host gives up.
         var unresponsive: Set<Int> = []
+        var hubs: [ServedHub] = []
+    }
+
+    struct ServedHub {
+        var hub: EmulatedHub
+        var bus: Int
+        var address: Int
+        var sysPath: String
+        var location: String
+        /// The other half of the same USB 3 hub, which shares each port's VBUS.
+        var twin: Int?
     }
 
     struct Served {
@@ -32,6 +43,9 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var address: Int
         var sysPath: String
         var lastProductID: UInt16?
+        /// The hub port the board is plugged into, when it is behind an emulated hub.
+        var hub: Int?
+        var port: Int?
     }
 
     struct PendingURB: @unchecked Sendable {
@@ -68,15 +82,110 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// Control transfers served so far.
     public var transfers: Int { state.withLock { $0.transfers } }
 
-    /// Adds a board on bus 1; returns its index for `board(_:)`.
+    /// Adds a board on bus 1, on a root port of its own or on `port` of the emulated hub `hub`
+    /// (an index from `addHub`); returns its index for `board(_:)`.
     @discardableResult
-    public func serve(_ model: BoardModel) throws -> Int {
-        let index = state.withLock { state -> Int in
+    public func serve(_ model: BoardModel, hub: Int? = nil, port: Int? = nil) throws -> Int {
+        let index = try state.withLock { state -> Int in
             let address = 5 + state.boards.count
-            state.boards.append(Served(model: model, bus: 1, address: address, sysPath: "/devices/pci0000:00/0000:00:14.0/usb1/1-\(address)"))
+            var served = Served(model: model, bus: 1, address: address, sysPath: "/devices/pci0000:00/0000:00:14.0/usb1/1-\(address)")
+            if let hub {
+                guard state.hubs.indices.contains(hub), !state.hubs[hub].hub.superSpeed, let port,
+                      (1...state.hubs[hub].hub.portCount).contains(port),
+                      !state.boards.contains(where: { $0.hub == hub && $0.port == port })
+                else { throw LinkError.other("no free USB 2 port \(port ?? 0) on emulated hub \(hub)") }
+                let location = state.hubs[hub].location
+                served.sysPath = state.hubs[hub].sysPath + "/\(location).\(port)"
+                served.hub = hub
+                served.port = port
+                if !Self.portPowered(state, hub: hub, port: port) { served.model.powerOff() }
+            }
+            state.boards.append(served)
             return state.boards.count - 1
         }
-        let node = nodePath(index)
+        try attachHandler(node: nodePath(index))
+        try publish(index)
+        return index
+    }
+
+    /// Adds an emulated hub on its own root port: bus 1 for a USB 2 hub, bus 2 for a
+    /// SuperSpeed one. Returns its index for `serve(_:hub:port:)` and `hubLocation(_:)`.
+    @discardableResult
+    public func addHub(_ hub: EmulatedHub, twin: Int? = nil) throws -> Int {
+        let (index, served) = try state.withLock { state -> (Int, ServedHub) in
+            let bus = hub.superSpeed ? 2 : 1
+            // Root ports 1…3 hold hubs; boards on the root hub take ports from 5 up.
+            let rootPort = state.hubs.filter { $0.bus == bus }.count + 1
+            guard rootPort <= 3 else { throw LinkError.other("the emulated bus \(bus) takes three hubs at most") }
+            let served = ServedHub(hub: hub, bus: bus, address: 1 + rootPort,
+                                   sysPath: "/devices/pci0000:00/0000:00:14.0/usb\(bus)/\(bus)-\(rootPort)",
+                                   location: "\(bus)-\(rootPort)", twin: twin)
+            state.hubs.append(served)
+            let index = state.hubs.count - 1
+            if let twin { state.hubs[twin].twin = index }
+            return (index, served)
+        }
+        let node = String(format: "bus/usb/%03d/%03d", served.bus, served.address)
+        try attachHandler(node: node)
+        let hex = hub.descriptors.map { String(format: "%02x", $0) }.joined()
+        let record = """
+            P: \(served.sysPath)
+            N: \(node)
+            E: SUBSYSTEM=usb
+            E: DEVTYPE=usb_device
+            E: DEVNAME=/dev/\(node)
+            E: BUSNUM=\(String(format: "%03d", served.bus))
+            E: DEVNUM=\(String(format: "%03d", served.address))
+            E: ID_VENDOR_ID=\(String(format: "%04x", hub.vendorID))
+            E: ID_MODEL_ID=\(String(format: "%04x", hub.productID))
+            A: busnum=\(served.bus)
+            A: devnum=\(served.address)
+            A: speed=\(hub.superSpeed ? 5000 : 480)
+            A: idVendor=\(String(format: "%04x", hub.vendorID))
+            A: idProduct=\(String(format: "%04x", hub.productID))
+            A: bDeviceClass=09
+            A: maxchild=\(hub.portCount)
+            A: bConfigurationValue=1
+            A: bNumConfigurations=1
+            H: descriptors=\(hex)
+
+            """
+        var error: UnsafeMutablePointer<GError>?
+        guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
+            throw LinkError.other("umockdev could not add the hub: \(message(error))")
+        }
+        umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
+        return index
+    }
+
+    /// A USB 3 hub as Linux shows one: a USB 2 half on bus 1 (where full-speed boards plug in)
+    /// and a SuperSpeed half on bus 2 at the same port path, sharing a Container ID. Returns the
+    /// USB 2 half's index. `configure` sets faults on both halves.
+    @discardableResult
+    public func addUSB3Hub(ports: Int = 4, configure: (inout EmulatedHub) -> Void = { _ in }) throws -> Int {
+        let containerID = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        var high = EmulatedHub(portCount: ports, containerID: containerID)
+        var superSpeed = EmulatedHub(portCount: ports, superSpeed: true, containerID: containerID)
+        configure(&high)
+        configure(&superSpeed)
+        let index = try addHub(high)
+        try addHub(superSpeed, twin: index)
+        return index
+    }
+
+    /// Where the hub is, as uhubctl's `-l` and the inventory's `power-hub` name it.
+    public func hubLocation(_ index: Int) -> String { state.withLock { $0.hubs[index].location } }
+
+    /// The hub's state now (its port power bits).
+    public func hub(_ index: Int) -> EmulatedHub { state.withLock { $0.hubs[index].hub } }
+
+    /// Whether the hub port's VBUS is on: either half of a USB 3 hub keeps it on.
+    private static func portPowered(_ state: State, hub: Int, port: Int) -> Bool {
+        let served = state.hubs[hub]
+        return served.hub.suppliesPower(port) || (served.twin.map { state.hubs[$0].hub.suppliesPower(port) } ?? false)
+    }
+
+    private func attachHandler(node: String) throws {
         let handler = umockdev_ioctl_base_new()!
         handlers.append(handler)
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -90,8 +199,25 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         guard umockdev_testbed_attach_ioctl(testbed, "/dev/" + node, handler, &error) != 0 else {
             throw LinkError.other("umockdev could not attach the ioctl handler: \(message(error))")
         }
-        try publish(index)
-        return index
+    }
+
+    /// Boards whose hub port lost or regained VBUS go off or boot, and leave or join USB.
+    private func applyHubPower(_ hub: Int) {
+        let changed = state.withLock { state -> [Int] in
+            let halves = Set([hub] + (state.hubs[hub].twin.map { [$0] } ?? []))
+            var changed: [Int] = []
+            for index in state.boards.indices {
+                guard let boardHub = state.boards[index].hub, let port = state.boards[index].port, halves.contains(boardHub) else { continue }
+                let powered = Self.portPowered(state, hub: boardHub, port: port)
+                let isOff = state.boards[index].model.mode == .off
+                if powered == isOff {
+                    if powered { state.boards[index].model.powerOn() } else { state.boards[index].model.powerOff() }
+                    changed.append(index)
+                }
+            }
+            return changed
+        }
+        for board in changed { republishIfNeeded(board) }
     }
 
     /// Adds any device in umockdev's record format (a non-Particle device beside the boards, say).
@@ -188,10 +314,14 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     // MARK: ioctls (run on umockdev's worker thread)
 
+    /// What a device node is: a board's, or (as a negative number, -1 - index) a hub's.
     private func index(of client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Int? {
         guard let devnode = umockdev_ioctl_client_get_devnode(client).map({ String(cString: $0) }) else { return nil }
         return state.withLock { state in
-            state.boards.firstIndex { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.address) == devnode }
+            if let hub = state.hubs.firstIndex(where: { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.address) == devnode }) {
+                return -1 - hub
+            }
+            return state.boards.firstIndex { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.address) == devnode }
         }
     }
 
@@ -213,6 +343,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             umockdev_ioctl_client_complete(client, 0, 0)
         case 8:  // GETDRIVER: no kernel driver bound
             umockdev_ioctl_client_complete(client, -1, ENODATA)
+        case 4 where board < 0:  // a hub has one setting
+            umockdev_ioctl_client_complete(client, 0, 0)
+        case 10 where board < 0:
+            submitToHub(argument, hub: -1 - board, client: clientKey)
+            umockdev_ioctl_client_complete(client, 0, 0)
         case 4:  // SETINTERFACE: the alternate setting picks the DFU memory
             if let setting = umockdev_ioctl_data_resolve(argument, 0, 8, nil) {
                 let alt = setting.pointee.data!.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[1] }
@@ -309,6 +444,37 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }
         _ = umockdev_ioctl_data_ref(urb)
         state.withLock { $0.pending[client, default: []].append(PendingURB(urb: urb, status: status, data: reply, isIn: isIn)) }
+    }
+
+    /// A hub answers its control URBs at once; its status-change endpoint never reports, so
+    /// those URBs wait until the host gives up.
+    private func submitToHub(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, hub: Int, client: UInt) {
+        guard let urb = umockdev_ioctl_data_resolve(argument, 0, gsize(otabench_urb_size()), nil), let header = urb.pointee.data else { return }
+        let length = Int(header.advanced(by: otabench_urb_offset_buffer_length()).withMemoryRebound(to: Int32.self, capacity: 1) { $0.pointee })
+        var pending = PendingURB(urb: urb, status: -Int32(EPIPE), data: [], isIn: header[1] & 0x80 != 0, dataOffset: 0, held: true)
+        if header[0] == 2, length >= 8, let buffer = umockdev_ioctl_data_resolve(urb, gsize(otabench_urb_offset_buffer()), gsize(length), nil) {
+            let bytes: [UInt8] = Array(UnsafeBufferPointer(start: buffer.pointee.data, count: Int(buffer.pointee.data_len)))
+            let setup = ControlSetup(requestType: bytes[0], request: bytes[1], value: UInt16(bytes[2]) | UInt16(bytes[3]) << 8,
+                                     index: UInt16(bytes[4]) | UInt16(bytes[5]) << 8, length: UInt16(bytes[6]) | UInt16(bytes[7]) << 8)
+            let isIn = setup.requestType & 0x80 != 0
+            let (answer, powerBefore, powerAfter) = state.withLock { state -> (ControlReply, [Bool], [Bool]) in
+                state.transfers += 1
+                let before = state.hubs[hub].hub.portPower
+                let boards = state.boards
+                let answer = state.hubs[hub].hub.control(setup) { port in
+                    boards.contains { $0.hub == hub && $0.port == port && $0.lastProductID != nil }
+                }
+                return (answer, before, state.hubs[hub].hub.portPower)
+            }
+            pending = PendingURB(urb: urb, status: 0, data: [], isIn: isIn)
+            switch answer {
+            case .data(let data): pending.data = isIn ? data : Array(repeating: 0, count: Int(setup.length))
+            case .stall: pending.status = -Int32(EPIPE)
+            }
+            if powerBefore != powerAfter { applyHubPower(hub) }
+        }
+        _ = umockdev_ioctl_data_ref(urb)
+        state.withLock { $0.pending[client, default: []].append(pending) }
     }
 
     private func reap(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, client: UnsafeMutablePointer<UMockdevIoctlClient>, key: UInt) {

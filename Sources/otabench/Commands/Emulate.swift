@@ -44,6 +44,13 @@ struct Emulate: AsyncParsableCommand {
     @Flag(help: "Start the boards in listening mode (--pty).")
     var listening = false
 
+    @Flag(help: """
+        With --usb: plug the boards into an emulated USB 3 hub with per-port power switching (its USB 2 \
+        half at 1-1, its SuperSpeed half at 2-1), so that uhubctl or `power-hub`/`power-port` in an \
+        inventory can cut their power.
+        """)
+    var hub = false
+
     func run() async throws {
         guard usb != pty else {
             reportError(usb ? "emulate: --usb and --pty serve boards separately; choose one"
@@ -67,12 +74,15 @@ struct Emulate: AsyncParsableCommand {
         StopSignals.watch()
         if pty { return try await servePseudoTerminals(entries) }
         let server = UmockdevBoardServer()
+        let hubIndex = hub ? try server.addUSB3Hub(ports: max(4, entries.count)) : nil
+        if let hubIndex { say("hub\t\(server.hubLocation(hubIndex))\t\(max(4, entries.count)) ports, per-port power switching") }
         for (position, entry) in entries.enumerated() {
             var model = try BoardModel.provisioned(platform: entry.platform,
                                                    deviceID: BoardModel.defaultDeviceID(entry.platform, serial: position + 1), defects: entry.defects)
             if dfu { model.enterDFUMode() }
-            try server.serve(model)
-            say("\(entry.name)\t\(String(format: "%04x:%04x", entry.platform.usb.vendorID, model.mode.productID(entry.platform) ?? 0))\t\(model.deviceID)")
+            try server.serve(model, hub: hubIndex, port: hubIndex.map { _ in position + 1 })
+            let ids = String(format: "%04x:%04x", entry.platform.usb.vendorID, model.mode.productID(entry.platform) ?? 0)
+            say("\(entry.name)\t\(ids)\t\(model.deviceID)" + (hubIndex.map { "\thub \(server.hubLocation($0)) port \(position + 1)" } ?? ""))
         }
         for (key, value) in server.clientEnvironment.sorted(by: { $0.key < $1.key }) { say("\(key)=\(value)") }
         say("serving \(entries.count) boards; stop with Ctrl-C")

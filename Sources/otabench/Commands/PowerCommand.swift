@@ -41,13 +41,13 @@ struct PowerCommand: AsyncParsableCommand {
             reportError("power: no board named \(board) in \(path)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        guard let hook = entry.powerHook else {
+        guard let power = entry.powerSwitch else {
             reportError(entry.emulated
                 ? "power: \(board) is emulated; its power is switched inside the run that drives it (scenarios, sweep)"
-                : "power: \(board) has no power switch; give it power-on and power-off commands in \(path)")
+                : "power: \(board) has no power switch; give it power-on and power-off commands, or power-hub and power-port, in \(path)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        let power = CommandPowerSwitch(hook: hook, board: entry.name, timeout: entry.powerTimeout)
+        let state: String
         do {
             switch action {
             case .on: try await power.setPower(true)
@@ -55,14 +55,19 @@ struct PowerCommand: AsyncParsableCommand {
             case .cycle: try await power.cycle(offFor: .milliseconds(Int(offTime * 1000)), clock: ContinuousClock())
             case .status: break
             }
+            if let command = power as? CommandPowerSwitch {
+                let output = command.lastOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !output.isEmpty { print(output) }
+                state = action == .status ? "unknown (a command switch cannot read the power back)" : try await power.state().rawValue
+            } else {
+                state = try await power.state().rawValue
+            }
         } catch {
             reportError("power: \(error)")
             throw ExitStatus.checkFailed.exitCode
         }
-        let output = power.lastOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !output.isEmpty { print(output) }
         let onUSB = entry.deviceID.flatMap { try? ParticleDevice.find(deviceID: $0) }.map { "on USB (\($0.mode))" } ?? "not on USB"
-        let state = action == .status ? "unknown (a command switch cannot read the power back)" : (try await power.state()).rawValue
-        print("\(board): power \(state); \(onUSB)")
+        let via = (power as? HubPortPowerSwitch).map { " (\($0.hubPort))" } ?? ""
+        print("\(board): power \(state)\(via); \(onUSB)")
     }
 }
