@@ -114,10 +114,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     public func addHub(_ hub: EmulatedHub, twin: Int? = nil) throws -> Int {
         let (index, served) = try state.withLock { state -> (Int, ServedHub) in
             let bus = hub.superSpeed ? 2 : 1
-            // Root ports 1…3 hold hubs; boards on the root hub take ports from 5 up.
+            // Root ports 1…4 hold hubs; boards on the root hub take ports from 5 up.
             let rootPort = state.hubs.filter { $0.bus == bus }.count + 1
-            guard rootPort <= 3 else { throw LinkError.other("the emulated bus \(bus) takes three hubs at most") }
-            let served = ServedHub(hub: hub, bus: bus, address: 1 + rootPort,
+            guard rootPort <= 4 else { throw LinkError.other("the emulated bus \(bus) takes four hubs at most") }
+            // Device addresses 121…124, clear of the boards' (5 up).
+            let served = ServedHub(hub: hub, bus: bus, address: 120 + rootPort,
                                    sysPath: "/devices/pci0000:00/0000:00:14.0/usb\(bus)/\(bus)-\(rootPort)",
                                    location: "\(bus)-\(rootPort)", twin: twin)
             state.hubs.append(served)
