@@ -111,7 +111,7 @@ let package = Package(
                                                     "TestSupport", "Bench", "Scenarios", "Power"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "EmulatorTests",
             dependencies: [

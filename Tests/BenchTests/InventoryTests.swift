@@ -1,10 +1,14 @@
 @testable import Bench
+import Power
 import Foundation
 import TestSupport
 import Testing
 
 @Suite("Inventory")
 struct InventoryTests {
+    /// A real board's first five lines, for the errors that follow them.
+    static let realBoard = "[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"e00fce68000d000000000001\"\n"
+
     @Test("The default inventory has one emulated board per supported platform")
     func defaultInventory() throws {
         let file = Fixtures.repositoryRoot.appendingPathComponent("Boards/emulated.toml").path
@@ -26,6 +30,13 @@ struct InventoryTests {
         ("[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = \"yes\"\n", 4, "emulated", "true or false"),
         ("[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = false\n", 4, "emulated", "needs its device-id"),
         ("[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"123\"\n", 5, "device-id", "24 hex digits"),
+        (InventoryTests.realBoard + "power-hub = \"1-1.4\"\n", 6, "power-hub", "needs power-port"),
+        (InventoryTests.realBoard + "power-hub = \"1-\"\npower-port = 2\n", 6, "power-hub", "hub location such as"),
+        (InventoryTests.realBoard + "power-hub = \"usb1\"\npower-port = 2\n", 6, "power-hub", "hub location such as"),
+        (InventoryTests.realBoard + "power-port = 2\n", 6, "power-port", "goes with power-hub"),
+        (InventoryTests.realBoard + "power-hub = \"1-1\"\npower-port = 0\n", 7, "power-port", "1…255"),
+        (InventoryTests.realBoard + "power-hub = \"1-1\"\npower-port = 2\npower-on = [\"a\"]\npower-off = [\"b\"]\n", 6, "power-hub", "not both"),
+        ("[[board]]\nname = \"a\"\nplatform = \"boron\"\npower-hub = \"1-1\"\npower-port = 2\n", 4, "power-hub", "emulated board's power"),
     ])
     func errors(_ text: String, _ line: Int, _ key: String, _ message: String) {
         let error = #expect(throws: InventoryError.self) { try Inventory.parse(text, file: "Boards/lab.toml") }
@@ -33,6 +44,32 @@ struct InventoryTests {
         #expect(error?.line == line, "\(String(describing: error))")
         #expect(error?.key == key)
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test("A board on a hub port gets the hub switch; a board with commands gets the command switch")
+    func powerSwitches() throws {
+        let text = """
+            [[board]]
+            name = "on-hub"
+            platform = "boron"
+            emulated = false
+            device-id = "e00fce68000d000000000001"
+            power-hub = "1-1.4"
+            power-port = 3
+
+            [[board]]
+            name = "on-relay"
+            platform = "argon"
+            emulated = false
+            device-id = "e00fce68000c000000000002"
+            power-on = ["relayctl", "on"]
+            power-off = ["relayctl", "off"]
+            """
+        let entries = try Inventory.parse(text, file: "lab.toml").entries
+        #expect(entries[0].powerHub == HubPort(location: "1-1.4", port: 3))
+        #expect((entries[0].powerSwitch as? HubPortPowerSwitch)?.hubPort == HubPort(location: "1-1.4", port: 3))
+        #expect(entries[1].powerHub == nil)
+        #expect((entries[1].powerSwitch as? CommandPowerSwitch)?.hook.off == ["relayctl", "off"])
     }
 
     @Test("A TOML syntax error gives its line")

@@ -132,6 +132,37 @@ struct EmulateCommandTests {
         #expect(try OtabenchProcess.run(["reset", argon, "--dfu", "--safe"], environment: environment).status == 2)
     }
 
+    @Test("otabench power switches a board's hub port (emulate --usb --hub): off, status, cycle; uhubctl sees the same hub")
+    func powerThroughHub() throws {
+        let (server, lines) = try Self.serve(["--platform", "boron", "--hub"])
+        defer { server.terminate(); server.waitUntilExit() }
+        let directory = try #require(lines.first { $0.hasPrefix("UMOCKDEV_DIR=") }?.dropFirst("UMOCKDEV_DIR=".count))
+        let fields = try #require(lines.first { $0.hasPrefix("boron\t") }?.split(separator: "\t").map(String.init))
+        #expect(fields.count == 4 && fields[3] == "hub 1-1 port 1", "\(fields)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-hub-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let inventory = folder.appendingPathComponent("lab.toml")
+        try "[[board]]\nname = \"boron-hub\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"\(fields[2])\"\npower-hub = \"1-1\"\npower-port = 1\n"
+            .write(to: inventory, atomically: true, encoding: .utf8)
+        let environment = ["UMOCKDEV_DIR": String(directory), "LD_PRELOAD": "libumockdev-preload.so.0"]
+        func power(_ action: String, _ extra: [String] = []) throws -> OtabenchProcess.Result {
+            try OtabenchProcess.run(["power", "boron-hub", action, "--inventory", inventory.path] + extra, environment: environment)
+        }
+        let off = try power("off")
+        #expect(off.status == 0, "\(off.standardError)")
+        #expect(off.standardOutput.contains("boron-hub: power off (hub 1-1 port 1); not on USB"), "\(off.standardOutput)")
+        #expect(try power("status").standardOutput.contains("power off (hub 1-1 port 1)"))
+        let cycled = try power("cycle", ["--off-time", "0.2"])
+        #expect(cycled.status == 0, "\(cycled.standardError)")
+        #expect(cycled.standardOutput.contains("power on (hub 1-1 port 1); on USB (normal)"), "\(cycled.standardOutput)")
+        try "[[board]]\nname = \"boron-hub\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"\(fields[2])\"\npower-hub = \"1-4\"\npower-port = 1\n"
+            .write(to: inventory, atomically: true, encoding: .utf8)
+        let missing = try power("off")
+        #expect(missing.status == 1)
+        #expect(missing.standardError.contains("USB hub 1-4 port 1: no hub there (hubs: 1-1, 2-1)"), "\(missing.standardError)")
+    }
+
     @Test("Without a way to serve, emulate says so and exits 2")
     func needsATransport() throws {
         let result = try OtabenchProcess.run(["emulate"])

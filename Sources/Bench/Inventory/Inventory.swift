@@ -186,8 +186,11 @@ public struct Inventory: Sendable {
                 }
                 guard !emulated else { throw fail("power-hub", "an emulated board's power is the emulator's; hubs are for real boards") }
                 guard powerOn.isEmpty else { throw fail("power-hub", "give either power-on/power-off commands or a hub port, not both") }
-                guard let port = board["power-port"]?.int, (1...255).contains(port) else {
-                    throw fail("power-port", "a board on a hub needs power-port: the port number (1…255) it is plugged into")
+                guard let value = board["power-port"] else {
+                    throw fail("power-hub", "a board on a hub needs power-port: the port number (1…255) it is plugged into")
+                }
+                guard let port = value.int, (1...255).contains(port) else {
+                    throw fail("power-port", "must be the port number (1…255) the board is plugged into")
                 }
                 entry.powerHub = HubPort(location: location, port: port)
             } else if board["power-port"] != nil {
