@@ -120,10 +120,11 @@ public struct ControlRequestClient: Sendable {
     }
 
     /// OTA over USB (§6.3): START with the size, DATA in the device's chunk size, FINISH.
-    /// Any failure cancels the transfer on the device.
+    /// Any failure cancels the transfer on the device. `progress` is awaited after each chunk, before
+    /// the next is sent: a caller can act at an exact offset (a power cut lands there).
     /// `stopAfter` sends only that many bytes before FINISH: a transfer cut short by the host.
     public func updateFirmware(_ image: [UInt8], validateOnly: Bool = false, stopAfter: Int? = nil,
-                               progress: (@Sendable (Int, Int) -> Void)? = nil) async throws {
+                               progress: (@Sendable (Int, Int) async -> Void)? = nil) async throws {
         let start = try await request(.startFirmwareUpdate,
                                       Particle_Ctrl_StartFirmwareUpdateRequest.with { $0.size = UInt32(image.count) },
                                       reply: Particle_Ctrl_StartFirmwareUpdateReply.self)
@@ -137,7 +138,7 @@ public struct ControlRequestClient: Sendable {
                 _ = try await request(.firmwareUpdateData, Particle_Ctrl_FirmwareUpdateDataRequest.with { $0.data = data },
                                       reply: Particle_Ctrl_FirmwareUpdateDataReply.self)
                 offset = end
-                progress?(offset, image.count)
+                await progress?(offset, image.count)
             }
             _ = try await request(.finishFirmwareUpdate, Particle_Ctrl_FinishFirmwareUpdateRequest.with { $0.validateOnly = validateOnly },
                                   reply: Particle_Ctrl_FinishFirmwareUpdateReply.self)

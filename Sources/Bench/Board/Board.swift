@@ -45,10 +45,13 @@ public protocol Board: Sendable {
     func sendCloudNotice(pending: Bool?, forced: Bool?) async throws
     /// App events the board emitted since the last call.
     func takeEvents() async -> [BoardEventName]
+    /// What the last power cut of an update did: when its trigger fired, where it landed, how long the switch took.
+    func lastPowerCut() async -> PowerCutRecord?
 }
 
 extension Board {
     public var consoleLog: URL? { get async { nil } }
+    public func lastPowerCut() async -> PowerCutRecord? { nil }
 }
 
 /// What a board can do, for matching scenarios to boards.
@@ -136,32 +139,6 @@ public enum BoardEventName: String, Hashable, Sendable {
     case updatesEnabledPublished = "particle/device/updates/enabled"
     case updatesForcedPublished = "particle/device/updates/forced"
     case reset
-}
-
-/// Where a power cut lands in an update: a fraction of the phase's flash operations.
-public struct PowerCut: Hashable, Sendable, CustomStringConvertible {
-    public enum Phase: String, Hashable, Sendable {
-        /// Staging erase and download, before anything is queued.
-        case download
-        /// The bootloader's copy at the next boot: among the writes of the copy.
-        case apply
-    }
-
-    public var phase: Phase
-    /// 0 ≤ fraction < 1 of the phase's operations.
-    public var fraction: Double
-
-    public init(_ phase: Phase, at fraction: Double) {
-        self.phase = phase
-        self.fraction = min(max(fraction, 0), 0.999_999)
-    }
-
-    /// `count` cut points spread evenly over `phase`.
-    public static func spread(_ count: Int, over phase: Phase) -> [PowerCut] {
-        (0..<count).map { PowerCut(phase, at: (Double($0) + 0.5) / Double(count)) }
-    }
-
-    public var description: String { "\(phase) \(Int((fraction * 100).rounded()))%" }
 }
 
 /// A module image with where it came from.

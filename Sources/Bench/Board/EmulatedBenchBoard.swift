@@ -208,7 +208,20 @@ public final class EmulatedBenchBoard: Board {
             }
         }
         guard !operations.isEmpty else { throw BoardError(board: name, operation: "power cut", reason: "no \(cut.phase) operations") }
-        let target = operations[min(operations.count - 1, Int(Double(operations.count) * cut.fraction))].number
+        let target: Int
+        switch cut.trigger {
+        case .fraction(let fraction):
+            target = operations[min(operations.count - 1, Int(Double(operations.count) * fraction))].number
+        case .byteOffset(let bytes) where cut.phase == .download:
+            // The first write of staging past that many bytes: the chunk the host sends next.
+            let staging = probe.platform.staging.address
+            target = (operations.first { $0.kind == .program && $0.phase == .download && $0.address >= staging + UInt32(clamping: bytes) }
+                ?? operations.last!).number
+        default:
+            // The emulator's update runs in its own time, not the wall clock's, and prints no
+            // lines mid-transfer: these triggers need a board whose power is switched from outside.
+            throw BoardError(board: name, operation: "power cut", reason: "a \(cut.trigger) trigger needs a board on USB with a power switch")
+        }
         await emulator.update {
             $0.storage.resetOperationLog()
             $0.storage.faults = FaultPlan(powerLossBeforeOperation: target)

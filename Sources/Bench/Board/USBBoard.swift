@@ -4,6 +4,7 @@ import Firmware
 import Foundation
 import Links
 import Serial
+import Synchronization
 import USB
 
 /// A board on USB, found and followed by its device id across normal and DFU mode (it
@@ -20,11 +21,20 @@ public final class USBBoard: Board {
     private let console: ConsoleCapture?
     /// Cuts and restores its power, when the bench has a way to.
     public let powerSwitch: (any PowerSwitch)?
+    /// How long a power cut keeps the board off, unless the cut says otherwise.
+    public let powerOffTime: Duration
+    /// The stretch after the board leaves USB to apply an update in which an apply-phase cut at a
+    /// fraction lands: the bootloader's copy cannot be watched from outside, so it is timed.
+    public let applyWindow: Duration
+    private let lastCut = Mutex<PowerCutRecord?>(nil)
 
     /// `consoleLog`: capture the board's console there. `tty` finds its serial port; by default
     /// udev's answer for the device id, asked again after every reset.
     public init(name: String, platform: Platform, deviceID: String, reappearTimeout: Duration = .seconds(15),
-                consoleLog: URL? = nil, tty: (@Sendable () async -> String?)? = nil, powerSwitch: (any PowerSwitch)? = nil) {
+                consoleLog: URL? = nil, tty: (@Sendable () async -> String?)? = nil, powerSwitch: (any PowerSwitch)? = nil,
+                powerOffTime: Duration = .seconds(2), applyWindow: Duration = .seconds(2)) {
+        self.powerOffTime = powerOffTime
+        self.applyWindow = applyWindow
         self.name = name
         self.platform = platform
         let id = deviceID.lowercased()
@@ -113,9 +123,90 @@ public final class USBBoard: Board {
     }
 
     public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
-        guard cut == nil else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
         guard path == .controlRequests else { throw BoardError(board: name, operation: "update", reason: "\(path.rawValue) is not available over USB") }
-        try await control().updateFirmware(image.bytes)
+        guard let cut else {
+            try await control().updateFirmware(image.bytes)
+            // Device OS resets to apply it once the reply is out (§6.3); until the board has gone,
+            // what it reports is the firmware it is about to replace.
+            return try await waitUntilGone()
+        }
+        guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
+        lastCut.withLock { $0 = nil }
+        let cutter = PowerCutter(powerSwitch: powerSwitch, trigger: cut.trigger, offTime: cut.offTime ?? powerOffTime)
+        let size = image.bytes.count
+        let target: Int? = switch (cut.phase, cut.trigger) {
+        case (.download, .fraction(let fraction)): Int(Double(size) * fraction)
+        case (_, .byteOffset(let bytes)): bytes
+        default: nil
+        }
+        // Triggers that fire on their own clock run beside the transfer.
+        let printedBefore = await consoleLines().count
+        let watcher = Task {
+            switch cut.trigger {
+            case .consoleLine(let text):
+                _ = try await waitForConsoleLine(containing: text, after: printedBefore, timeout: .seconds(300))
+                await cutter.cut()
+            case .delay(let delay, .transferStarted):
+                try await Task.sleep(for: delay)
+                await cutter.cut()
+            default: break
+            }
+        }
+        defer { watcher.cancel() }
+        var transferError: (any Error)?
+        do {
+            try await control().updateFirmware(image.bytes) { sent, _ in await cutter.sent(sent, target: target) }
+        } catch { transferError = error }
+
+        if transferError == nil, await cutter.record == nil {
+            // The board took the image and resets to apply it: the later triggers fire now.
+            switch (cut.phase, cut.trigger) {
+            case (.apply, .fraction(let fraction)):
+                try await waitUntilGone()
+                try await Task.sleep(for: applyWindow * fraction)
+                await cutter.cut()
+            case (_, .delay(let delay, .transferFinished)):
+                try await Task.sleep(for: delay)
+                await cutter.cut()
+            case (_, .delay(let delay, .boardLeft)):
+                try await waitUntilGone()
+                try await Task.sleep(for: delay)
+                await cutter.cut()
+            case (_, .consoleLine):
+                _ = await watcher.result
+            default: break
+            }
+        }
+        if let failure = await cutter.failure {
+            throw BoardError(board: name, operation: "power cut", reason: "the switch failed to cut: \(failure)")
+        }
+        guard let record = await cutter.record else {
+            if let transferError { throw transferError }
+            throw BoardError(board: name, operation: "power cut", reason: "the trigger (\(cut.trigger)) never fired")
+        }
+        lastCut.withLock { $0 = record }
+        if target != nil, transferError == nil {
+            // The image was cut off mid-transfer, yet the board took the rest: power still reached it.
+            try? await powerSwitch.setPower(true)
+            throw BoardError(board: name, operation: "power cut", reason: "the board finished the transfer after its power was cut: the switch does not cut it")
+        }
+        try await Task.sleep(for: record.offTime)
+        do { try await powerSwitch.setPower(true) } catch {
+            throw BoardError(board: name, operation: "power on after the cut", reason: "\(error)")
+        }
+    }
+
+    public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLock { $0 } }
+
+    /// Waits (bounded) for the board to leave USB, as it does when it resets to apply an update.
+    private func waitUntilGone() async throws {
+        let deadline = ContinuousClock.now + reappearTimeout
+        while device() != nil {
+            guard ContinuousClock.now < deadline else {
+                throw BoardError(board: name, operation: "power cut", reason: "the board did not reset to apply the update within \(reappearTimeout)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     public func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {

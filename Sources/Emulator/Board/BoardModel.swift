@@ -77,6 +77,9 @@ public struct BoardModel: Sendable {
     }
 
     public var updateInProgress: Bool { transfer != nil }
+    /// How many bytes of an OTA transfer the board held when a power loss or reset last ended
+    /// one: where a power cut landed, as the board saw it.
+    public internal(set) var transferLostAt: Int?
 
     mutating func log(_ text: String) {
         if console.count >= consoleLimit { console.removeFirst(console.count / 2) }
@@ -89,6 +92,7 @@ public struct BoardModel: Sendable {
     /// Cuts the power: RAM is gone, flash stays as it is.
     public mutating func powerOff() {
         mode = .off
+        if let transfer { transferLostAt = transfer.received }
         transfer = nil
         runningApp = nil
         executingCorruptModule = nil

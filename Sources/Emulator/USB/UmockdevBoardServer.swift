@@ -43,6 +43,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var address: Int
         var sysPath: String
         var lastProductID: UInt16?
+        /// The boot the published device belongs to: a reset re-enumerates even in the same mode.
+        var lastBootCount = 0
         /// The hub port the board is plugged into, when it is behind an emulated hub.
         var hub: Int?
         var port: Int?
@@ -293,25 +295,38 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
             throw LinkError.other("umockdev could not add the device: \(message(error))")
         }
-        state.withLock { $0.boards[index].lastProductID = product }
+        state.withLock {
+            $0.boards[index].lastProductID = product
+            $0.boards[index].lastBootCount = model.bootCount
+        }
         // Announce it to udev monitors (hotplug), which automatic uevents do not reach when
         // this process is not itself preloaded.
         umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
     }
 
-    /// A board that reset into another mode leaves USB and comes back as the other device.
+    /// A board that reset leaves USB and comes back, as the other device when it changed mode.
+    /// Back in the same mode it stays away for `resetGap`, so a host can see it go, as on a real
+    /// board, which is off the bus for about a second.
     private func republishIfNeeded(_ index: Int) {
-        let (current, last, path) = state.withLock { state -> (UInt16?, UInt16?, String) in
+        let (current, last, rebooted, path) = state.withLock { state -> (UInt16?, UInt16?, Bool, String) in
             let served = state.boards[index]
-            return (served.model.mode.productID(served.model.platform), served.lastProductID, served.sysPath)
+            return (served.model.mode.productID(served.model.platform), served.lastProductID,
+                    served.model.bootCount != served.lastBootCount, served.sysPath)
         }
-        guard current != last else { return }
+        guard current != last || (rebooted && last != nil) else { return }
         if last != nil {
             umockdev_testbed_uevent(testbed, "/sys" + path, "remove")
             umockdev_testbed_remove_device(testbed, "/sys" + path)
+            state.withLock { $0.boards[index].lastProductID = nil }
+        }
+        if current == last {
+            DispatchQueue.global().asyncAfter(deadline: .now() + Self.resetGap) { [weak self] in self?.republishIfNeeded(index) }
+            return
         }
         try? publish(index)
     }
+
+    static let resetGap = DispatchTimeInterval.milliseconds(100)
 
     // MARK: ioctls (run on umockdev's worker thread)
 
@@ -528,6 +543,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         let changed = state.withLock { state -> Bool in
             let served = state.boards[board]
             return served.model.mode.productID(served.model.platform) != served.lastProductID
+                || served.model.bootCount != served.lastBootCount
         }
         guard changed else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { [weak self] in
