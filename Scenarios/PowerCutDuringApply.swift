@@ -12,13 +12,14 @@ extension Scenario {
                 "the Gen 2 bootloader clears every module slot before copying, so a cut copy is not redone: the board ends in safe mode or on its factory app",
                 source: "DO-1.2.1 flash_mal.c FLASH_UpdateModules; reference §5.2 item 10")
         ],
-        arguments: PowerCut.spread(4, over: .apply)
+        powerCutsOver: .apply
     ) { bench, cut in
         let old = bench.image(.knownGoodApp)
         let next = bench.image(.nextApp)
         try await bench.step("update, cutting power at \(cut)") {
             try await bench.board.update(to: next, via: .controlRequests, cuttingPower: cut)
         }
+        try await bench.recordPowerCut()
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the cut")
         let running = try await bench.runningApp()?.fingerprint

@@ -8,12 +8,13 @@ extension Scenario {
         requires: [.powerControl, .controlRequests],
         // No seeded defect breaks the download phase yet (nothing is queued before validation).
         probesDefects: false,
-        arguments: PowerCut.spread(4, over: .download)
+        powerCutsOver: .download
     ) { bench, cut in
         let old = bench.image(.knownGoodApp)
         try await bench.step("update, cutting power at \(cut)") {
             try await bench.board.update(to: bench.image(.nextApp), via: .controlRequests, cuttingPower: cut)
         }
+        try await bench.recordPowerCut()
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the cut")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")

@@ -23,6 +23,7 @@ public final class EmulatedBenchBoard: Board {
     private let serialConsole: Task<SerialConsole, any Error>?
     /// The emulator's own supply unless a test hands it a switch that misbehaves.
     private let powerSwitch: any PowerSwitch
+    private let lastCut = Mutex<PowerCutRecord?>(nil)
 
     struct SerialConsole: Sendable {
         var server: PseudoTerminalBoardServer
@@ -179,13 +180,21 @@ public final class EmulatedBenchBoard: Board {
             let poweredOff = await emulator.mode == .off
             if cut == nil || !poweredOff { throw error }
         }
-        if cut != nil {
+        if let cut {
             await emulator.update { $0.storage.faults = .none }
+            // The emulator cuts inside the flash operation itself: no switch, no latency.
+            let landed = await emulator.snapshot().transferLostAt
+            lastCut.withLock {
+                $0 = PowerCutRecord(trigger: cut.trigger, sentAtTrigger: nil, sentAtCut: cut.phase == .download ? landed : nil,
+                                    latency: .zero, offTime: .zero)
+            }
             if await emulator.mode == .off {
                 await emulator.update { $0.powerOn() }
             }
         }
     }
+
+    public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLock { $0 } }
 
     public func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
         try await control.updateFirmware(image.bytes, stopAfter: bytes)

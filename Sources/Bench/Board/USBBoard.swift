@@ -132,68 +132,17 @@ public final class USBBoard: Board {
         }
         guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
         lastCut.withLock { $0 = nil }
-        let cutter = PowerCutter(powerSwitch: powerSwitch, trigger: cut.trigger, offTime: cut.offTime ?? powerOffTime)
-        let size = image.bytes.count
-        let target: Int? = switch (cut.phase, cut.trigger) {
-        case (.download, .fraction(let fraction)): Int(Double(size) * fraction)
-        case (_, .byteOffset(let bytes)): bytes
-        default: nil
-        }
-        // Triggers that fire on their own clock run beside the transfer.
-        let printedBefore = await consoleLines().count
-        let watcher = Task {
-            switch cut.trigger {
-            case .consoleLine(let text):
-                _ = try await waitForConsoleLine(containing: text, after: printedBefore, timeout: .seconds(300))
-                await cutter.cut()
-            case .delay(let delay, .transferStarted):
-                try await Task.sleep(for: delay)
-                await cutter.cut()
-            default: break
-            }
-        }
-        defer { watcher.cancel() }
-        var transferError: (any Error)?
-        do {
-            try await control().updateFirmware(image.bytes) { sent, _ in await cutter.sent(sent, target: target) }
-        } catch { transferError = error }
-
-        if transferError == nil, await cutter.record == nil {
-            // The board took the image and resets to apply it: the later triggers fire now.
-            switch (cut.phase, cut.trigger) {
-            case (.apply, .fraction(let fraction)):
-                try await waitUntilGone()
-                try await Task.sleep(for: applyWindow * fraction)
-                await cutter.cut()
-            case (_, .delay(let delay, .transferFinished)):
-                try await Task.sleep(for: delay)
-                await cutter.cut()
-            case (_, .delay(let delay, .boardLeft)):
-                try await waitUntilGone()
-                try await Task.sleep(for: delay)
-                await cutter.cut()
-            case (_, .consoleLine):
-                _ = await watcher.result
-            default: break
-            }
-        }
-        if let failure = await cutter.failure {
-            throw BoardError(board: name, operation: "power cut", reason: "the switch failed to cut: \(failure)")
-        }
-        guard let record = await cutter.record else {
-            if let transferError { throw transferError }
-            throw BoardError(board: name, operation: "power cut", reason: "the trigger (\(cut.trigger)) never fired")
+        let triggered = TriggeredPowerCut(
+            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow,
+            waitForConsoleLine: { [self] text, after in
+                _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
+            },
+            waitUntilGone: { [self] in try await waitUntilGone() })
+        let printed = await consoleLines().count
+        let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
+            try await control().updateFirmware(image.bytes, progress: progress)
         }
         lastCut.withLock { $0 = record }
-        if target != nil, transferError == nil {
-            // The image was cut off mid-transfer, yet the board took the rest: power still reached it.
-            try? await powerSwitch.setPower(true)
-            throw BoardError(board: name, operation: "power cut", reason: "the board finished the transfer after its power was cut: the switch does not cut it")
-        }
-        try await Task.sleep(for: record.offTime)
-        do { try await powerSwitch.setPower(true) } catch {
-            throw BoardError(board: name, operation: "power on after the cut", reason: "\(error)")
-        }
     }
 
     public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLock { $0 } }

@@ -22,6 +22,9 @@ import TOMLKit
 /// # or, for a board on a hub that switches each port (what uhubctl drives):
 /// power-hub = "1-1.4"   # the hub's location: bus, then ports (`otabench boards --hubs`)
 /// power-port = 2        # the hub port the board is plugged into
+/// power-off-time = 2    # seconds a power cut keeps a real board off
+/// apply-window = 2      # seconds after a real board leaves USB to apply an update over
+///                       # which apply-phase cuts are spread
 /// ```
 public struct Inventory: Sendable {
     public struct Entry: Hashable, Sendable {
@@ -40,6 +43,8 @@ public struct Inventory: Sendable {
         public var powerHook: PowerCommandHook?
         public var powerTimeout: Duration = .seconds(30)
         public var powerHub: HubPort?
+        public var powerOffTime: Duration = .seconds(2)
+        public var applyWindow: Duration = .seconds(2)
 
         /// The switch the entry names, if any.
         public var powerSwitch: (any PowerSwitch)? {
@@ -109,7 +114,8 @@ public struct Inventory: Sendable {
                 InventoryError(file: file, line: line(of: key, in: lines, after: headerLine) ?? headerLine, key: key, message: message)
             }
             let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware", "serial",
-                                      "power-on", "power-off", "power-timeout", "power-hub", "power-port"]
+                                      "power-on", "power-off", "power-timeout", "power-hub", "power-port",
+                                      "power-off-time", "apply-window"]
             if let unknown = board.keys.first(where: { !known.contains($0) }) {
                 throw fail(unknown, "unknown key; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -201,6 +207,15 @@ public struct Inventory: Sendable {
                     throw fail("power-timeout", "must be a number of seconds above 0")
                 }
                 entry.powerTimeout = .seconds(seconds)
+            }
+            for key in ["power-off-time", "apply-window"] {
+                guard let value = board[key] else { continue }
+                guard let seconds = value.double ?? value.int.map(Double.init), seconds > 0, seconds <= 3600 else {
+                    throw fail(key, "must be a number of seconds above 0")
+                }
+                guard !emulated else { throw fail(key, "only for real boards: an emulated board's power cuts take no wall-clock time") }
+                let duration = Duration.milliseconds(Int((seconds * 1000).rounded()))
+                if key == "power-off-time" { entry.powerOffTime = duration } else { entry.applyWindow = duration }
             }
             entries.append(entry)
         }

@@ -45,7 +45,8 @@ public struct BenchBoard: Sendable {
         if let consoleDirectory { try FileManager.default.createDirectory(at: consoleDirectory, withIntermediateDirectories: true) }
         let board = USBBoard(name: entry.name, platform: entry.platform, deviceID: entry.deviceID ?? "",
                              consoleLog: consoleDirectory?.appendingPathComponent("\(entry.name).log"),
-                             powerSwitch: entry.powerSwitch)
+                             powerSwitch: entry.powerSwitch,
+                             powerOffTime: entry.powerOffTime, applyWindow: entry.applyWindow)
         return BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
     }
 

@@ -11,6 +11,8 @@ public struct RunOptions: Sendable {
     public var retries: Int = 0
     /// Runs of each case.
     public var repeatCount: Int = 1
+    /// Cut points per power-cut scenario, spread over its phase; nil keeps each scenario's own.
+    public var cutPoints: Int?
     public var stepTimeout: Duration = .seconds(60)
     /// Overrides every scenario's own timeout (tests use it).
     public var caseTimeout: Duration?

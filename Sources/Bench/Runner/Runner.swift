@@ -28,7 +28,7 @@ public struct Runner: Sendable {
                 && (options.platforms.isEmpty || options.platforms.contains(entry.board.platform.buildName))
         }.map { entry in
             let cases = selected.filter { $0.requirements.met(by: entry.board) }.flatMap { scenario in
-                scenario.cases.map { (scenario, $0) }
+                scenario.cases(cutPoints: options.cutPoints).map { (scenario, $0) }
             }
             let repeated = (0..<max(1, options.repeatCount)).flatMap { _ in cases }
             return (entry, repeated)

@@ -14,6 +14,8 @@ public struct Scenario: Sendable {
     /// a seeded defect), rather than that a plain operation works.
     public var probesDefects: Bool
     public let cases: [ScenarioCase]
+    /// For a power-cut scenario: its cases for another number of cut points.
+    private let casesForCutPoints: (@Sendable (Int) -> [ScenarioCase])?
 
     public init(
         _ name: String, _ summary: String, tags: Set<Tag>, requires capabilities: Set<Capability> = [],
@@ -36,8 +38,32 @@ public struct Scenario: Sendable {
                   })
     }
 
+    /// A power-cut scenario: one case per cut point spread over `phase`, `cutPoints` of them
+    /// unless the run asks for another number (`otabench run --cut-points N`).
+    public init(
+        _ name: String, _ summary: String, tags: Set<Tag>, requires capabilities: Set<Capability> = [],
+        platforms: PlatformFilter = .any, knownIssues: [KnownIssue] = [], timeout: Duration = .seconds(120),
+        probesDefects: Bool = true, powerCutsOver phase: PowerCut.Phase, cutPoints: Int = 4,
+        body: @escaping @Sendable (ScenarioContext, PowerCut) async throws -> Void
+    ) {
+        let cases: @Sendable (Int) -> [ScenarioCase] = { count in
+            PowerCut.spread(count, over: phase).map { cut in
+                ScenarioCase(scenario: name, argument: cut.description) { context in try await body(context, cut) }
+            }
+        }
+        self.init(name, summary, tags, Requirements(capabilities: capabilities, platforms: platforms), knownIssues, timeout,
+                  probesDefects, cases: cases(cutPoints), casesForCutPoints: cases)
+    }
+
+    /// The cases to run: with `cutPoints`, a power-cut scenario's cut points are that many.
+    public func cases(cutPoints: Int?) -> [ScenarioCase] {
+        guard let cutPoints, cutPoints > 0, let casesForCutPoints else { return cases }
+        return casesForCutPoints(cutPoints)
+    }
+
     private init(_ name: String, _ summary: String, _ tags: Set<Tag>, _ requirements: Requirements, _ knownIssues: [KnownIssue],
-                 _ timeout: Duration, _ probesDefects: Bool, cases: [ScenarioCase]) {
+                 _ timeout: Duration, _ probesDefects: Bool, cases: [ScenarioCase],
+                 casesForCutPoints: (@Sendable (Int) -> [ScenarioCase])? = nil) {
         self.name = name
         self.summary = summary
         self.tags = tags
@@ -46,6 +72,7 @@ public struct Scenario: Sendable {
         self.timeout = timeout
         self.probesDefects = probesDefects
         self.cases = cases
+        self.casesForCutPoints = casesForCutPoints
     }
 
     public func knownIssue(on platform: Platform) -> KnownIssue? {

@@ -43,6 +43,15 @@ public final class ScenarioContext: Sendable {
         }
     }
 
+    /// Records what the last power cut did: the switch's latency from trigger to power off, and
+    /// how far into the image the cut landed.
+    public func recordPowerCut() async throws {
+        guard let cut = await board.lastPowerCut() else { return }
+        let latency = cut.latency.components
+        try await measure("power-cut latency", Double(latency.seconds) * 1000 + Double(latency.attoseconds) / 1e15, unit: "ms")
+        if let landed = cut.sentAtCut { try await measure("power cut landed at", Double(landed), unit: "bytes") }
+    }
+
     /// Fails with the console attached when `condition` is false.
     public func expect(_ condition: Bool, _ what: @autoclosure () -> String) async throws {
         guard !condition else { return }

@@ -37,6 +37,11 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Run every case this many times.")
     var repeatCount: Int = 1
 
+    @Option(name: .customLong("cut-points"), help: ArgumentHelp(
+        "Cut points per power-cut scenario, spread evenly over the phase it cuts (default: each scenario's own, 4).",
+        valueName: "N"))
+    var cutPoints: Int?
+
     @Option(help: "Seed for anything random in the run (recorded with the results).")
     var seed: UInt64 = 1
 
@@ -73,6 +78,13 @@ struct Run: AsyncParsableCommand {
         options.jobs = max(1, jobs)
         options.retries = max(0, retries)
         options.repeatCount = max(1, repeatCount)
+        if let cutPoints {
+            guard (1...1000).contains(cutPoints) else {
+                reportError("run: --cut-points must be between 1 and 1000")
+                throw ExitStatus.couldNotRun.exitCode
+            }
+            options.cutPoints = cutPoints
+        }
         options.leaseDirectory = leaseDir
 
         let benchBoards: [BenchBoard]
