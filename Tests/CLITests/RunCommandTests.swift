@@ -145,4 +145,20 @@ struct RunCommandTests {
         #expect(third.status == 0)
         #expect(third.standardError.contains("1 passed"))
     }
+
+    @Test("--cut-points re-spreads the power-cut scenarios; other scenarios keep their cases")
+    func cutPoints() throws {
+        func listed(_ extra: [String]) throws -> [String] {
+            let result = try OtabenchProcess.run(["run", "--platform", "boron", "--tag", "power-cut", "--list"] + extra)
+            #expect(result.status == 0, "\(result.standardError)")
+            return result.standardOutput.split(separator: "\n").map(String.init)
+        }
+        #expect(try listed([]).count == 8)
+        let seven = try listed(["--cut-points", "7"])
+        #expect(seven.count == 14)
+        #expect(seven.contains { $0.hasSuffix("ota/power-cut-during-download[download 7%]") }, "\(seven)")
+        let refused = try OtabenchProcess.run(["run", "--cut-points", "0", "--list"])
+        #expect(refused.status == 2)
+        #expect(refused.standardError.contains("--cut-points must be between 1 and 1000"))
+    }
 }

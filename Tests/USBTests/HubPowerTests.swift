@@ -10,7 +10,7 @@ import USB
 
 /// The emulated hubs these tests share: the testbed is one per process, and a bus takes four.
 enum EmulatedHubs {
-    static let usb3 = Result { try sharedUSB.addUSB3Hub(ports: 8) }
+    static let usb3 = Result { try sharedUSB.addUSB3Hub(ports: 10) }
     static let ganged = Result { try sharedUSB.addHub(EmulatedHub(portCount: 4, powerSwitching: .ganged)) }
     static let unswitched = Result { try sharedUSB.addHub(EmulatedHub(portCount: 2, powerSwitching: .none)) }
     static let ignoringOff = Result { try sharedUSB.addHub(EmulatedHub(portCount: 2, ignoresPowerOff: true)) }
@@ -33,7 +33,7 @@ extension EmulatedUSBTests {
         let (index, deviceID) = try EmulatedHubs.board("boron", serial: 61, on: hub, port: 1)
         let hubs = try await USBHub.all()
         let high = try #require(hubs.first { $0.location == sharedUSB.hubLocation(hub) })
-        #expect(high.descriptor == HubDescriptor(portCount: 8, powerSwitching: .perPort, superSpeed: false))
+        #expect(high.descriptor == HubDescriptor(portCount: 10, powerSwitching: .perPort, superSpeed: false))
         let twin = try #require(high.twin(among: hubs), "the SuperSpeed half is found by its Container ID")
         #expect(twin.superSpeed && twin.location == "2-\(high.location.split(separator: "-")[1])")
         let found = try #require(try USBDiscovery.particleDevices(deviceID: deviceID).first)
@@ -121,9 +121,9 @@ extension EmulatedUSBTests {
         #expect(missing?.description.contains("no hub there") == true && missing?.description.contains(sharedUSB.hubLocation(ganged)) == true,
                 "\(String(describing: missing))")
         let badPort = await #expect(throws: HubPowerError.self) {
-            try await HubPortPowerSwitch(HubPort(location: sharedUSB.hubLocation(try EmulatedHubs.usb3.get()), port: 9)).setPower(false)
+            try await HubPortPowerSwitch(HubPort(location: sharedUSB.hubLocation(try EmulatedHubs.usb3.get()), port: 11)).setPower(false)
         }
-        #expect(badPort?.reason.contains("ports 1…8 only") == true, "\(String(describing: badPort))")
+        #expect(badPort?.reason.contains("ports 1…10 only") == true, "\(String(describing: badPort))")
     }
 
     @Test("A hub that reports a port off but keeps its power on is caught by the verified cut; a good one passes it")

@@ -85,3 +85,28 @@ extension EmulatedUSBTests {
         #expect(error?.reason.contains("the switch does not cut it") == true, "\(String(describing: error))")
     }
 }
+
+extension EmulatedUSBTests {
+    @Test("The power-cut scenarios run on a board on USB behind a hub port: verified switch, N cut points, each case recovered")
+    func powerCutSweepOverUSB() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let (board, _, knownGood) = try Self.boardOnHub(port: 9, serial: 76)
+        let standard = try FirmwareSet.standard(for: board.platform)
+        let library = try FirmwareLibrary.built(for: board.platform, standard: standard)
+        let bench = BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [knownGood])
+        var options = RunOptions()
+        options.tags = [.powerCut]
+        options.cutPoints = 3
+        options.stepTimeout = .seconds(30)
+        options.powerCheck.leave = .seconds(2)
+        options.powerCheck.silence = .milliseconds(300)
+        options.powerCheck.comeBack = .seconds(15)
+        let summary = try await Runner(scenarios: ScenarioLibrary.all, boards: [bench], store: nil, options: options).run()
+        let ids = summary.results.map { "\($0.scenario)[\($0.argument ?? "")]" }.sorted()
+        #expect(ids == ["ota/power-cut-during-apply[apply 17%]", "ota/power-cut-during-apply[apply 50%]", "ota/power-cut-during-apply[apply 83%]",
+                        "ota/power-cut-during-download[download 17%]", "ota/power-cut-during-download[download 50%]",
+                        "ota/power-cut-during-download[download 83%]"], "\(ids)")
+        #expect(summary.passed, "\(summary.results.filter { $0.status.failsRun }.map { "\($0.id): \($0.message ?? "")" })")
+        #expect(await board.lastPowerCut() != nil)
+    }
+}
