@@ -8,6 +8,7 @@ public enum ScenarioLibrary {
         .otaOverSerialYModem,
         .powerCutDuringDownload,
         .powerCutDuringApply,
+        .powerCutDuringDFUWrite,
         .corruptImageRefused,
         .wrongPlatformRefusedByDevice,
         .wrongPlatformRefusedByHost,

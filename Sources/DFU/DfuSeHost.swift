@@ -96,7 +96,7 @@ public struct DfuSeHost: Sendable {
     /// Writes `image` at `address`: erases the sectors it covers (per `layout`), then sends it
     /// in `transferSize` blocks after one SET_ADDRESS_POINTER.
     public func write(_ image: [UInt8], at address: UInt32, layout: DfuSeMemoryLayout,
-                      progress: (@Sendable (Progress) -> Void)? = nil) async throws {
+                      progress: (@Sendable (Progress) async -> Void)? = nil) async throws {
         try await makeIdle()
         var cursor = address
         let end = UInt64(address) + UInt64(image.count)
@@ -113,7 +113,8 @@ public struct DfuSeHost: Sendable {
             try await download(block: block, chunk, operation: "write block \(block)")
             offset += chunk.count
             block &+= 1
-            progress?(Progress(bytesWritten: offset, totalBytes: image.count))
+            // Awaited before the next block goes: a caller can act at an exact offset.
+            await progress?(Progress(bytesWritten: offset, totalBytes: image.count))
         }
     }
 

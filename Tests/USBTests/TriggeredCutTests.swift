@@ -103,7 +103,8 @@ extension EmulatedUSBTests {
         options.powerCheck.comeBack = .seconds(15)
         let summary = try await Runner(scenarios: ScenarioLibrary.all, boards: [bench], store: nil, options: options).run()
         let ids = summary.results.map { "\($0.scenario)[\($0.argument ?? "")]" }.sorted()
-        #expect(ids == ["ota/power-cut-during-apply[apply 17%]", "ota/power-cut-during-apply[apply 50%]", "ota/power-cut-during-apply[apply 83%]",
+        #expect(ids == ["dfu/power-cut-during-write[dfu-write 17%]", "dfu/power-cut-during-write[dfu-write 50%]",
+                        "dfu/power-cut-during-write[dfu-write 83%]", "ota/power-cut-during-apply[apply 17%]", "ota/power-cut-during-apply[apply 50%]", "ota/power-cut-during-apply[apply 83%]",
                         "ota/power-cut-during-download[download 17%]", "ota/power-cut-during-download[download 50%]",
                         "ota/power-cut-during-download[download 83%]"], "\(ids)")
         #expect(summary.passed, "\(summary.results.filter { $0.status.failsRun }.map { "\($0.id): \($0.message ?? "")" })")

@@ -16,6 +16,9 @@ public protocol Board: Sendable {
 
     /// Writes a module image at its own start address through the bootloader's DFU, and leaves.
     func flash(_ image: FirmwareImage, via path: FlashPath) async throws
+    /// The same, cutting the power mid-write when the cut's trigger fires; the power is back on
+    /// when it returns.
+    func flash(_ image: FirmwareImage, via path: FlashPath, cuttingPower cut: PowerCut) async throws
     /// Sends an image to the running Device OS, which validates, queues and restarts.
     func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws
     /// Announces `image` but sends only its first `bytes` before finishing: a host that

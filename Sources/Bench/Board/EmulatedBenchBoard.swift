@@ -112,12 +112,33 @@ public final class EmulatedBenchBoard: Board {
     }
 
     public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {
+        try await dfuWrite(image, progress: nil)
+    }
+
+    /// Cut the way a real board's is (the same trigger code), with the emulated switch: the
+    /// board goes off at the block boundary and its next DFU request finds nobody.
+    public func flash(_ image: FirmwareImage, via path: FlashPath, cuttingPower cut: PowerCut) async throws {
+        lastCut.withLock { $0 = nil }
+        let triggered = TriggeredPowerCut(
+            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero,
+            waitForConsoleLine: { [self] text, after in
+                _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
+            },
+            waitUntilGone: {})
+        let printed = await consoleLines().count
+        let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
+            try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
+        }
+        lastCut.withLock { $0 = record }
+    }
+
+    private func dfuWrite(_ image: FirmwareImage, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
         guard let module = image.module else { throw BoardError(board: name, operation: "flash", reason: "\(image) is not a module") }
         if await emulator.mode != .dfu { try await enterDFU() }
         guard let layout = platform.dfuAltSettings.first.flatMap({ DfuSeMemoryLayout($0.memoryLayout) }) else {
             throw BoardError(board: name, operation: "flash", reason: "no DFU memory layout")
         }
-        try await dfu.write(image.bytes, at: module.startAddress, layout: layout)
+        try await dfu.write(image.bytes, at: module.startAddress, layout: layout, progress: progress)
         let boots = await emulator.snapshot().bootCount
         try await dfu.leave()
         // The bootloader resets about 500 ms after the manifest status; wait for that boot,
@@ -202,6 +223,9 @@ public final class EmulatedBenchBoard: Board {
 
     /// Finds the operation a cut lands on by running the same update on a copy of the board.
     private func armPowerCut(_ cut: PowerCut, image: FirmwareImage) async throws {
+        guard cut.phase != .dfuWrite else {
+            throw BoardError(board: name, operation: "power cut", reason: "a DFU-write cut belongs to flash(_:via:cuttingPower:), not to an update")
+        }
         var probe = await emulator.snapshot()
         probe.storage.resetOperationLog()
         do {
@@ -214,6 +238,7 @@ public final class EmulatedBenchBoard: Board {
             switch cut.phase {
             case .download: [.download, .validate, .queue].contains(operation.phase)
             case .apply: operation.phase == .applyCopy && operation.kind == .program && operation.device != .dct
+            case .dfuWrite: false
             }
         }
         guard !operations.isEmpty else { throw BoardError(board: name, operation: "power cut", reason: "no \(cut.phase) operations") }

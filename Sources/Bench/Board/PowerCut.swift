@@ -5,6 +5,8 @@ public struct PowerCut: Hashable, Sendable, CustomStringConvertible {
         case download
         /// The bootloader's copy at the next boot: among the writes of the copy.
         case apply
+        /// A DfuSe write through the bootloader (`flash(_:via:cuttingPower:)`): among its blocks.
+        case dfuWrite = "dfu-write"
     }
 
     /// What fires the cut.
@@ -43,7 +45,8 @@ public struct PowerCut: Hashable, Sendable, CustomStringConvertible {
     /// How long the board stays off; nil takes the board's own (its inventory's `power-off-time`, 2 s by default).
     public var offTime: Duration?
 
-    public init(_ phase: Phase, at fraction: Double) {
+    public init(_ phase: Phase, at fraction: Double, offTime: Duration? = nil) {
+        self.offTime = offTime
         self.phase = phase
         trigger = .fraction(min(max(fraction, 0), 0.999_999))
     }
@@ -64,7 +67,7 @@ public struct PowerCut: Hashable, Sendable, CustomStringConvertible {
         (0..<count).map { PowerCut(phase, at: (Double($0) + 0.5) / Double(count)) }
     }
 
-    public var description: String { "\(phase) \(trigger)" }
+    public var description: String { "\(phase.rawValue) \(trigger)" }
 }
 
 /// What a triggered power cut did, for the case's measurements.

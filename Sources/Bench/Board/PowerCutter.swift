@@ -58,7 +58,7 @@ struct TriggeredPowerCut: Sendable {
     func run(imageSize: Int, consoleLinesBefore: Int, transfer: @Sendable (@escaping Progress) async throws -> Void) async throws -> PowerCutRecord {
         let cutter = PowerCutter(powerSwitch: powerSwitch, trigger: cut.trigger, offTime: offTime)
         let target: Int? = switch (cut.phase, cut.trigger) {
-        case (.download, .fraction(let fraction)): Int(Double(imageSize) * fraction)
+        case (.download, .fraction(let fraction)), (.dfuWrite, .fraction(let fraction)): Int(Double(imageSize) * fraction)
         case (_, .byteOffset(let bytes)): bytes
         default: nil
         }

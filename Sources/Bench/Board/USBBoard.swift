@@ -104,6 +104,26 @@ public final class USBBoard: Board {
     }
 
     public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {
+        try await dfuWrite(image, progress: nil)
+    }
+
+    public func flash(_ image: FirmwareImage, via path: FlashPath, cuttingPower cut: PowerCut) async throws {
+        guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
+        lastCut.withLock { $0 = nil }
+        let triggered = TriggeredPowerCut(
+            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow,
+            waitForConsoleLine: { [self] text, after in
+                _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
+            },
+            waitUntilGone: { [self] in try await waitUntilGone() })
+        let printed = await consoleLines().count
+        let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
+            try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
+        }
+        lastCut.withLock { $0 = record }
+    }
+
+    private func dfuWrite(_ image: FirmwareImage, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
         guard let module = image.module else { throw BoardError(board: name, operation: "flash", reason: "\(image) is not a module") }
         try await enterDFU()
         guard let device = device(), device.mode == .dfu else { throw BoardError(board: name, operation: "flash", reason: "not in DFU mode") }
@@ -115,7 +135,7 @@ public final class USBBoard: Board {
         }
         try await connection.session {
             let host = DfuSeHost(pipe: connection)
-            try await host.write(image.bytes, at: module.startAddress, layout: layout)
+            try await host.write(image.bytes, at: module.startAddress, layout: layout, progress: progress)
             try await host.leave()
         }
         // It resets about 500 ms later: back in normal mode, or in DFU when nothing can run.
@@ -131,6 +151,9 @@ public final class USBBoard: Board {
             return try await waitUntilGone()
         }
         guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
+        guard cut.phase != .dfuWrite else {
+            throw BoardError(board: name, operation: "power cut", reason: "a DFU-write cut belongs to flash(_:via:cuttingPower:), not to an update")
+        }
         lastCut.withLock { $0 = nil }
         let triggered = TriggeredPowerCut(
             board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow,
