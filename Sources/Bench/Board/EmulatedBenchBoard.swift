@@ -118,6 +118,9 @@ public final class EmulatedBenchBoard: Board {
     /// Cut the way a real board's is (the same trigger code), with the emulated switch: the
     /// board goes off at the block boundary and its next DFU request finds nobody.
     public func flash(_ image: FirmwareImage, via path: FlashPath, cuttingPower cut: PowerCut) async throws {
+        guard cut.phase == .dfuWrite else {
+            throw BoardError(board: name, operation: "power cut", reason: "a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write")
+        }
         lastCut.withLock { $0 = nil }
         let triggered = TriggeredPowerCut(
             board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero,

@@ -108,6 +108,17 @@ public final class USBBoard: Board {
     }
 
     public func flash(_ image: FirmwareImage, via path: FlashPath, cuttingPower cut: PowerCut) async throws {
+        guard cut.phase == .dfuWrite else {
+            throw BoardError(board: name, operation: "power cut", reason: "a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write")
+        }
+        try await transfer(image, cuttingPower: cut) { [self] progress in
+            try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
+        }
+    }
+
+    /// Runs `transfer` while `cut` waits for its trigger; keeps what the cut did.
+    private func transfer(_ image: FirmwareImage, cuttingPower cut: PowerCut,
+                          _ transfer: @Sendable (@escaping TriggeredPowerCut.Progress) async throws -> Void) async throws {
         guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
         lastCut.withLock { $0 = nil }
         let triggered = TriggeredPowerCut(
@@ -116,10 +127,7 @@ public final class USBBoard: Board {
                 _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
             },
             waitUntilGone: { [self] in try await waitUntilGone() })
-        let printed = await consoleLines().count
-        let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
-            try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
-        }
+        let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: await consoleLines().count, transfer: transfer)
         lastCut.withLock { $0 = record }
     }
 
@@ -150,32 +158,24 @@ public final class USBBoard: Board {
             // what it reports is the firmware it is about to replace.
             return try await waitUntilGone()
         }
-        guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
         guard cut.phase != .dfuWrite else {
             throw BoardError(board: name, operation: "power cut", reason: "a DFU-write cut belongs to flash(_:via:cuttingPower:), not to an update")
         }
-        lastCut.withLock { $0 = nil }
-        let triggered = TriggeredPowerCut(
-            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow,
-            waitForConsoleLine: { [self] text, after in
-                _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
-            },
-            waitUntilGone: { [self] in try await waitUntilGone() })
-        let printed = await consoleLines().count
-        let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
+        try await transfer(image, cuttingPower: cut) { [self] progress in
             try await control().updateFirmware(image.bytes, progress: progress)
         }
-        lastCut.withLock { $0 = record }
     }
 
     public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLock { $0 } }
 
     /// Waits (bounded) for the board to leave USB, as it does when it resets to apply an update.
-    private func waitUntilGone() async throws {
+    /// A board that re-enumerates in another mode at once (a DFU leave) counts as gone too.
+    private func waitUntilGone(_ operation: String = "reset") async throws {
         let deadline = ContinuousClock.now + reappearTimeout
-        while device() != nil {
+        let before = device()?.usb.productID
+        while let now = device(), now.usb.productID == before {
             guard ContinuousClock.now < deadline else {
-                throw BoardError(board: name, operation: "power cut", reason: "the board did not reset to apply the update within \(reappearTimeout)")
+                throw BoardError(board: name, operation: operation, reason: "the board did not leave USB to restart within \(reappearTimeout)")
             }
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -192,6 +192,8 @@ public final class USBBoard: Board {
             try await DfuSeHost(pipe: connection).leave()
         } else {
             try await control().reset()
+            // Until it has left, the board answering is the one from before the reset.
+            try await waitUntilGone()
         }
         _ = try await waitUntilUp(timeout: reappearTimeout)
     }
@@ -202,7 +204,10 @@ public final class USBBoard: Board {
         try await waitFor(.dfu, timeout: reappearTimeout)
     }
 
-    public func enterSafeMode() async throws { try await control().enterSafeMode() }
+    public func enterSafeMode() async throws {
+        try await control().enterSafeMode()
+        try await waitUntilGone()
+    }
     public func enterListeningMode() async throws { try await control().startListening() }
 
     public func powerOff() async throws { try await switchPower(false) }

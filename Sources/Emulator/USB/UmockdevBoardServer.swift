@@ -130,33 +130,9 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }
         let node = String(format: "bus/usb/%03d/%03d", served.bus, served.address)
         try attachHandler(node: node)
-        let hex = hub.descriptors.map { String(format: "%02x", $0) }.joined()
-        let record = """
-            P: \(served.sysPath)
-            N: \(node)
-            E: SUBSYSTEM=usb
-            E: DEVTYPE=usb_device
-            E: DEVNAME=/dev/\(node)
-            E: BUSNUM=\(String(format: "%03d", served.bus))
-            E: DEVNUM=\(String(format: "%03d", served.address))
-            E: ID_VENDOR_ID=\(String(format: "%04x", hub.vendorID))
-            E: ID_MODEL_ID=\(String(format: "%04x", hub.productID))
-            A: busnum=\(served.bus)
-            A: devnum=\(served.address)
-            A: speed=\(hub.superSpeed ? 5000 : 480)
-            A: idVendor=\(String(format: "%04x", hub.vendorID))
-            A: idProduct=\(String(format: "%04x", hub.productID))
-            A: bDeviceClass=09
-            A: maxchild=\(hub.portCount)
-            A: bConfigurationValue=1
-            A: bNumConfigurations=1
-            H: descriptors=\(hex)
-
-            """
-        var error: UnsafeMutablePointer<GError>?
-        guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
-            throw LinkError.other("umockdev could not add the hub: \(message(error))")
-        }
+        try add(USBDeviceRecord(sysPath: served.sysPath, bus: served.bus, address: served.address, vendorID: hub.vendorID,
+                                productID: hub.productID, speed: hub.superSpeed ? 5000 : 480, descriptors: hub.descriptors,
+                                attributes: ["bDeviceClass": "09", "maxchild": "\(hub.portCount)"]))
         umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
         return index
     }
@@ -265,36 +241,10 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             return
         }
         let descriptors = USBDescriptors(platform: model.platform, mode: model.mode, deviceID: model.deviceID)
-        let node = nodePath(index)
-        let hex = (descriptors.device + descriptors.configuration).map { String(format: "%02x", $0) }.joined()
-        let record = """
-            P: \(served.sysPath)
-            N: \(node)
-            E: SUBSYSTEM=usb
-            E: DEVTYPE=usb_device
-            E: DEVNAME=/dev/\(node)
-            E: BUSNUM=\(String(format: "%03d", served.bus))
-            E: DEVNUM=\(String(format: "%03d", served.address))
-            E: ID_VENDOR_ID=\(String(format: "%04x", model.platform.usb.vendorID))
-            E: ID_MODEL_ID=\(String(format: "%04x", product))
-            E: ID_SERIAL_SHORT=\(model.deviceID)
-            A: busnum=\(served.bus)
-            A: devnum=\(served.address)
-            A: speed=12
-            A: idVendor=\(String(format: "%04x", model.platform.usb.vendorID))
-            A: idProduct=\(String(format: "%04x", product))
-            A: serial=\(model.deviceID)
-            A: manufacturer=Particle
-            A: product=\(descriptors.strings[2] ?? "")
-            A: bConfigurationValue=1
-            A: bNumConfigurations=1
-            H: descriptors=\(hex)
-
-            """
-        var error: UnsafeMutablePointer<GError>?
-        guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
-            throw LinkError.other("umockdev could not add the device: \(message(error))")
-        }
+        try add(USBDeviceRecord(sysPath: served.sysPath, bus: served.bus, address: served.address, vendorID: model.platform.usb.vendorID,
+                                productID: product, speed: 12, descriptors: descriptors.device + descriptors.configuration,
+                                serial: model.deviceID,
+                                attributes: ["manufacturer": "Particle", "product": descriptors.strings[2] ?? ""]))
         state.withLock {
             $0.boards[index].lastProductID = product
             $0.boards[index].lastBootCount = model.bootCount
@@ -304,9 +254,45 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
     }
 
+    /// A USB device as umockdev's record format describes it: the sysfs attributes and udev
+    /// properties libusb and libudev read, and the descriptors sysfs holds.
+    struct USBDeviceRecord {
+        var sysPath: String
+        var bus: Int
+        var address: Int
+        var vendorID: UInt16
+        var productID: UInt16
+        var speed: Int
+        var descriptors: [UInt8]
+        var serial: String?
+        var attributes: [String: String] = [:]
+
+        var text: String {
+            let node = String(format: "bus/usb/%03d/%03d", bus, address)
+            let vendor = String(format: "%04x", vendorID), product = String(format: "%04x", productID)
+            var lines = ["P: \(sysPath)", "N: \(node)", "E: SUBSYSTEM=usb", "E: DEVTYPE=usb_device", "E: DEVNAME=/dev/\(node)",
+                         "E: BUSNUM=\(String(format: "%03d", bus))", "E: DEVNUM=\(String(format: "%03d", address))",
+                         "E: ID_VENDOR_ID=\(vendor)", "E: ID_MODEL_ID=\(product)"]
+            if let serial { lines.append("E: ID_SERIAL_SHORT=\(serial)") }
+            lines += ["A: busnum=\(bus)", "A: devnum=\(address)", "A: speed=\(speed)", "A: idVendor=\(vendor)", "A: idProduct=\(product)"]
+            if let serial { lines.append("A: serial=\(serial)") }
+            lines += attributes.sorted { $0.key < $1.key }.map { "A: \($0.key)=\($0.value)" }
+            lines += ["A: bConfigurationValue=1", "A: bNumConfigurations=1",
+                      "H: descriptors=" + descriptors.map { String(format: "%02x", $0) }.joined()]
+            return lines.joined(separator: "\n") + "\n\n"
+        }
+    }
+
+    private func add(_ record: USBDeviceRecord) throws {
+        var error: UnsafeMutablePointer<GError>?
+        guard umockdev_testbed_add_from_string(testbed, record.text, &error) != 0 else {
+            throw LinkError.other("umockdev could not add the device at \(record.sysPath): \(message(error))")
+        }
+    }
+
     /// A board that reset leaves USB and comes back, as the other device when it changed mode.
-    /// Back in the same mode it stays away for `resetGap`, so a host can see it go, as on a real
-    /// board, which is off the bus for about a second.
+    /// Back in the same mode it stays away for `resetGap`, so a host can see it go (a real
+    /// board is off the bus for about a second).
     private func republishIfNeeded(_ index: Int) {
         let (current, last, rebooted, path) = state.withLock { state -> (UInt16?, UInt16?, Bool, String) in
             let served = state.boards[index]
@@ -326,7 +312,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         try? publish(index)
     }
 
-    static let resetGap = DispatchTimeInterval.milliseconds(100)
+    static let resetGap = DispatchTimeInterval.milliseconds(250)
 
     // MARK: ioctls (run on umockdev's worker thread)
 
