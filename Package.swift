@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator",
+                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -8,11 +8,12 @@ struct Otabench: AsyncParsableCommand {
         commandName: "otabench",
         abstract: "A hardware-in-the-loop test bench for OTA firmware updates on Particle boards.",
         version: BenchVersion.current,
-        subcommands: [Run.self, Report.self, Boards.self, Flash.self, Reset.self, Info.self, Console.self, PowerCommand.self, Inspect.self, Platforms.self, Sweep.self, EfficacyCommand.self, Emulate.self]
+        subcommands: [Run.self, Report.self, Boards.self, Flash.self, Reset.self, Info.self, Console.self, PowerCommand.self, Inspect.self, Platforms.self, Sweep.self, EfficacyCommand.self, Emulate.self,
+                      Qualify.self, VerifyReport.self, Keygen.self, History.self]
     )
 
     /// Maps ArgumentParser's usage failures (64) onto the bench's exit codes:
-    /// 0 success, 1 the thing checked failed, 2 the command could not run.
+    /// 0 success, 1 the thing checked failed, 2 the command could not run, 3 a qualification incomplete.
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -37,6 +38,8 @@ enum ExitStatus: Int32 {
     case success = 0
     case checkFailed = 1
     case couldNotRun = 2
+    /// A qualification that neither passed nor failed: something required did not run.
+    case incomplete = 3
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 }

@@ -72,6 +72,14 @@ public struct FirmwareLibrary: Sendable {
         return FirmwareLibrary(platform: platform, images: images)
     }
 
+    /// The same library with `images` in their roles instead.
+    public func replacing(_ images: [FirmwareRole: FirmwareImage]) -> FirmwareLibrary {
+        FirmwareLibrary(platform: platform, images: self.images.merging(images) { $1 })
+    }
+
+    /// Every image the library holds, by role.
+    public var all: [FirmwareRole: FirmwareImage] { images }
+
     /// A system part one version newer than the standard set's, with the same requirements.
     static func nextSystemPart(platform: Platform, standard: FirmwareSet) throws -> [UInt8] {
         let file = try standard.modules.map { try ModuleFile(bytes: $0) }

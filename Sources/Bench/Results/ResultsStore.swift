@@ -85,6 +85,16 @@ public final class ResultsStore: Sendable {
                 t.column("content", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: qualifications") { db in
+            // One row per `otabench qualify`, so the next one compares with it.
+            try db.create(table: "qualification") { t in
+                t.column("runId", .integer).primaryKey().references("run", onDelete: .cascade)
+                t.column("release", .text).notNull()
+                t.column("inventory", .text).notNull()
+                t.column("verdict", .text).notNull()
+                t.column("evidence", .text).notNull()
+            }
+        }
         return migrator
     }
 

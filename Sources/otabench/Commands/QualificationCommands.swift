@@ -1,0 +1,226 @@
+import ArgumentParser
+import Bench
+import Firmware
+import Foundation
+import Scenarios
+
+struct Qualify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Qualify a firmware release on every platform of an inventory, with a report and signed evidence.",
+        discussion: """
+            Runs every scenario tagged qualification on every board (one rerun for a failed case, so \\
+            flaky cases show), with the release's images: each file in --firmware is inspected, and per \\
+            platform the newest user app is the release's app, an older one the app it replaces, the \\
+            newest system part the release's Device OS. Without --firmware, emulated boards are tested \\
+            with images otabench builds.
+
+            The verdict is PASS when every required case passed on every platform (a failure a known \\
+            issue predicts for a platform is listed, not held against the release), FAIL when one \\
+            failed, INCOMPLETE when something required did not run. Writes REPORT_DIR/qualification.html \\
+            and qualification.json (and qualification.json.sig with --key), compares with the previous \\
+            qualification on the same inventory, and exits 0, 1 or 3 for PASS, FAIL or INCOMPLETE.
+            """
+    )
+
+    @Option(help: "The release's name, as the report shows it.")
+    var release: String
+
+    @Option(help: "A folder of the release's module binaries (.bin).")
+    var firmware: String?
+
+    @Option(help: "Inventory file (default: Boards/emulated.toml, else one emulated board per platform).")
+    var inventory: String?
+
+    @Option(help: "Ed25519 private key (PEM) to sign the evidence with (otabench keygen makes one).")
+    var key: String?
+
+    @Option(help: "Where the reports go.")
+    var reportDir: String = "reports/qualification"
+
+    @Option(help: "Results database, where earlier qualifications are found (default: REPORT_DIR/results.sqlite).")
+    var db: String?
+
+    @Option(help: "Boards run at once.")
+    var jobs: Int = 4
+
+    @Option(help: "Timings that move by more than this percentage against the previous qualification are listed.")
+    var timingThreshold: Double = 25
+
+    func run() async throws {
+        let inventory: Inventory
+        do {
+            if let path = self.inventory { inventory = try Inventory.load(path) }
+            else if FileManager.default.fileExists(atPath: "Boards/emulated.toml") { inventory = try Inventory.load("Boards/emulated.toml") }
+            else { inventory = Inventory.defaultEmulated }
+        } catch {
+            reportError("qualify: inventory: \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        let privateKey: String?
+        do { privateKey = try key.map { try String(contentsOfFile: $0, encoding: .utf8) } } catch {
+            reportError("qualify: cannot read the key \(key!): \(error.localizedDescription)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        if let privateKey {
+            // A bad key is refused before hours of testing, not after.
+            do { _ = try EvidenceSignature.sign([], privateKeyPEM: privateKey) } catch {
+                reportError("qualify: \(key!): \(error)")
+                throw ExitStatus.couldNotRun.exitCode
+            }
+        }
+        let releaseFirmware: ReleaseFirmware?
+        do { releaseFirmware = try firmware.map { try ReleaseFirmware(folder: $0) } } catch {
+            reportError("qualify: firmware: \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        var boards: [BenchBoard]
+        do {
+            let consoleDirectory = URL(fileURLWithPath: reportDir).appendingPathComponent("console")
+            boards = try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory) }
+        } catch {
+            reportError("qualify: cannot set up the boards: \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        if let releaseFirmware { boards = boards.map { $0.using(releaseFirmware) } }
+
+        let databasePath = db ?? (reportDir as NSString).appendingPathComponent("results.sqlite")
+        let store: ResultsStore
+        do { store = try ResultsStore(path: databasePath) } catch {
+            reportError("qualify: cannot open the results database \(databasePath): \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        var options = RunOptions()
+        options.tags = [.qualification]
+        options.retries = 1
+        options.jobs = max(1, jobs)
+        let runner = Runner(scenarios: ScenarioLibrary.all, boards: boards, store: store, options: options, progress: .standardError)
+        let summary = try await runner.run(arguments: ["qualify"] + CommandLine.arguments.dropFirst(2), inventory: inventory.source)
+        guard let runID = summary.runID else { throw ExitStatus.couldNotRun.exitCode }
+        let report = try store.report(run: runID)
+        _ = try ReportFormat.write(report, formats: ReportFormat.allCases, to: reportDir)
+
+        let powerCuts = Set(ScenarioLibrary.all.filter { $0.tags.contains(.powerCut) }.map(\.name))
+        var evidence = Qualification.evidence(
+            release: release, report: report, boards: boards, firmware: releaseFirmware,
+            previous: try store.previousQualification(inventory: inventory.source, before: runID),
+            sources: .init(powerCutScenarios: powerCuts), timingThreshold: timingThreshold)
+        if let releaseFirmware {
+            // A platform the release has no image for was not qualified with the release.
+            for platform in evidence.platforms where !releaseFirmware.platforms.contains(where: { Platform(id: $0)?.buildName == platform }) {
+                evidence.reasons.append("\(platform): the release has no image for it (\(releaseFirmware.folder))")
+                if evidence.verdict == .pass { evidence.verdict = .incomplete }
+            }
+        }
+        try store.saveQualification(evidence)
+
+        let folder = URL(fileURLWithPath: reportDir)
+        let json = try QualificationEvidence.encoder.encode(evidence)
+        let jsonFile = folder.appendingPathComponent("qualification.json")
+        try json.write(to: jsonFile)
+        var written = [jsonFile.path]
+        if let privateKey {
+            let signature = try EvidenceSignature.sign([UInt8](json), privateKeyPEM: privateKey)
+            let signatureFile = folder.appendingPathComponent("qualification.json.sig")
+            try QualificationEvidence.encoder.encode(signature).write(to: signatureFile)
+            written.append(signatureFile.path)
+        }
+        let htmlFile = folder.appendingPathComponent("qualification.html")
+        try Data(QualificationReport.html(evidence).utf8).write(to: htmlFile)
+        written.insert(htmlFile.path, at: 0)
+
+        print("\(release): \(evidence.verdict.rawValue) on \(evidence.platforms.joined(separator: ", "))")
+        for reason in evidence.reasons { print("  \(reason)") }
+        for warning in evidence.warnings { print("  warning: \(warning)") }
+        if let comparison = evidence.comparison {
+            print("  against \(comparison.previousRelease): \(comparison.newFailures.count) new failures, \(comparison.fixed.count) fixed, "
+                  + "\(comparison.timingChanges.count) timings moved")
+        }
+        FileHandle.standardError.write(Data("qualification: \(written.joined(separator: ", "))\n".utf8))
+        switch evidence.verdict {
+        case .pass: return
+        case .fail: throw ExitStatus.checkFailed.exitCode
+        case .incomplete: throw ExitStatus.incomplete.exitCode
+        }
+    }
+}
+
+struct VerifyReport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-report",
+        abstract: "Check that qualification evidence is exactly what the key's holder signed.",
+        discussion: "Reads FILE and its signature FILE.sig; exits 0 when the signature holds, 1 when it does not, 2 when it cannot check."
+    )
+
+    @Argument(help: "The evidence file (qualification.json).")
+    var file: String
+
+    @Option(help: "The signer's public key (PEM).")
+    var key: String
+
+    @Option(help: "The signature file (default: FILE.sig).")
+    var signature: String?
+
+    func run() throws {
+        let signaturePath = signature ?? file + ".sig"
+        let data: Data, publicKey: String, signed: EvidenceSignature
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+            publicKey = try String(contentsOfFile: key, encoding: .utf8)
+        } catch {
+            reportError("verify-report: \(error.localizedDescription)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        do { signed = try JSONDecoder().decode(EvidenceSignature.self, from: Data(contentsOf: URL(fileURLWithPath: signaturePath))) } catch {
+            reportError("verify-report: \(signaturePath) is not an otabench signature: \(error.localizedDescription)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        do {
+            let keyID = try EvidenceSignature.keyID(publicKeyPEM: publicKey)
+            guard keyID == signed.keyID else {
+                print("\(file): NOT VERIFIED: signed by key \(signed.keyID.prefix(16))…, not by \(key) (\(keyID.prefix(16))…)")
+                throw ExitStatus.checkFailed.exitCode
+            }
+            guard try signed.verify([UInt8](data), publicKeyPEM: publicKey) else {
+                print("\(file): NOT VERIFIED: the file changed since it was signed (or the signature did)")
+                throw ExitStatus.checkFailed.exitCode
+            }
+        } catch let error as SignatureError {
+            reportError("verify-report: \(key): \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        let verdict = (try? JSONDecoder().decode(QualificationEvidence.self, from: data)).map { " (\($0.release): \($0.verdict.rawValue))" } ?? ""
+        print("\(file): verified, signed by key \(signed.keyID.prefix(16))…\(verdict)")
+    }
+}
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make an Ed25519 key pair for signing qualification evidence.",
+        discussion: "Writes the private key to PATH (readable by its owner only) and the public key to PATH.pub; refuses to overwrite either."
+    )
+
+    @Option(help: "Where the private key goes; the public key goes to PATH.pub.")
+    var out: String
+
+    func run() throws {
+        let publicPath = out + ".pub"
+        for path in [out, publicPath] where FileManager.default.fileExists(atPath: path) {
+            reportError("keygen: \(path) exists; not overwriting a key")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        do {
+            let (privateKey, publicKey) = try EvidenceSignature.generateKey()
+            // Created with owner-only permissions from the start, never readable by others even briefly.
+            let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: out]) }
+            let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            try handle.write(contentsOf: Data(privateKey.utf8))
+            try handle.close()
+            try Data(publicKey.utf8).write(to: URL(fileURLWithPath: publicPath))
+            print("private key: \(out)\npublic key: \(publicPath)\nkey id: \(try EvidenceSignature.keyID(publicKeyPEM: publicKey))")
+        } catch {
+            reportError("keygen: \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+    }
+}
