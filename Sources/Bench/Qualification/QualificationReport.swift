@@ -51,7 +51,9 @@ public enum QualificationReport {
                 guard !cell.isEmpty else { html += "<td>—</td>"; continue }
                 let worst = statuses.reversed().first { status in cell.contains { $0.status == status } } ?? "passed"
                 let passed = cell.filter { $0.status == "passed" }.count
-                html += "<td class=\"\(worst)\">\(cell.count == 1 ? worst : "\(passed)/\(cell.count) passed")</td>"
+                let text = cell.count == 1 ? worst
+                    : Set(cell.map(\.status)).count == 1 ? "\(cell.count) \(worst)" : "\(passed)/\(cell.count) passed, worst \(worst)"
+                html += "<td class=\"\(worst)\">\(text)</td>"
             }
             html += "</tr>"
         }
