@@ -111,6 +111,7 @@ enum SerialFlash {
             throw ExitStatus.couldNotRun.exitCode
         }
         defer { port.closeNow() }
+        // A short first question: a board not yet listening stays silent, and is asked by baud rate.
         let client = ListeningModeClient(stream: port, timeout: .seconds(2))
         var table: ModuleTableDescription
         do { table = try await client.moduleTable() } catch is ListeningModeError {
@@ -119,7 +120,8 @@ enum SerialFlash {
             try? port.setBitRate(28800)
             try await Task.sleep(for: .milliseconds(300))
             try? port.setBitRate(9600)
-            do { table = try await client.moduleTable() } catch {
+            // Now it should be listening: give it the client's full time to answer.
+            do { table = try await ListeningModeClient(stream: port).moduleTable() } catch {
                 reportError("flash: \(board): \(error)")
                 throw ExitStatus.couldNotRun.exitCode
             }
