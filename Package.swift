@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C system libraries, each behind its own small target.
@@ -70,6 +74,24 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The cloud path: Particle's REST API client, and the local device cloud that answers it.
+        .target(
+            name: "Cloud",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
+            name: "LocalCloud",
+            dependencies: [
+                "Cloud", "Firmware",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Emulator",
             dependencies: [
@@ -90,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power",
+                "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,6 +132,7 @@ let package = Package(
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios", "Power"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
+        .testTarget(name: "CloudTests", dependencies: ["Cloud", "LocalCloud", "Firmware", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(

@@ -52,7 +52,9 @@ struct PowerCutVerificationTests {
         var patient = Self.quick
         patient.silence = .seconds(3)  // far longer than the twin's 30 ms, even on a loaded machine
         let backfedVerdict = await PowerCutVerification.check(backfed, limits: patient)
-        #expect(backfedVerdict?.contains("came back") == true, "\(String(describing: backfedVerdict))")
+        // Seen coming back, or (when a loaded machine polls between its boot and its next cut)
+        // by what it printed while off: either way, named as powered from elsewhere.
+        #expect(backfedVerdict?.contains("something else powers it") == true, "\(String(describing: backfedVerdict))")
     }
 
     @Test("The runner skips power-cut scenarios on a power-unverified board, with the reason, and runs the rest")

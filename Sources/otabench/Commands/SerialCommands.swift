@@ -117,14 +117,20 @@ enum SerialFlash {
         do { table = try await client.moduleTable() } catch is ListeningModeError {
             // Not listening (silence, or its application's log). Gen 2-era Device OS enters
             // listening mode when the line is set to 28800 baud.
-            try? port.setBitRate(28800)
-            try await Task.sleep(for: .milliseconds(300))
-            try? port.setBitRate(9600)
-            // Now it should be listening: give it the client's full time to answer.
-            do { table = try await ListeningModeClient(stream: port).moduleTable() } catch {
-                reportError("flash: \(board): \(error)")
-                throw ExitStatus.couldNotRun.exitCode
+            // A board that notices the line coding late (a busy host, a slow USB stack) gets a
+            // second, longer request.
+            var answered: ModuleTableDescription?
+            for hold in [Duration.milliseconds(500), .seconds(2)] where answered == nil {
+                try? port.setBitRate(28800)
+                try await Task.sleep(for: hold)
+                try? port.setBitRate(9600)
+                do { answered = try await ListeningModeClient(stream: port).moduleTable() } catch {
+                    guard hold == .seconds(2) else { continue }
+                    reportError("flash: \(board): \(error)")
+                    throw ExitStatus.couldNotRun.exitCode
+                }
             }
+            table = answered!
         } catch {
             reportError("flash: \(board): \(error)")
             throw ExitStatus.couldNotRun.exitCode
