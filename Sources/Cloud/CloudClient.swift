@@ -112,6 +112,14 @@ public struct CloudClient: Sendable {
                            contentType: "application/json", operation: "set the groups of \(deviceID)")
     }
 
+    /// `PUT /v1/products/{product}/devices/{id}` with `firmware_updates_forced`: updates reach the
+    /// device even while its application disables them.
+    public func setUpdatesForced(product: String, deviceID: String, _ forced: Bool) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["firmware_updates_forced": forced])
+        _ = try await send(.PUT, "/v1/products/\(escaped(product))/devices/\(escaped(deviceID))", body: [UInt8](body),
+                           contentType: "application/json", operation: "\(forced ? "force" : "stop forcing") updates on \(deviceID)")
+    }
+
     /// `GET /v1/products/{product}/devices/{id}`.
     public func device(product: String, _ deviceID: String) async throws -> DeviceFirmwareState {
         try await decode(DeviceFirmwareState.self, try await send(.GET, "/v1/products/\(escaped(product))/devices/\(escaped(deviceID))",

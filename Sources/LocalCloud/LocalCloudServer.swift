@@ -112,11 +112,25 @@ public struct LocalCloudServer: Sendable {
         }
         router.put("/v1/products/:product/devices/:device") { request, context in
             try await server.answer {
-                struct Body: Decodable { var groups: [String] }
-                let groups = try await server.json(Body.self, request).groups
-                guard groups.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else { throw LocalCloudError.badRequest("group names are 1 to 64 characters") }
-                try server.store.setGroups(product: try context.parameters.require("product"), device: try context.parameters.require("device"), groups)
-                return try server.store.device(product: try context.parameters.require("product"), try context.parameters.require("device"))
+                struct Body: Decodable {
+                    var groups: [String]?
+                    var firmwareUpdatesForced: Bool?
+                    enum CodingKeys: String, CodingKey {
+                        case groups
+                        case firmwareUpdatesForced = "firmware_updates_forced"
+                    }
+                }
+                let body = try await server.json(Body.self, request)
+                let product = try context.parameters.require("product"), device = try context.parameters.require("device")
+                guard body.groups != nil || body.firmwareUpdatesForced != nil else {
+                    throw LocalCloudError.badRequest("send groups or firmware_updates_forced")
+                }
+                if let groups = body.groups {
+                    guard groups.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else { throw LocalCloudError.badRequest("group names are 1 to 64 characters") }
+                    try server.store.setGroups(product: product, device: device, groups)
+                }
+                if let forced = body.firmwareUpdatesForced { try server.store.setForced(product: product, device: device, forced: forced) }
+                return try server.store.device(product: product, device)
             }
         }
         router.get("/v1/products/:product/devices/:device") { _, context in

@@ -49,6 +49,10 @@ public final class LocalCloudStore: Sendable {
                 t.primaryKey(["product", "groupName"])
             }
         }
+        migrator.registerMigration("v2: pending") { db in
+            // Whether the device was told an update waits for it (particle/device/updates/pending).
+            try db.alter(table: "device") { t in t.add(column: "pending", .boolean).notNull().defaults(to: false) }
+        }
         return migrator
     }
 

@@ -57,15 +57,7 @@ struct Emulate: AsyncParsableCommand {
                             : "emulate: say how to serve the boards: --usb or --pty")
             throw ExitStatus.couldNotRun.exitCode
         }
-        var entries: [Inventory.Entry]
-        do {
-            if let inventory { entries = try Inventory.load(inventory).entries }
-            else if FileManager.default.fileExists(atPath: "Boards/emulated.toml") { entries = try Inventory.load("Boards/emulated.toml").entries }
-            else { entries = Inventory.defaultEmulated.entries }
-        } catch {
-            reportError("emulate: inventory: \(error)")
-            throw ExitStatus.couldNotRun.exitCode
-        }
+        var entries = try BenchSetup.inventory(inventory, verb: "emulate").entries
         if !platforms.isEmpty { entries = entries.filter { platforms.contains($0.platform.buildName) } }
         guard !entries.isEmpty else {
             reportError("emulate: no board to serve")

@@ -47,15 +47,7 @@ struct Qualify: AsyncParsableCommand {
     var timingThreshold: Double = 25
 
     func run() async throws {
-        let inventory: Inventory
-        do {
-            if let path = self.inventory { inventory = try Inventory.load(path) }
-            else if FileManager.default.fileExists(atPath: "Boards/emulated.toml") { inventory = try Inventory.load("Boards/emulated.toml") }
-            else { inventory = Inventory.defaultEmulated }
-        } catch {
-            reportError("qualify: inventory: \(error)")
-            throw ExitStatus.couldNotRun.exitCode
-        }
+        let inventory = try BenchSetup.inventory(self.inventory, verb: "qualify")
         let privateKey: String?
         do { privateKey = try key.map { try String(contentsOfFile: $0, encoding: .utf8) } } catch {
             reportError("qualify: cannot read the key \(key!): \(error.localizedDescription)")
@@ -73,22 +65,10 @@ struct Qualify: AsyncParsableCommand {
             reportError("qualify: firmware: \(error)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        var boards: [BenchBoard]
-        do {
-            let consoleDirectory = URL(fileURLWithPath: reportDir).appendingPathComponent("console")
-            boards = try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory) }
-        } catch {
-            reportError("qualify: cannot set up the boards: \(error)")
-            throw ExitStatus.couldNotRun.exitCode
-        }
+        var boards = try BenchSetup.boards(inventory, reportDir: reportDir, verb: "qualify")
         if let releaseFirmware { boards = boards.map { $0.using(releaseFirmware) } }
 
-        let databasePath = db ?? (reportDir as NSString).appendingPathComponent("results.sqlite")
-        let store: ResultsStore
-        do { store = try ResultsStore(path: databasePath) } catch {
-            reportError("qualify: cannot open the results database \(databasePath): \(error)")
-            throw ExitStatus.couldNotRun.exitCode
-        }
+        let store = try BenchSetup.store(db, reportDir: reportDir, verb: "qualify")
         var options = RunOptions()
         options.tags = [.qualification]
         options.retries = 1

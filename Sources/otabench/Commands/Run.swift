@@ -87,20 +87,8 @@ struct Run: AsyncParsableCommand {
         }
         options.leaseDirectory = leaseDir
 
-        let benchBoards: [BenchBoard]
-        do {
-            let consoleDirectory = URL(fileURLWithPath: reportDir).appendingPathComponent("console")
-            benchBoards = try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory) }
-        } catch {
-            reportError("run: cannot set up the boards: \(error)")
-            throw ExitStatus.couldNotRun.exitCode
-        }
-        let databasePath = db ?? (reportDir as NSString).appendingPathComponent("results.sqlite")
-        let store: ResultsStore
-        do { store = try ResultsStore(path: databasePath) } catch {
-            reportError("run: cannot open the results database \(databasePath): \(error)")
-            throw ExitStatus.couldNotRun.exitCode
-        }
+        let benchBoards = try BenchSetup.boards(inventory, reportDir: reportDir, verb: "run")
+        let store = try BenchSetup.store(db, reportDir: reportDir, verb: "run")
         let runner = Runner(scenarios: ScenarioLibrary.all, boards: benchBoards, store: store, options: options,
                             progress: .standardError)
         let plan = runner.plan()
@@ -126,16 +114,7 @@ struct Run: AsyncParsableCommand {
         if !summary.passed { throw ExitStatus.checkFailed.exitCode }
     }
 
-    func loadInventory() throws -> Inventory {
-        do {
-            if let inventory { return try Inventory.load(inventory) }
-            if FileManager.default.fileExists(atPath: "Boards/emulated.toml") { return try Inventory.load("Boards/emulated.toml") }
-            return Inventory.defaultEmulated
-        } catch {
-            reportError("run: inventory: \(error)")
-            throw ExitStatus.couldNotRun.exitCode
-        }
-    }
+    func loadInventory() throws -> Inventory { try BenchSetup.inventory(inventory, verb: "run") }
 }
 
 struct Report: AsyncParsableCommand {

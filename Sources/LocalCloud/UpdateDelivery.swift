@@ -1,0 +1,98 @@
+import Cloud
+import Foundation
+import GRDB
+
+/// What the cloud does for a device at the start of its session, or when an immediate release
+/// is pushed to it (`reference/particle-protocols.md` §8.3).
+public enum UpdateDelivery: Hashable, Sendable {
+    /// It runs what its release targets (or nothing targets it).
+    case upToDate
+    /// It has updates disabled and nothing forces them: the update waits, and the device is told
+    /// it is pending (`particle/device/updates/pending` "true") the first time.
+    case held(notifyPending: Bool)
+    /// Send it this version now; `forced` when only the cloud's forced flag lets it through.
+    case deliver(version: Int, forced: Bool)
+}
+
+extension LocalCloudStore {
+    /// A device opens a session: it says what it runs and whether its application lets
+    /// updates in. Gradual releases reach a device here, at its next session.
+    public func sessionStarted(device id: String, firmwareVersion: Int?, updatesEnabled: Bool) throws -> UpdateDelivery {
+        try queue.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT 1 FROM device WHERE id = ?", arguments: [id]) != nil else {
+                throw LocalCloudError.notFound("no device \(id)")
+            }
+            try db.execute(sql: "UPDATE device SET online = 1, firmwareVersion = ?, updatesEnabled = ? WHERE id = ?",
+                           arguments: [firmwareVersion, updatesEnabled, id])
+            return try Self.delivery(db, device: id)
+        }
+    }
+
+    public func sessionEnded(device id: String) throws {
+        try queue.write { db in try db.execute(sql: "UPDATE device SET online = 0 WHERE id = ?", arguments: [id]) }
+    }
+
+    /// The application called enable/disableUpdates during its session.
+    public func updatesEnabledChanged(device id: String, enabled: Bool) throws -> UpdateDelivery {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE device SET updatesEnabled = ? WHERE id = ?", arguments: [enabled, id])
+            return try Self.delivery(db, device: id)
+        }
+    }
+
+    /// The cloud forces updates on a device (or stops forcing them).
+    public func setForced(product: String, device id: String, forced: Bool) throws {
+        try queue.write { db in
+            try Self.requireDevice(db, product: product, id)
+            try db.execute(sql: "UPDATE device SET updatesForced = ? WHERE id = ?", arguments: [forced, id])
+        }
+    }
+
+    /// The device runs `version` now (an update applied, or a fresh boot reporting it).
+    public func firmwareApplied(device id: String, version: Int) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE device SET firmwareVersion = ?, pending = 0 WHERE id = ?", arguments: [version, id])
+        }
+    }
+
+    /// Online devices an immediate release reaches now, with what each gets.
+    public func immediateDeliveries(product: String, release: FirmwareRelease) throws -> [(device: String, delivery: UpdateDelivery)] {
+        guard release.intelligent else { return [] }
+        return try queue.write { db in
+            var result: [(String, UpdateDelivery)] = []
+            for row in try Row.fetchAll(db, sql: "SELECT id, groups FROM device WHERE product = ? AND online = 1 ORDER BY id", arguments: [product]) {
+                let groups = (try? JSONDecoder().decode([String].self, from: Data((row["groups"] as String).utf8))) ?? []
+                guard release.productDefault || !Set(groups).isDisjoint(with: release.groups) else { continue }
+                let id: String = row["id"]
+                result.append((id, try Self.delivery(db, device: id)))
+            }
+            return result
+        }
+    }
+
+    /// The firmware binary of a product version, for a transfer.
+    public func binary(product: String, version: Int) throws -> [UInt8] {
+        try queue.read { db in
+            guard let data = try Data.fetchOne(db, sql: "SELECT binary FROM firmware WHERE product = ? AND version = ?", arguments: [product, version]) else {
+                throw LocalCloudError.notFound("product \(product) has no firmware version \(version)")
+            }
+            return [UInt8](data)
+        }
+    }
+
+    /// The decision for one device, recording a newly held update as pending.
+    static func delivery(_ db: Database, device id: String) throws -> UpdateDelivery {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]) else { return .upToDate }
+        let product: String = row["product"]
+        let groups = (try? JSONDecoder().decode([String].self, from: Data((row["groups"] as String).utf8))) ?? []
+        guard let target = try targetedVersion(db, product: product, groups: groups), target != row["firmwareVersion"] as Int? else {
+            try db.execute(sql: "UPDATE device SET pending = 0 WHERE id = ?", arguments: [id])
+            return .upToDate
+        }
+        let enabled: Bool = row["updatesEnabled"], forced: Bool = row["updatesForced"]
+        if enabled || forced { return .deliver(version: target, forced: !enabled) }
+        let wasPending: Bool = row["pending"]
+        try db.execute(sql: "UPDATE device SET pending = 1 WHERE id = ?", arguments: [id])
+        return .held(notifyPending: !wasPending)
+    }
+}

@@ -1,0 +1,38 @@
+import Bench
+import Foundation
+
+/// What `run` and `qualify` both set up before a run: the inventory, its boards, the results
+/// database. Each failure is one clear line and exit status 2.
+enum BenchSetup {
+    /// `path`, else Boards/emulated.toml, else one emulated board per platform.
+    static func inventory(_ path: String?, verb: String) throws -> Inventory {
+        do {
+            if let path { return try Inventory.load(path) }
+            if FileManager.default.fileExists(atPath: "Boards/emulated.toml") { return try Inventory.load("Boards/emulated.toml") }
+            return Inventory.defaultEmulated
+        } catch {
+            reportError("\(verb): inventory: \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+    }
+
+    /// The inventory's boards, their console logs going to REPORT_DIR/console.
+    static func boards(_ inventory: Inventory, reportDir: String, verb: String) throws -> [BenchBoard] {
+        do {
+            let consoleDirectory = URL(fileURLWithPath: reportDir).appendingPathComponent("console")
+            return try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory) }
+        } catch {
+            reportError("\(verb): cannot set up the boards: \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+    }
+
+    /// `db`, else REPORT_DIR/results.sqlite.
+    static func store(_ db: String?, reportDir: String, verb: String) throws -> ResultsStore {
+        let path = db ?? (reportDir as NSString).appendingPathComponent("results.sqlite")
+        do { return try ResultsStore(path: path) } catch {
+            reportError("\(verb): cannot open the results database \(path): \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+    }
+}
