@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "LocalCloud",
             dependencies: [
-                "Cloud", "Firmware",
+                "Cloud", "Firmware", "Links",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios", "Power"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
-        .testTarget(name: "CloudTests", dependencies: ["Cloud", "LocalCloud", "Firmware", "Emulator", "TestSupport"]),
+        .testTarget(name: "CloudTests", dependencies: ["Cloud", "LocalCloud", "Firmware", "Emulator", "Links", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(

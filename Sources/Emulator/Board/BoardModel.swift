@@ -58,6 +58,10 @@ public struct BoardModel: Sendable {
         var size: Int
         var received: Int
         var chunkSize: Int
+        /// OTA protocol v3 only: the file's SHA-256 (a resumed start must name the same file)
+        /// and chunks that arrived ahead of the next expected one, by index.
+        var sha256: [UInt8]? = nil
+        var ahead: [Int: [UInt8]] = [:]
     }
 
     public init(platform: Platform, deviceID: String, defects: Set<Defect> = []) {

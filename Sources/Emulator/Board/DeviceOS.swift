@@ -14,7 +14,7 @@ extension BoardModel {
         var chunkSize: Int { self == .cloud ? 512 : 1024 }
     }
 
-    var runsDeviceOS: Bool {
+    public var runsDeviceOS: Bool {
         switch mode {
         case .running, .safeMode, .listening: true
         default: false
