@@ -74,7 +74,9 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // The cloud path: Particle's REST API client, and the local device cloud that answers it.
+        // The cloud path: OTA protocol v3 (the cloud's sending half), Particle's REST API client,
+        // and the local device cloud that answers it.
+        .target(name: "CloudOTA", dependencies: ["Links", "Firmware"]),
         .target(
             name: "Cloud",
             dependencies: [
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "LocalCloud",
             dependencies: [
-                "Cloud", "Firmware", "Links",
+                "Cloud", "CloudOTA", "Firmware", "Links",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,7 +104,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto",
+                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto", "CloudOTA",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -132,7 +134,7 @@ let package = Package(
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios", "Power"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
-        .testTarget(name: "CloudTests", dependencies: ["Cloud", "LocalCloud", "Firmware", "Emulator", "Links", "TestSupport"]),
+        .testTarget(name: "CloudTests", dependencies: ["Cloud", "CloudOTA", "LocalCloud", "Firmware", "Emulator", "Links", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(

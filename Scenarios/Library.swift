@@ -5,6 +5,7 @@ public enum ScenarioLibrary {
     public static let all: [Scenario] = [
         .flashKnownGood,
         .otaHappyPath,
+        .cloudOTAHappyPath,
         .otaOverSerialYModem,
         .powerCutDuringDownload,
         .powerCutDuringApply,

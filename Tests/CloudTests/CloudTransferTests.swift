@@ -1,8 +1,8 @@
 import Emulator
 import Firmware
 import Foundation
+import CloudOTA
 import Links
-import LocalCloud
 import Synchronization
 import TestSupport
 import Testing

@@ -66,6 +66,9 @@ public enum Capability: String, Hashable, Sendable, Codable, CaseIterable {
     /// The application's and the cloud's side of update control (disableUpdates, pending and
     /// forced notices) and the app events: the emulator has them; a real board needs the cloud path.
     case updateControl = "update-control"
+    /// OTA through the cloud (protocol v3): the emulator's in-process session; real boards
+    /// through Particle's API once the cloud path reaches them.
+    case cloudOTA = "cloud-ota"
 }
 
 public enum FlashPath: String, Hashable, Sendable { case dfu }

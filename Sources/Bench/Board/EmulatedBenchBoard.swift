@@ -1,3 +1,4 @@
+import CloudOTA
 import ControlRequests
 import Foundation
 import Synchronization
@@ -14,7 +15,7 @@ public final class EmulatedBenchBoard: Board {
     public let name: String
     public let platform: Platform
     public let deviceID: String
-    public let capabilities: Set<Capability> = [.dfu, .controlRequests, .serial, .powerControl, .updateControl]
+    public let capabilities: Set<Capability> = [.dfu, .controlRequests, .serial, .powerControl, .updateControl, .cloudOTA]
     public let emulator: EmulatedBoard
     public let firmware: FirmwareSet
     private let eventCursor = EventCursor()
@@ -195,9 +196,8 @@ public final class EmulatedBenchBoard: Board {
                     try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
                 }
             case .cloud:
-                try await emulator.update { (model: inout BoardModel) throws(any Error) in
-                    try model.receiveUpdate(image.bytes, source: .cloud)
-                }
+                // OTA protocol v3, the cloud's sender against the board's Device OS, in-process.
+                _ = try await CloudUpdateSender().send(image.bytes, over: EmulatedCloudSession(board: emulator))
             }
         } catch {
             // A cut ends the transfer with the board gone from USB; anything else is the answer.
