@@ -7,20 +7,9 @@ struct CloudCommandTests {
     @Test("Serves on loopback, prints the client's environment, answers curl, stops cleanly at SIGINT; a taken port is exit 2")
     func serve() throws {
         let folder = try temporaryFolder("cloud-serve")
-        let server = Process()
-        server.executableURL = OtabenchProcess.executable
-        server.arguments = ["cloud", "serve", "--port", "0", "--db", folder.appendingPathComponent("cloud.sqlite").path, "--token", "t0ken"]
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        var text = ""
-        while !text.contains("serving the local cloud") {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        let lines = text.split(separator: "\n").map(String.init)
+        let (server, lines) = try OtabenchProcess.serve(
+            ["cloud", "serve", "--port", "0", "--db", folder.appendingPathComponent("cloud.sqlite").path, "--token", "t0ken"],
+            ready: "serving the local cloud")
         let base = try #require(lines.first { $0.hasPrefix("PARTICLE_API_BASE_URL=http://127.0.0.1:") }?.dropFirst("PARTICLE_API_BASE_URL=".count))
         #expect(lines.contains("PARTICLE_ACCESS_TOKEN=t0ken"))
 

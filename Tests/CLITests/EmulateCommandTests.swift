@@ -45,20 +45,7 @@ struct EmulateCommandTests {
 
     /// Starts `otabench emulate --usb` and returns it with the lines it printed.
     static func serve(_ arguments: [String]) throws -> (Process, [String]) {
-        let server = Process()
-        server.executableURL = OtabenchProcess.executable
-        server.arguments = ["emulate", "--usb"] + arguments
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        var text = ""
-        while !text.contains("serving") {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        return (server, text.split(separator: "\n").map(String.init))
+        try OtabenchProcess.serve(["emulate", "--usb"] + arguments, ready: "serving")
     }
 
     @Test("otabench boards and otabench flash end to end over USB: guard, DFU entry, write, verify, back to normal")

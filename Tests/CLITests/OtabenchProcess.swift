@@ -36,4 +36,23 @@ struct OtabenchProcess {
                       standardOutput: String(decoding: outData, as: UTF8.self),
                       standardError: String(decoding: errData, as: UTF8.self))
     }
+
+    /// Starts a command that serves until stopped (`emulate`, `cloud serve`) and returns it
+    /// with the lines it printed up to and including the one containing `ready`.
+    static func serve(_ arguments: [String], ready: String) throws -> (Process, [String]) {
+        let server = Process()
+        server.executableURL = executable
+        server.arguments = arguments
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var text = ""
+        while !text.contains(ready) {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return (server, text.split(separator: "\n").map(String.init))
+    }
 }
