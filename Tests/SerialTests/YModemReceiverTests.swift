@@ -14,6 +14,30 @@ struct YModemReceiverTests {
         block(0, Array(name.utf8) + [0] + Array("\(size) 0".utf8), size: 128)
     }
 
+    @Test("The same header again mid-file is the sender starting the file over; another header mid-file is an error")
+    func restartedFile() {
+        var receiver = YModemReceiver()
+        _ = receiver.start()
+        let data = (0..<3000).map { UInt8($0 & 0xFF) }
+        _ = receiver.receive(Self.header("app.bin", 3000))
+        _ = receiver.receive(Self.block(1, Array(data[0..<1024])))
+        _ = receiver.receive(Self.block(2, Array(data[1024..<2048])))
+        // The sender stalled, then sent the header again: the file starts over from block 1.
+        var output = receiver.receive(Self.header("app.bin", 3000))
+        #expect(output.events == [.fileStarted(name: "app.bin", size: 3000)])
+        #expect(output.reply == [YModemControl.ack, YModemControl.crcRequest])
+        output = receiver.receive(Self.block(1, Array(data[0..<1024])))
+        #expect(output.events == [.data(Array(data[0..<1024]))], "block 1 again is new data, not a repeat")
+
+        var other = YModemReceiver()
+        _ = other.start()
+        _ = other.receive(Self.header("app.bin", 3000))
+        _ = other.receive(Self.block(1, Array(data[0..<1024])))
+        _ = other.receive(Self.block(2, Array(data[1024..<2048])))
+        let refused = other.receive(Self.header("other.bin", 10))
+        #expect(refused.events.contains { if case .aborted = $0 { true } else { false } })
+    }
+
     @Test("CRC-16/XMODEM of the standard check string is 0x31C3")
     func crc() {
         #expect(CRC16.checksum(Array("123456789".utf8)) == 0x31C3)

@@ -3,7 +3,8 @@
 /// Gen 2 board drives it for its listening-mode `f` command.
 public struct YModemReceiver: Sendable {
     public enum Event: Hashable, Sendable {
-        /// Block 0 named a file (and usually its size).
+        /// Block 0 named a file (and usually its size). The same header again in the middle of
+        /// that file is the sender starting the file over: what arrived of it so far is void.
         case fileStarted(name: String, size: Int?)
         /// File data in order, with the last block's padding removed when the size is known.
         case data([UInt8])
@@ -27,6 +28,8 @@ public struct YModemReceiver: Sendable {
     }
 
     public private(set) var state: State = .awaitingHeader
+    /// The header block of the file being received, to recognise a sender that starts it over.
+    private var currentHeader: [UInt8]?
     public let maximumRetries: Int
     /// Refuse files larger than this (nil: no limit).
     public let maximumFileSize: Int?
@@ -136,6 +139,7 @@ public struct YModemReceiver: Sendable {
             }
             remaining = size
             endOfTransmissionSeen = false
+            currentHeader = Array(payload)
             output.events.append(.fileStarted(name: name, size: size))
             output.reply += [YModemControl.ack, YModemControl.crcRequest]
             state = .receiving(nextBlock: 1)
@@ -151,6 +155,11 @@ public struct YModemReceiver: Sendable {
                 state = .receiving(nextBlock: next &+ 1)
             } else if sequence == next &- 1 || (next == 1 && sequence == 0) {
                 output.reply.append(YModemControl.ack)  // our ACK was lost: a repeat
+            } else if sequence == 0, Array(payload) == currentHeader {
+                // lrzsz's sb goes back to the header after a long silence (a stalled host):
+                // the same file from the start, as rb takes it.
+                state = .awaitingHeader
+                handleBlock(block, payloadSize: payloadSize, into: &output)
             } else {
                 let cancelled = cancel("block \(sequence) arrived where block \(next) was due")
                 output.reply += cancelled.reply

@@ -38,15 +38,20 @@ public enum YModemTransfer {
         var receiver = YModemReceiver(maximumFileSize: maximumFileSize)
         try await stream.write(receiver.start())
         var files: [(name: String, data: [UInt8])] = []
+        var inFile = false
         while !receiver.isDone {
             let bytes = try await stream.read(maximum: 4096, timeout: timeout)
             let output = bytes.isEmpty ? receiver.timedOut() : receiver.receive(bytes)
             if !output.reply.isEmpty { try await stream.write(output.reply) }
             for event in output.events {
                 switch event {
-                case .fileStarted(let name, _): files.append((name, []))
+                case .fileStarted(let name, _):
+                    // Started again mid-file: the sender restarts it, the partial data goes.
+                    if inFile { files[files.count - 1] = (name, []) } else { files.append((name, [])) }
+                    inFile = true
                 case .data(let data): files[files.count - 1].data += data
-                case .fileFinished, .batchFinished: break
+                case .fileFinished: inFile = false
+                case .batchFinished: break
                 case .aborted(let reason): throw Failure(description: "YMODEM receive failed: \(reason)")
                 }
             }
