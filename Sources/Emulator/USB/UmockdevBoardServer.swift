@@ -15,6 +15,9 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     // state is behind `state`.
     private let testbed: UnsafeMutablePointer<UMockdevTestbed>
     private var handlers: [UnsafeMutablePointer<UMockdevIoctlBase>] = []
+    /// The testbed's GObject API is not thread-safe, and devices come and go from the test's
+    /// thread, umockdev's ioctl thread (a hub switching a port) and timers (resets): one at a time.
+    private let testbedLock = NSLock()
     private let state = Mutex(State())
 
     struct State: @unchecked Sendable {
@@ -133,7 +136,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         try add(USBDeviceRecord(sysPath: served.sysPath, bus: served.bus, address: served.address, vendorID: hub.vendorID,
                                 productID: hub.productID, speed: hub.superSpeed ? 5000 : 480, descriptors: hub.descriptors,
                                 attributes: ["bDeviceClass": "09", "maxchild": "\(hub.portCount)"]))
-        umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
+        testbedLock.withLock { umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add") }
         return index
     }
 
@@ -175,7 +178,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }, context)
         var error: UnsafeMutablePointer<GError>?
         // Attach before adding the device: libusb's own test notes a race otherwise.
-        guard umockdev_testbed_attach_ioctl(testbed, "/dev/" + node, handler, &error) != 0 else {
+        guard testbedLock.withLock({ umockdev_testbed_attach_ioctl(testbed, "/dev/" + node, handler, &error) }) != 0 else {
             throw LinkError.other("umockdev could not attach the ioctl handler: \(message(error))")
         }
     }
@@ -202,7 +205,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// Adds any device in umockdev's record format (a non-Particle device beside the boards, say).
     public func add(record: String) throws {
         var error: UnsafeMutablePointer<GError>?
-        guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
+        guard testbedLock.withLock({ umockdev_testbed_add_from_string(testbed, record, &error) }) != 0 else {
             throw LinkError.other("umockdev could not add the device: \(message(error))")
         }
     }
@@ -251,7 +254,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }
         // Announce it to udev monitors (hotplug), which automatic uevents do not reach when
         // this process is not itself preloaded.
-        umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
+        testbedLock.withLock { umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add") }
     }
 
     /// A USB device as umockdev's record format describes it: the sysfs attributes and udev
@@ -285,7 +288,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     private func add(_ record: USBDeviceRecord) throws {
         var error: UnsafeMutablePointer<GError>?
-        guard umockdev_testbed_add_from_string(testbed, record.text, &error) != 0 else {
+        guard testbedLock.withLock({ umockdev_testbed_add_from_string(testbed, record.text, &error) }) != 0 else {
             throw LinkError.other("umockdev could not add the device at \(record.sysPath): \(message(error))")
         }
     }
@@ -301,8 +304,10 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }
         guard current != last || (rebooted && last != nil) else { return }
         if last != nil {
-            umockdev_testbed_uevent(testbed, "/sys" + path, "remove")
-            umockdev_testbed_remove_device(testbed, "/sys" + path)
+            testbedLock.withLock {
+                umockdev_testbed_uevent(testbed, "/sys" + path, "remove")
+                umockdev_testbed_remove_device(testbed, "/sys" + path)
+            }
             state.withLock { $0.boards[index].lastProductID = nil }
         }
         if current == last {
