@@ -96,6 +96,9 @@ struct ConsoleCaptureTests {
         try await terminal.master.write(Array("system firmware version: 5.8.0\r\n".utf8))
         let client = ListeningModeClient(stream: stream)
         try await terminal.master.write(Array("noise\r\n".utf8))
+        // The stale lines are on the host's side before the question (a loaded machine could
+        // otherwise deliver them after the client's quiet period, as its answer).
+        _ = try await capture.waitForLine(containing: "noise", timeout: .seconds(5))
         async let version = client.systemVersion()
         _ = try await terminal.master.read(maximum: 1, timeout: .seconds(5))
         try await terminal.master.write(Array("system firmware version: 6.1.0\r\n".utf8))
