@@ -41,6 +41,4 @@ public final class EventHub: Sendable {
     public func finishAll() {
         for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.continuation.finish() }
     }
-
-    public var subscriberCount: Int { subscribers.withLock { $0.count } }
 }

@@ -57,11 +57,6 @@ public struct PowerCut: Hashable, Sendable, CustomStringConvertible {
         self.offTime = offTime
     }
 
-    /// The fraction of the phase the trigger names, where it names one.
-    public var fraction: Double? {
-        if case .fraction(let fraction) = trigger { fraction } else { nil }
-    }
-
     /// `count` cut points spread evenly over `phase`.
     public static func spread(_ count: Int, over phase: Phase) -> [PowerCut] {
         (0..<count).map { PowerCut(phase, at: (Double($0) + 0.5) / Double(count)) }

@@ -287,10 +287,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     }
 
     private func add(_ record: USBDeviceRecord) throws {
-        var error: UnsafeMutablePointer<GError>?
-        guard testbedLock.withLock({ umockdev_testbed_add_from_string(testbed, record.text, &error) }) != 0 else {
-            throw LinkError.other("umockdev could not add the device at \(record.sysPath): \(message(error))")
-        }
+        try add(record: record.text)
     }
 
     /// A board that reset leaves USB and comes back, as the other device when it changed mode.
