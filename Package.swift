@@ -23,6 +23,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The device channel: TLS with mutual authentication, certificates made by the bench.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.90.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // C system libraries, each behind its own small target.
@@ -76,7 +82,18 @@ let package = Package(
         ),
         // The cloud path: OTA protocol v3 (the cloud's sending half), Particle's REST API client,
         // and the local device cloud that answers it.
-        .target(name: "CloudOTA", dependencies: ["Links", "Firmware"]),
+        .target(
+            name: "CloudOTA",
+            dependencies: [
+                "Links", "Firmware",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "Cloud",
             dependencies: [
@@ -92,12 +109,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         .target(
             name: "Emulator",
             dependencies: [
-                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "CUMockdev",
+                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "CUMockdev", "CloudOTA",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -14,6 +14,8 @@ public struct LocalCloudServer: Sendable {
     public let store: LocalCloudStore
     public let events: EventHub
     public let token: String
+    /// The device-facing side, told what the API changed (releases, forced flags, direct flashes).
+    public var gateway: DeviceGateway?
     /// Request bodies above this are refused with 413 (a module is at most a few MiB).
     public var bodyLimit = 8 << 20
 
@@ -72,6 +74,7 @@ public struct LocalCloudServer: Sendable {
                 let product = try server.store.flashDevice(id, binary: binary)
                 server.events.publish(product: product, CloudEvent(name: "spark/flash/status", data: "started", coreid: id,
                                                                    publishedAt: Date().formatted(.iso8601)))
+                server.gateway?.flashRequested(device: id)
                 return ["id": id, "status": "Update started"]
             }
         }
@@ -92,8 +95,9 @@ public struct LocalCloudServer: Sendable {
         router.put("/v1/products/:product/firmware/release") { request, context in
             try await server.answer {
                 let product = try context.parameters.require("product")
-                let release = try await server.json(FirmwareRelease.self, request)
-                return try server.store.release(product: product, release)
+                let release = try server.store.release(product: product, try await server.json(FirmwareRelease.self, request))
+                try server.gateway?.released(product: product, release)
+                return release
             }
         }
         router.get("/v1/products/:product/groups") { _, context in
@@ -129,7 +133,10 @@ public struct LocalCloudServer: Sendable {
                     guard groups.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else { throw LocalCloudError.badRequest("group names are 1 to 64 characters") }
                     try server.store.setGroups(product: product, device: device, groups)
                 }
-                if let forced = body.firmwareUpdatesForced { try server.store.setForced(product: product, device: device, forced: forced) }
+                if let forced = body.firmwareUpdatesForced {
+                    try server.store.setForced(product: product, device: device, forced: forced)
+                    try server.gateway?.forcedChanged(device: device, forced: forced)
+                }
                 return try server.store.device(product: product, device)
             }
         }

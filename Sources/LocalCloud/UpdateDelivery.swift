@@ -70,6 +70,33 @@ extension LocalCloudStore {
         }
     }
 
+    /// The decision for a device now, after something about it changed (forced, a release).
+    public func currentDelivery(device id: String) throws -> UpdateDelivery {
+        try queue.write { db in try Self.delivery(db, device: id) }
+    }
+
+    /// The product a device belongs to, if the cloud knows it.
+    public func product(ofDevice id: String) throws -> String? {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT product FROM device WHERE id = ?", arguments: [id]) }
+    }
+
+    /// A binary flashed to this device alone (`PUT /v1/devices/ID`), waiting for it.
+    public func directFlash(device id: String) throws -> [UInt8]? {
+        try queue.read { db in
+            try Data.fetchOne(db, sql: "SELECT directFlash FROM device WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
+        }
+    }
+
+    /// The direct flash reached the device (applied or refused by it): it is not sent again.
+    public func directFlashDone(device id: String) throws {
+        try queue.write { db in try db.execute(sql: "UPDATE device SET directFlash = NULL WHERE id = ?", arguments: [id]) }
+    }
+
+    /// Whether the cloud forces updates on this device.
+    public func isForced(device id: String) throws -> Bool {
+        try queue.read { db in try Bool.fetchOne(db, sql: "SELECT updatesForced FROM device WHERE id = ?", arguments: [id]) ?? false }
+    }
+
     /// The firmware binary of a product version, for a transfer.
     public func binary(product: String, version: Int) throws -> [UInt8] {
         try queue.read { db in

@@ -19,8 +19,10 @@ struct RunningCloud {
     }()
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    static func start(database: String, token: String = "test-token") async throws -> RunningCloud {
-        let server = LocalCloudServer(store: try LocalCloudStore(path: database), token: token)
+    static func start(database: String, token: String = "test-token", gateway: DeviceGateway? = nil) async throws -> RunningCloud {
+        var server = LocalCloudServer(store: try gateway?.store ?? LocalCloudStore(path: database), token: token,
+                                      events: gateway?.events ?? EventHub())
+        server.gateway = gateway
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await server.run(port: 0) { continuation.yield($0) } }
         var iterator = ports.makeAsyncIterator()

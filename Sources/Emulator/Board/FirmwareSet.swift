@@ -21,7 +21,8 @@ public struct FirmwareSet: Sendable {
 
     /// A user part for `platform` that needs `systemVersion`; `seed` makes its contents (and so
     /// its CRC) differ from other apps of the same size.
-    public static func application(for platform: Platform, size: Int, seed: UInt64, systemVersion: UInt16? = nil) throws -> [UInt8] {
+    public static func application(for platform: Platform, size: Int, seed: UInt64, systemVersion: UInt16? = nil,
+                                   product: ModuleBuilder.Product? = nil) throws -> [UInt8] {
         let system = systemVersion ?? versions(for: platform).system
         let index: UInt8 = platform.slot(for: .user, index: 2) != nil ? 2 : 1
         let systemIndex: UInt8 = platform.generation == .gen2 ? UInt8(platform.slots.filter { $0.function == .system }.count) : 1
@@ -29,6 +30,7 @@ public struct FirmwareSet: Sendable {
         return try ModuleBuilder(
             platform: platform, function: .user, index: index, version: 6,
             dependencies: [ModuleDependency(function: .system, index: systemIndex, version: system)],
+            product: product,
             payload: filler(max(size - overhead, 16), seed: seed)
         ).build()
     }

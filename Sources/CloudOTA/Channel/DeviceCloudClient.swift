@@ -1,0 +1,113 @@
+import Links
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Where a device finds its cloud.
+public struct DeviceCloudEndpoint: Hashable, Sendable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String = "127.0.0.1", port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// A device's side of the channel: one TLS session with mutual authentication, the hello, then
+/// the cloud's requests answered one by one until the session ends.
+public struct DeviceCloudClient: Sendable {
+    public let credentials: DeviceCredentials
+    public let endpoint: DeviceCloudEndpoint
+    let context: NIOSSLContext
+
+    public init(credentials: DeviceCredentials, endpoint: DeviceCloudEndpoint) throws {
+        self.credentials = credentials
+        self.endpoint = endpoint
+        self.context = try NIOSSLContext(configuration: try credentials.clientConfiguration())
+    }
+
+    /// Runs one session. `outbox` carries what the device publishes meanwhile
+    /// (`particle/device/updates/enabled`); its end ends the session.
+    public func session(device: some CloudDevice, outbox: AsyncStream<(name: String, data: String)>) async throws -> DeviceSessionEnd {
+        let context = self.context
+        let channel: NIOAsyncChannel<DeviceMessage, DeviceMessage>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(host: endpoint.host, port: endpoint.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: CloudTrust.cloudHostName))
+                        try channel.pipeline.syncOperations.addDeviceMessageCodec()
+                        return try NIOAsyncChannel<DeviceMessage, DeviceMessage>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw DeviceChannelError.unreachable("\(endpoint.host):\(endpoint.port): \(error)")
+        }
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(.hello(try await device.hello()))
+                return try await withThrowingTaskGroup(of: DeviceSessionEnd?.self) { group in
+                    group.addTask {
+                        for await event in outbox { try await outbound.write(.event(name: event.name, data: event.data)) }
+                        return .disconnected
+                    }
+                    group.addTask {
+                        for try await message in inbound {
+                            switch message {
+                            case .event(let name, let data):
+                                for reply in await device.received(event: name, data: data) {
+                                    try await outbound.write(.event(name: reply.name, data: reply.data))
+                                }
+                            case .request(let id, let request):
+                                let response: DeviceResponse
+                                do {
+                                    response = try await Self.answer(request, device: device)
+                                } catch LinkError.disconnected {
+                                    return .deviceGone
+                                }
+                                try await outbound.write(.response(id: id, response))
+                                if response == .finished { return .deviceResets }
+                            case .hello, .response:
+                                throw DeviceChannelError.protocolViolation("the cloud sent a device's message")
+                            }
+                        }
+                        return .connectionClosed
+                    }
+                    let end = try await group.next()!!
+                    group.cancelAll()
+                    return end
+                }
+            }
+        } catch let error as NIOSSLError {
+            throw DeviceChannelError.untrustedPeer("\(error)")
+        } catch let error as BoringSSLError {
+            throw DeviceChannelError.untrustedPeer("\(error)")
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed || error == .eof {
+            return .connectionClosed
+        } catch let error as IOError {
+            _ = error
+            return .connectionClosed
+        }
+    }
+
+    static func answer(_ request: DeviceRequest, device: some CloudDevice) async throws -> DeviceResponse {
+        do {
+            switch request {
+            case .updateStart(let size, let sha256, let chunkSize):
+                return .started(offset: try await device.start(size: size, sha256: sha256, chunkSize: chunkSize))
+            case .updateChunk(let index, let data):
+                let ack = try await device.chunk(index: index, data: data)
+                return .acknowledged(upTo: ack.upTo, selective: ack.selective)
+            case .updateFinish(let cancel):
+                try await device.finish(cancel: cancel)
+                return cancel ? .refused("cancelled") : .finished
+            }
+        } catch LinkError.disconnected {
+            throw LinkError.disconnected
+        } catch {
+            return .refused("\(error)")
+        }
+    }
+}

@@ -1,0 +1,260 @@
+import Cloud
+import CloudOTA
+import Foundation
+import Links
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+import X509
+
+/// The local cloud's device-facing side: devices hold TLS sessions with it (each proving its
+/// device id with a certificate from the device authority, the cloud proving itself with one
+/// from the cloud authority), and it delivers what `UpdateDelivery` decides over OTA v3: gradual
+/// releases at a device's session start, immediate ones to devices online now, held updates
+/// announced as pending, forced flags sent down.
+public final class DeviceGateway: Sendable {
+    /// A transfer the gateway made, for reports and tests.
+    public struct Transfer: Hashable, Sendable {
+        public enum Outcome: Hashable, Sendable {
+            case delivered
+            case refused(String)
+            case interrupted(String)
+        }
+
+        public var deviceID: String
+        /// The product version sent; nil for a binary flashed to the device alone.
+        public var version: Int?
+        public var outcome: Outcome
+        public var resumedAt: Int
+        public var chunksSent: Int
+        public var chunkCount: Int
+
+        var wasInterrupted: Bool {
+            if case .interrupted = outcome { true } else { false }
+        }
+    }
+
+    public let store: LocalCloudStore
+    public let events: EventHub
+    public let trust: CloudTrust
+    public let sender: CloudUpdateSender
+    /// A request unanswered this long ends the session (Device OS gives up after 300 s without a chunk).
+    public let requestTimeout: Duration
+    let fault: Mutex<(@Sendable (String, Int, inout [UInt8]) -> Void)?> = Mutex(nil)
+    private let sessions = Mutex<[String: DeviceSession]>([:])
+    private let record = Mutex<[Transfer]>([])
+    private let turnedAway = Mutex<[String]>([])
+    private let logger: Logger
+
+    public init(store: LocalCloudStore, events: EventHub, trust: CloudTrust, sender: CloudUpdateSender = CloudUpdateSender(),
+                requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "otabench.cloud.devices")) {
+        self.sender = sender
+        self.requestTimeout = requestTimeout
+        self.store = store
+        self.events = events
+        self.trust = trust
+        self.logger = logger
+    }
+
+    /// Alters chunks on their way out (a corrupted source), for tests of the device's check.
+    public func injectChunkFault(_ fault: (@Sendable (_ device: String, _ index: Int, _ data: inout [UInt8]) -> Void)?) {
+        self.fault.withLock { $0 = fault }
+    }
+
+    public var transfers: [Transfer] { record.withLock { $0 } }
+    /// Why connections were turned away before a session began (TLS refusals, a certificate
+    /// naming another device, an unknown device), oldest first.
+    public var refusals: [String] { turnedAway.withLock { $0 } }
+    public var onlineDevices: Set<String> { sessions.withLock { Set($0.keys) } }
+
+    /// Ends a device's session as a dropped connection would.
+    public func dropConnection(_ deviceID: String) {
+        sessions.withLock { $0[deviceID] }?.close()
+    }
+
+    // MARK: Serving
+
+    /// Listens for devices until the task is cancelled. `onRunning` gets the port.
+    public func run(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let context = try NIOSSLContext(configuration: try trust.serverConfiguration())
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    try channel.pipeline.syncOperations.addDeviceMessageCodec()
+                    return try NIOAsyncChannel<DeviceMessage, DeviceMessage>(wrappingChannelSynchronously: channel)
+                }
+            }
+        await onRunning(server.channel.localAddress?.port ?? port)
+        try await withTaskCancellationHandler {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onCancel: {
+            server.channel.close(promise: nil)
+            for session in self.sessions.withLock({ Array($0.values) }) { session.close() }
+        }
+    }
+
+    func serve(_ connection: NIOAsyncChannel<DeviceMessage, DeviceMessage>) async {
+        let channel = connection.channel
+        // A peer that never says hello (or never finishes the handshake) is not waited for.
+        let helloDeadline = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        var session: DeviceSession?
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var messages = inbound.makeAsyncIterator()
+                guard case .hello(let hello)? = try await messages.next() else {
+                    throw DeviceChannelError.protocolViolation("the first message was not a hello")
+                }
+                helloDeadline.cancel()
+                let certified = try await Self.certifiedDeviceID(channel)
+                guard certified == hello.deviceID else {
+                    throw DeviceChannelError.untrustedPeer("the certificate names device \(certified ?? "none"), the hello \(hello.deviceID)")
+                }
+                guard let product = try store.product(ofDevice: hello.deviceID) else {
+                    throw DeviceChannelError.protocolViolation("device \(hello.deviceID) belongs to no product here")
+                }
+                let current = DeviceSession(hello: hello, product: product, outbound: outbound, channel: channel)
+                session = current
+                sessions.withLock { $0.updateValue(current, forKey: hello.deviceID) }?.close()
+                let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
+                publish(current, "spark/status", "online")
+                let forced = try store.isForced(device: hello.deviceID)
+                if forced != hello.updatesForced { current.enqueue(.event(name: "particle/device/updates/forced", data: forced ? "true" : "false")) }
+                current.enqueue(.directFlash)
+                current.enqueue(.delivery(delivery))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await self.work(current) }
+                    group.addTask { await current.watch(timeout: self.requestTimeout) }
+                    while let message = try await messages.next() {
+                        try self.received(message, in: current)
+                    }
+                    current.close()
+                    group.cancelAll()
+                }
+            }
+        } catch {
+            if session == nil {
+                let reason = "\(channel.remoteAddress.map { "\($0)" } ?? "a device"): \(error)"
+                logger.warning("device connection turned away: \(reason)")
+                turnedAway.withLock { $0.append(reason) }
+            } else {
+                logger.debug("device session ended: \(error)")
+            }
+        }
+        helloDeadline.cancel()
+        guard let session else { return }
+        session.close()
+        let wasCurrent = sessions.withLock { sessions in
+            guard sessions[session.deviceID] === session else { return false }
+            sessions[session.deviceID] = nil
+            return true
+        }
+        if wasCurrent {
+            try? store.sessionEnded(device: session.deviceID)
+            publish(session, "spark/status", "offline")
+        }
+    }
+
+    static func certifiedDeviceID(_ channel: any Channel) async throws -> String? {
+        guard let peer = try await channel.nioSSL_peerCertificate().get() else { return nil }
+        return TLSIdentity.commonName(of: try Certificate(derEncoded: try peer.toDERBytes()))
+    }
+
+    func received(_ message: DeviceMessage, in session: DeviceSession) throws {
+        switch message {
+        case .response(let id, let response):
+            guard session.resolve(id, response) else { throw DeviceChannelError.protocolViolation("an answer to request \(id), which was not asked") }
+        case .event(let name, let data):
+            publish(session, name, data)
+            if name == "particle/device/updates/enabled" {
+                session.enqueue(.delivery(try store.updatesEnabledChanged(device: session.deviceID, enabled: data == "true")))
+            }
+        case .hello, .request:
+            throw DeviceChannelError.protocolViolation("the device sent a cloud's message")
+        }
+    }
+
+    // MARK: Work
+
+    func work(_ session: DeviceSession) async {
+        for await item in session.work {
+            do {
+                switch item {
+                case .event(let name, let data):
+                    try await session.send(.event(name: name, data: data))
+                case .delivery(.upToDate):
+                    break
+                case .delivery(.held(let notify)):
+                    if notify {
+                        try await session.send(.event(name: "particle/device/updates/pending", data: "true"))
+                        publish(session, "particle/device/updates/pending", "true")
+                    }
+                case .delivery(.deliver(let version, _)):
+                    try await transfer(try store.binary(product: session.product, version: version), version: version, to: session)
+                case .directFlash:
+                    guard let binary = try store.directFlash(device: session.deviceID) else { break }
+                    try await transfer(binary, version: nil, to: session)
+                }
+            } catch {
+                logger.debug("work for \(session.deviceID) failed: \(error)")
+            }
+        }
+    }
+
+    func transfer(_ binary: [UInt8], version: Int?, to session: DeviceSession) async throws {
+        let link = RemoteDeviceLink(session: session, fault: fault.withLock { $0 })
+        let chunkCount = (binary.count + sender.chunkSize - 1) / sender.chunkSize
+        if version != nil { publish(session, "spark/flash/status", "started") }
+        var entry = Transfer(deviceID: session.deviceID, version: version, outcome: .delivered, resumedAt: 0, chunksSent: 0, chunkCount: chunkCount)
+        do {
+            let stats = try await sender.send(binary, over: link)
+            entry.resumedAt = stats.resumedAt
+            entry.chunksSent = stats.chunksSent
+            publish(session, "spark/flash/status", "success")
+        } catch let refusal as DeviceRefusal {
+            entry.outcome = .refused(refusal.reason)
+            publish(session, "spark/flash/status", "failed")
+        } catch {
+            entry.outcome = .interrupted("\(error)")
+            publish(session, "spark/flash/status", "failed")
+        }
+        // A direct flash is sent once it got an answer; an interrupted one waits for the next session.
+        if version == nil, !entry.wasInterrupted { try store.directFlashDone(device: session.deviceID) }
+        record.withLock { $0.append(entry) }
+    }
+
+    func publish(_ session: DeviceSession, _ name: String, _ data: String) {
+        events.publish(product: session.product, CloudEvent(name: name, data: data, coreid: session.deviceID, publishedAt: Date().formatted(.iso8601)))
+    }
+
+    // MARK: What the REST side changed
+
+    /// A release was made: an immediate one reaches online devices now.
+    public func released(product: String, _ release: FirmwareRelease) throws {
+        for (device, delivery) in try store.immediateDeliveries(product: product, release: release) {
+            sessions.withLock { $0[device] }?.enqueue(.delivery(delivery))
+        }
+    }
+
+    /// The cloud now forces (or stops forcing) updates on a device.
+    public func forcedChanged(device: String, forced: Bool) throws {
+        guard let session = sessions.withLock({ $0[device] }) else { return }
+        session.enqueue(.event(name: "particle/device/updates/forced", data: forced ? "true" : "false"))
+        session.enqueue(.delivery(try store.currentDelivery(device: device)))
+    }
+
+    /// A binary was flashed to one device: an online device gets it now.
+    public func flashRequested(device: String) {
+        sessions.withLock { $0[device] }?.enqueue(.directFlash)
+    }
+}

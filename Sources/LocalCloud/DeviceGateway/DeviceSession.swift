@@ -1,0 +1,173 @@
+import CloudOTA
+import Links
+import NIOCore
+import Synchronization
+
+/// One device's open session on the gateway: requests to it with their answers, and the work
+/// the cloud has for it, done one item at a time (a transfer, an event to send).
+final class DeviceSession: Sendable {
+    enum Work: Sendable {
+        case delivery(UpdateDelivery)
+        case directFlash
+        case event(name: String, data: String)
+    }
+
+    private enum Slot {
+        case sent(ContinuousClock.Instant)
+        case answered(DeviceResponse)
+        case waiting(CheckedContinuation<DeviceResponse, any Error>, ContinuousClock.Instant)
+    }
+
+    private struct State {
+        var nextID: UInt32 = 0
+        var slots: [UInt32: Slot] = [:]
+        var closed = false
+    }
+
+    let deviceID: String
+    let product: String
+    let hello: DeviceHello
+    private let outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>
+    private let channel: any Channel
+    private let state = Mutex(State())
+    let work: AsyncStream<Work>
+    private let workInput: AsyncStream<Work>.Continuation
+
+    init(hello: DeviceHello, product: String, outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>, channel: any Channel) {
+        self.deviceID = hello.deviceID
+        self.hello = hello
+        self.product = product
+        self.outbound = outbound
+        self.channel = channel
+        (work, workInput) = AsyncStream.makeStream(of: Work.self)
+    }
+
+    func enqueue(_ item: Work) { workInput.yield(item) }
+
+    func send(_ message: DeviceMessage) async throws {
+        guard !state.withLock({ $0.closed }) else { throw LinkError.disconnected }
+        try await outbound.write(message)
+    }
+
+    /// Sends a request and waits for its answer; a closed session fails it at once.
+    func request(_ request: DeviceRequest) async throws -> DeviceResponse {
+        let id: UInt32? = state.withLock { state in
+            guard !state.closed else { return nil }
+            state.nextID &+= 1
+            state.slots[state.nextID] = .sent(.now)
+            return state.nextID
+        }
+        guard let id else { throw LinkError.disconnected }
+        do { try await outbound.write(.request(id: id, request)) } catch {
+            _ = state.withLock { $0.slots.removeValue(forKey: id) }
+            throw LinkError.disconnected
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let early: Result<DeviceResponse, any Error>? = state.withLock { state in
+                switch state.slots[id] {
+                case .answered(let response):
+                    state.slots[id] = nil
+                    return .success(response)
+                case .sent(let since):
+                    state.slots[id] = .waiting(continuation, since)
+                    return nil
+                case .waiting, nil:
+                    return .failure(LinkError.disconnected)
+                }
+            }
+            if let early { continuation.resume(with: early) }
+        }
+    }
+
+    /// The device's answer to request `id`. False for an id nobody asked.
+    func resolve(_ id: UInt32, _ response: DeviceResponse) -> Bool {
+        let waiting: CheckedContinuation<DeviceResponse, any Error>?? = state.withLock { state in
+            switch state.slots[id] {
+            case .sent:
+                state.slots[id] = .answered(response)
+                return .some(nil)
+            case .waiting(let continuation, _):
+                state.slots[id] = nil
+                return .some(continuation)
+            case .answered, nil:
+                return nil
+            }
+        }
+        guard let waiting else { return false }
+        waiting?.resume(returning: response)
+        return true
+    }
+
+    /// The session is over: what waits fails as disconnected, the work queue ends.
+    func close() {
+        let waiting = state.withLock { state in
+            state.closed = true
+            let waiting = state.slots.values.compactMap { slot -> CheckedContinuation<DeviceResponse, any Error>? in
+                if case .waiting(let continuation, _) = slot { return continuation } else { return nil }
+            }
+            state.slots = [:]
+            return waiting
+        }
+        for continuation in waiting { continuation.resume(throwing: LinkError.disconnected) }
+        workInput.finish()
+        channel.close(promise: nil)
+    }
+
+    /// Closes the session when a request has gone unanswered for `timeout`.
+    func watch(timeout: Duration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(500))
+            let overdue = state.withLock { state in
+                state.slots.values.contains { slot in
+                    switch slot {
+                    case .sent(let since), .waiting(_, let since): since.duration(to: .now) > timeout
+                    case .answered: false
+                    }
+                }
+            }
+            if overdue {
+                close()
+                return
+            }
+        }
+    }
+}
+
+/// The device refused a request: updates disabled, a SHA-256 mismatch, a bad chunk…
+public struct DeviceRefusal: Error, Hashable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "the device refused: \(reason)" }
+}
+
+/// OTA v3's calls, made to a remote device over its session.
+struct RemoteDeviceLink: CloudUpdateLink {
+    let session: DeviceSession
+    /// Alters a chunk on its way out: a fault at the source, for tests.
+    let fault: (@Sendable (_ device: String, _ index: Int, _ data: inout [UInt8]) -> Void)?
+
+    func start(size: Int, sha256: [UInt8], chunkSize: Int) async throws -> Int {
+        switch try await session.request(.updateStart(size: size, sha256: sha256, chunkSize: chunkSize)) {
+        case .started(let offset): return offset
+        case .refused(let reason): throw DeviceRefusal(reason: reason)
+        case let other: throw DeviceChannelError.protocolViolation("answered UpdateStart with \(other)")
+        }
+    }
+
+    func chunk(index: Int, data: [UInt8]) async throws -> CloudTransferAck {
+        var data = data
+        fault?(session.deviceID, index, &data)
+        switch try await session.request(.updateChunk(index: index, data: data)) {
+        case .acknowledged(let upTo, let selective): return CloudTransferAck(upTo: upTo, selective: selective)
+        case .refused(let reason): throw DeviceRefusal(reason: reason)
+        case let other: throw DeviceChannelError.protocolViolation("answered UpdateChunk with \(other)")
+        }
+    }
+
+    func finish(cancel: Bool) async throws {
+        switch try await session.request(.updateFinish(cancel: cancel)) {
+        case .finished: return
+        case .refused(let reason): if !cancel { throw DeviceRefusal(reason: reason) }
+        case let other: throw DeviceChannelError.protocolViolation("answered UpdateFinish with \(other)")
+        }
+    }
+}
