@@ -155,7 +155,15 @@ let package = Package(
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios", "Power"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
-        .testTarget(name: "CloudTests", dependencies: ["Cloud", "CloudOTA", "LocalCloud", "Firmware", "Emulator", "Links", "TestSupport"]),
+        .testTarget(
+            name: "CloudTests",
+            dependencies: [
+                "Cloud", "CloudOTA", "LocalCloud", "Firmware", "Emulator", "Links", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(

@@ -42,6 +42,8 @@ public final class DeviceGateway: Sendable {
     public let sender: CloudUpdateSender
     /// A request unanswered this long ends the session (Device OS gives up after 300 s without a chunk).
     public let requestTimeout: Duration
+    /// A connection that has not said hello this long after connecting is closed.
+    public let helloTimeout: Duration
     let fault: Mutex<(@Sendable (String, Int, inout [UInt8]) -> Void)?> = Mutex(nil)
     private let sessions = Mutex<[String: DeviceSession]>([:])
     private let record = Mutex<[Transfer]>([])
@@ -49,9 +51,10 @@ public final class DeviceGateway: Sendable {
     private let logger: Logger
 
     public init(store: LocalCloudStore, events: EventHub, trust: CloudTrust, sender: CloudUpdateSender = CloudUpdateSender(),
-                requestTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "otabench.cloud.devices")) {
+                requestTimeout: Duration = .seconds(30), helloTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "otabench.cloud.devices")) {
         self.sender = sender
         self.requestTimeout = requestTimeout
+        self.helloTimeout = helloTimeout
         self.store = store
         self.events = events
         self.trust = trust
@@ -107,7 +110,7 @@ public final class DeviceGateway: Sendable {
     func serve(_ connection: NIOAsyncChannel<DeviceMessage, DeviceMessage>) async {
         let channel = connection.channel
         // A peer that never says hello (or never finishes the handshake) is not waited for.
-        let helloDeadline = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) { channel.close(promise: nil) }
         var session: DeviceSession?
         do {
             try await connection.executeThenClose { inbound, outbound in

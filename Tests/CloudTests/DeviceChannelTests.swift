@@ -1,0 +1,135 @@
+import CloudOTA
+import Foundation
+import LocalCloud
+import NIOCore
+import NIOPosix
+import NIOSSL
+import TestSupport
+import Testing
+
+/// The device channel's framing and what the gateway does with peers that do not speak it.
+@Suite("Device channel messages and bad peers")
+struct DeviceChannelTests {
+    static let messages: [DeviceMessage] = [
+        .hello(DeviceHello(deviceID: "e00fce680000000000002001", platformID: 13, productVersion: 7, updatesEnabled: false, updatesForced: true)),
+        .hello(DeviceHello(deviceID: "e00fce680000000000002002", platformID: 32, productVersion: nil, updatesEnabled: true)),
+        .event(name: "particle/device/updates/pending", data: "true"),
+        .request(id: 1, .updateStart(size: 262_144, sha256: Array(0..<32), chunkSize: 512)),
+        .request(id: 2, .updateChunk(index: 511, data: Array(repeating: 0xA5, count: 512))),
+        .request(id: 3, .updateFinish(cancel: true)),
+        .response(id: 1, .started(offset: 15_360)),
+        .response(id: 2, .acknowledged(upTo: 30, selective: [32, 33, 40])),
+        .response(id: 3, .finished),
+        .response(id: 4, .refused("updates are disabled")),
+    ]
+
+    static func encoded(_ message: DeviceMessage) -> [UInt8] {
+        var buffer = ByteBuffer()
+        message.write(to: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test("Every message reads back as written; every shortened or lengthened one is refused with a reason")
+    func roundTrip() throws {
+        for message in Self.messages {
+            let bytes = Self.encoded(message)
+            var buffer = ByteBuffer(bytes: bytes)
+            #expect(try DeviceMessage(from: &buffer) == message)
+            for cut in 0..<bytes.count {
+                var short = ByteBuffer(bytes: bytes[..<cut])
+                #expect(throws: DeviceMessageError.self) { try DeviceMessage(from: &short) }
+            }
+            var long = ByteBuffer(bytes: bytes + [0])
+            #expect(throws: DeviceMessageError.self) { try DeviceMessage(from: &long) }
+        }
+    }
+
+    @Test("Random bytes never crash the reader: each is a message or a refusal")
+    func garbage() {
+        var random = SplitMix64(seed: 42)
+        var refused = 0
+        for _ in 0..<20_000 {
+            let count = Int(random.next() % 64)
+            var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            // Half of them start with a valid type, so the reader gets past the first byte.
+            if !bytes.isEmpty, random.next() % 2 == 0 { bytes[0] = UInt8(1 + random.next() % 4) }
+            var buffer = ByteBuffer(bytes: bytes)
+            do { _ = try DeviceMessage(from: &buffer) } catch { refused += 1 }
+        }
+        #expect(refused > 19_000)
+    }
+
+    /// A gateway on loopback with short timeouts, for peers that misbehave.
+    static func gateway(_ name: String) async throws -> (DeviceGateway, Task<Void, any Error>, Int, CloudTrust) {
+        let folder = try temporaryFolder(name)
+        let trust = try CloudTrust.create()
+        let gateway = DeviceGateway(store: try LocalCloudStore(path: folder.appendingPathComponent("cloud.sqlite").path), events: EventHub(),
+                                    trust: trust, helloTimeout: .milliseconds(500))
+        let (task, port) = try await CloudFleet.serve(gateway)
+        return (gateway, task, port, trust)
+    }
+
+    /// Connects, optionally through TLS as a device, writes `bytes`, and waits (at most 10 s)
+    /// for the gateway to close the connection. Returns whether it did.
+    static func closedAfter(writing bytes: [UInt8], port: Int, as credentials: DeviceCredentials?) async throws -> Bool {
+        let context = try credentials.map { try NIOSSLContext(configuration: try $0.clientConfiguration()) }
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: CloudTrust.cloudHostName))
+                    }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    try await channel.executeThenClose { inbound, outbound in
+                        if !bytes.isEmpty { try await outbound.write(ByteBuffer(bytes: bytes)) }
+                        for try await _ in inbound {}
+                    }
+                } catch {}
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                return false
+            }
+            let closed = try await group.next()!
+            group.cancelAll()
+            channel.channel.close(promise: nil)
+            return closed
+        }
+    }
+
+    @Test("Plain bytes instead of TLS, silence, an oversized frame, a message that does not decode: each connection is closed, the gateway serves on")
+    func badPeers() async throws {
+        let (gateway, task, port, trust) = try await Self.gateway("channel-bad-peers")
+        let device = try trust.provisionDevice("e00fce680000000000002001")
+        #expect(try await Self.closedAfter(writing: Array("GET / HTTP/1.1\r\n\r\n".utf8), port: port, as: nil))
+        #expect(try await Self.closedAfter(writing: [], port: port, as: device), "silence: closed after the hello timeout")
+        #expect(try await Self.closedAfter(writing: [0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3], port: port, as: device))
+        #expect(try await Self.closedAfter(writing: [0, 0, 0, 3, 9, 9, 9], port: port, as: device))
+        let refusals = gateway.refusals
+        #expect(refusals.count == 4, "\(refusals)")
+        #expect(refusals.contains { $0.contains("over the 65536-byte limit") })
+        #expect(refusals.contains { $0.contains("unknown message type 9") })
+        // Still serving: a well-behaved device with an unknown id is turned away for that reason.
+        #expect(try await Self.closedAfter(writing: DeviceMessageFraming.frame(.hello(DeviceHello(deviceID: "e00fce680000000000002001", platformID: 13,
+                                                                                                productVersion: 1, updatesEnabled: true))),
+                                           port: port, as: device))
+        #expect(gateway.refusals.last?.contains("belongs to no product") == true)
+        task.cancel()
+        _ = await task.result
+    }
+}
+
+/// A message as it goes on the wire, length first.
+enum DeviceMessageFraming {
+    static func frame(_ message: DeviceMessage) -> [UInt8] {
+        var buffer = ByteBuffer()
+        try! DeviceMessageEncoder().encode(data: message, out: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+}
