@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto", "CloudOTA",
+                "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto", "CloudOTA", "Cloud", "LocalCloud",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

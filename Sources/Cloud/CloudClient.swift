@@ -129,10 +129,22 @@ public struct CloudClient: Sendable {
     /// `GET /v1/products/{product}/events[/{prefix}]`: the event stream, as events arrive,
     /// until the stream ends or the task is cancelled.
     public func events(product: String, prefix: String? = nil) async throws -> AsyncThrowingStream<CloudEvent, any Error> {
-        // An event prefix keeps its slashes (spark/flash): each segment is escaped on its own.
-        let path = "/v1/products/\(escaped(product))/events" + (prefix.map { "/" + $0.split(separator: "/").map { escaped(String($0)) }.joined(separator: "/") } ?? "")
+        try await stream("/v1/products/\(escaped(product))/events" + eventPath(prefix), operation: "follow the events of product \(product)")
+    }
+
+    /// `GET /v1/devices/{id}/events[/{prefix}]`: one device's events.
+    public func events(deviceID: String, prefix: String? = nil) async throws -> AsyncThrowingStream<CloudEvent, any Error> {
+        try await stream("/v1/devices/\(escaped(deviceID))/events" + eventPath(prefix), operation: "follow the events of device \(deviceID)")
+    }
+
+    /// An event prefix keeps its slashes (spark/flash): each segment is escaped on its own.
+    private func eventPath(_ prefix: String?) -> String {
+        prefix.map { "/" + $0.split(separator: "/").map { escaped(String($0)) }.joined(separator: "/") } ?? ""
+    }
+
+    private func stream(_ path: String, operation: String) async throws -> AsyncThrowingStream<CloudEvent, any Error> {
         let response = try await execute(.GET, path, body: nil, contentType: nil, accept: "text/event-stream",
-                                         timeout: .hours(24 * 365), operation: "follow the events of product \(product)")
+                                         timeout: .hours(24 * 365), operation: operation)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: CloudEvent.self)
         let reader = Task {
             var parser = ServerSentEventParser()
@@ -145,7 +157,7 @@ public struct CloudClient: Sendable {
                 }
                 continuation.finish()
             } catch {
-                continuation.finish(throwing: CloudError(operation: "follow the events of product \(product)", status: nil, message: "\(error)"))
+                continuation.finish(throwing: CloudError(operation: operation, status: nil, message: "\(error)"))
             }
         }
         continuation.onTermination = { _ in reader.cancel() }

@@ -143,6 +143,10 @@ public struct LocalCloudServer: Sendable {
         router.get("/v1/products/:product/devices/:device") { _, context in
             try await server.answer { try server.store.device(product: try context.parameters.require("product"), try context.parameters.require("device")) }
         }
+        router.get("/v1/devices/:device/events") { _, context in try await server.deviceStream(context, prefix: nil) }
+        router.get("/v1/devices/:device/events/**") { _, context in
+            try await server.deviceStream(context, prefix: context.parameters.getCatchAll().joined(separator: "/"))
+        }
         router.get("/v1/products/:product/events") { _, context in try await server.stream(context, prefix: nil) }
         // Event names hold slashes (spark/flash/status): the prefix is the rest of the path.
         router.get("/v1/products/:product/events/**") { _, context in
@@ -251,10 +255,19 @@ public struct LocalCloudServer: Sendable {
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
+    func deviceStream(_ context: BasicRequestContext, prefix: String?) async throws -> Response {
+        let device = try context.parameters.require("device")
+        guard let product = try store.product(ofDevice: device) else { return Self.refuse(.notFound("no device \(device)")) }
+        return try await stream(events.subscribe(product: product, prefix: prefix, device: device))
+    }
+
     func stream(_ context: BasicRequestContext, prefix: String?) async throws -> Response {
         let product = try context.parameters.require("product")
         guard try store.hasProduct(product) else { return Self.refuse(.notFound("no product \(product)")) }
-        let events = self.events.subscribe(product: product, prefix: prefix)
+        return try await stream(events.subscribe(product: product, prefix: prefix))
+    }
+
+    func stream(_ events: AsyncStream<CloudEvent?>) async throws -> Response {
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: .init { writer in
             // A comment first, so the client sees the stream open before any event.
             try await writer.write(ByteBuffer(string: ":ok\n\n"))

@@ -80,16 +80,15 @@ extension LocalCloudStore {
         try queue.read { db in try String.fetchOne(db, sql: "SELECT product FROM device WHERE id = ?", arguments: [id]) }
     }
 
-    /// A binary flashed to this device alone (`PUT /v1/devices/ID`), waiting for it.
-    public func directFlash(device id: String) throws -> [UInt8]? {
-        try queue.read { db in
-            try Data.fetchOne(db, sql: "SELECT directFlash FROM device WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
+    /// A binary flashed to this device alone (`PUT /v1/devices/ID`) that waits for it, taken
+    /// for sending: it is tried once, as Particle's cloud does (an interrupted one is reported
+    /// failed, not sent again at the next session).
+    public func takeDirectFlash(device id: String) throws -> [UInt8]? {
+        try queue.write { db in
+            let binary = try Data.fetchOne(db, sql: "SELECT directFlash FROM device WHERE id = ?", arguments: [id]).map { [UInt8]($0) }
+            if binary != nil { try db.execute(sql: "UPDATE device SET directFlash = NULL WHERE id = ?", arguments: [id]) }
+            return binary
         }
-    }
-
-    /// The direct flash reached the device (applied or refused by it): it is not sent again.
-    public func directFlashDone(device id: String) throws {
-        try queue.write { db in try db.execute(sql: "UPDATE device SET directFlash = NULL WHERE id = ?", arguments: [id]) }
     }
 
     /// Whether the cloud forces updates on this device.

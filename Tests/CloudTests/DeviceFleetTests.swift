@@ -122,7 +122,11 @@ struct DeviceFleetTests {
                 model.powerOn()
             }
         }
-        try await fleet.waitUntil("every board runs v2") { await fleet.versions().allSatisfy { $0 == 2 } }
+        // The gateway records a transfer once the board's finish answer is in, after the board runs it.
+        try await fleet.waitUntil("every board runs v2, its transfer recorded") {
+            guard fleet.gateway.transfers.filter({ $0.outcome == .delivered }).count == Self.size else { return false }
+            return await fleet.versions().allSatisfy { $0 == 2 }
+        }
         let transfers = fleet.gateway.transfers
         for (index, id) in fleet.ids.prefix(15).enumerated() {
             let mine = transfers.filter { $0.deviceID == id }
@@ -258,7 +262,8 @@ struct DeviceFleetTests {
         let store = try LocalCloudStore(path: folder.appendingPathComponent("cloud.sqlite").path)
         let gateway = DeviceGateway(store: store, events: EventHub(), trust: try CloudTrust.loadOrCreate(in: folder.appendingPathComponent("trust")))
         let (task, _) = try await CloudFleet.serve(gateway, port: fleet.gatewayPort)
-        try await fleet.waitUntil("the beta boards run v2, the others v1") {
+        try await fleet.waitUntil("every board is back, the beta boards on v2, the others on v1") {
+            guard gateway.onlineDevices.count == Self.size else { return false }
             let versions = await fleet.versions()
             return versions.prefix(25).allSatisfy { $0 == 2 } && versions.dropFirst(25).allSatisfy { $0 == 1 }
         }

@@ -196,8 +196,9 @@ public final class EmulatedBenchBoard: Board {
                     try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
                 }
             case .cloud:
-                // OTA protocol v3, the cloud's sender against the board's Device OS, in-process.
-                _ = try await CloudUpdateSender().send(image.bytes, over: EmulatedCloudSession(board: emulator))
+                // Through the local device cloud, as a real board through Particle's: the API's
+                // flash call, OTA v3 over the board's TLS session, the events to follow it.
+                try await LocalBenchCloud.shared.flash(image.bytes, board: emulator)
             }
         } catch {
             // A cut ends the transfer with the board gone from USB; anything else is the answer.

@@ -30,10 +30,6 @@ public final class DeviceGateway: Sendable {
         public var resumedAt: Int
         public var chunksSent: Int
         public var chunkCount: Int
-
-        var wasInterrupted: Bool {
-            if case .interrupted = outcome { true } else { false }
-        }
     }
 
     public let store: LocalCloudStore
@@ -48,6 +44,7 @@ public final class DeviceGateway: Sendable {
     private let sessions = Mutex<[String: DeviceSession]>([:])
     private let record = Mutex<[Transfer]>([])
     private let turnedAway = Mutex<[String]>([])
+    private let begun = Mutex<[String: Int]>([:])
     private let logger: Logger
 
     public init(store: LocalCloudStore, events: EventHub, trust: CloudTrust, sender: CloudUpdateSender = CloudUpdateSender(),
@@ -71,6 +68,8 @@ public final class DeviceGateway: Sendable {
     /// naming another device, an unknown device), oldest first.
     public var refusals: [String] { turnedAway.withLock { $0 } }
     public var onlineDevices: Set<String> { sessions.withLock { Set($0.keys) } }
+    /// Sessions a device has begun since the gateway started (each hello that was accepted).
+    public func sessionsBegun(_ deviceID: String) -> Int { begun.withLock { $0[deviceID] ?? 0 } }
 
     /// Ends a device's session as a dropped connection would.
     public func dropConnection(_ deviceID: String) {
@@ -129,6 +128,7 @@ public final class DeviceGateway: Sendable {
                 let current = DeviceSession(hello: hello, product: product, outbound: outbound, channel: channel)
                 session = current
                 sessions.withLock { $0.updateValue(current, forKey: hello.deviceID) }?.close()
+                begun.withLock { $0[hello.deviceID, default: 0] += 1 }
                 let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
                 publish(current, "spark/status", "online")
                 let forced = try store.isForced(device: hello.deviceID)
@@ -205,7 +205,7 @@ public final class DeviceGateway: Sendable {
                 case .delivery(.deliver(let version, _)):
                     try await transfer(try store.binary(product: session.product, version: version), version: version, to: session)
                 case .directFlash:
-                    guard let binary = try store.directFlash(device: session.deviceID) else { break }
+                    guard let binary = try store.takeDirectFlash(device: session.deviceID) else { break }
                     try await transfer(binary, version: nil, to: session)
                 }
             } catch {
@@ -231,8 +231,6 @@ public final class DeviceGateway: Sendable {
             entry.outcome = .interrupted("\(error)")
             publish(session, "spark/flash/status", "failed")
         }
-        // A direct flash is sent once it got an answer; an interrupted one waits for the next session.
-        if version == nil, !entry.wasInterrupted { try store.directFlashDone(device: session.deviceID) }
         record.withLock { $0.append(entry) }
     }
 
