@@ -153,7 +153,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Firmware", "Links"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport"]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
-                                                    "TestSupport", "Bench", "Scenarios", "Power"]),
+                                                    "TestSupport", "Bench", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(
             name: "CloudTests",

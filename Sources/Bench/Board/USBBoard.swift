@@ -1,3 +1,4 @@
+import Cloud
 import ControlRequests
 import DFU
 import Firmware
@@ -27,12 +28,16 @@ public final class USBBoard: Board {
     /// fraction lands: the bootloader's copy cannot be watched from outside, so it is timed.
     public let applyWindow: Duration
     private let lastCut = Mutex<PowerCutRecord?>(nil)
+    /// Updates through a cloud API (Particle's, from PARTICLE_ACCESS_TOKEN), when the bench has
+    /// credentials: the board must be claimed by that account or product and online.
+    public let cloud: CloudFlash?
 
     /// `consoleLog`: capture the board's console there. `tty` finds its serial port; by default
     /// udev's answer for the device id, asked again after every reset.
     public init(name: String, platform: Platform, deviceID: String, reappearTimeout: Duration = .seconds(15),
                 consoleLog: URL? = nil, tty: (@Sendable () async -> String?)? = nil, powerSwitch: (any PowerSwitch)? = nil,
-                powerOffTime: Duration = .seconds(2), applyWindow: Duration = .seconds(2)) {
+                powerOffTime: Duration = .seconds(2), applyWindow: Duration = .seconds(2), cloud: CloudFlash? = nil) {
+        self.cloud = cloud
         self.powerOffTime = powerOffTime
         self.applyWindow = applyWindow
         self.name = name
@@ -50,6 +55,7 @@ public final class USBBoard: Board {
         let hasPort = console != nil && (tty != nil || USBDiscovery.tty(forDeviceID: id) != nil)
         var capabilities: Set<Capability> = hasPort ? [.dfu, .controlRequests, .serial] : [.dfu, .controlRequests]
         if powerSwitch != nil { capabilities.insert(.powerControl) }
+        if cloud != nil { capabilities.insert(.cloudOTA) }
         self.capabilities = capabilities
         self.powerSwitch = powerSwitch
         if let console { Task { await console.start() } }
@@ -151,6 +157,31 @@ public final class USBBoard: Board {
     }
 
     public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
+        if path == .cloud {
+            guard let cloud else {
+                throw BoardError(board: name, operation: "cloud update", reason: "no cloud credentials: set PARTICLE_ACCESS_TOKEN (and PARTICLE_API_BASE_URL for another cloud)")
+            }
+            guard cut == nil else {
+                throw BoardError(board: name, operation: "cloud update", reason: "power cuts on the cloud path are not supported for boards on USB yet")
+            }
+            do { try await cloud.flash(image.bytes, deviceID: deviceID) } catch {
+                throw BoardError(board: name, operation: "cloud update", reason: "\(error)")
+            }
+            return
+        }
+        if path == .cloud {
+            guard let cloud else {
+                throw BoardError(board: name, operation: "cloud update",
+                                 reason: "no cloud credentials: set PARTICLE_ACCESS_TOKEN (and PARTICLE_API_BASE_URL for another cloud)")
+            }
+            guard cut == nil else {
+                throw BoardError(board: name, operation: "cloud update", reason: "power cuts on the cloud path are not supported for boards on USB yet")
+            }
+            do { try await cloud.flash(image.bytes, deviceID: deviceID) } catch {
+                throw BoardError(board: name, operation: "cloud update", reason: "\(error)")
+            }
+            return
+        }
         guard path == .controlRequests else { throw BoardError(board: name, operation: "update", reason: "\(path.rawValue) is not available over USB") }
         guard let cut else {
             try await control().updateFirmware(image.bytes)

@@ -1,3 +1,4 @@
+import Cloud
 import Emulator
 import Firmware
 import Foundation
@@ -46,7 +47,8 @@ public struct BenchBoard: Sendable {
         let board = USBBoard(name: entry.name, platform: entry.platform, deviceID: entry.deviceID ?? "",
                              consoleLog: consoleDirectory?.appendingPathComponent("\(entry.name).log"),
                              powerSwitch: entry.powerSwitch,
-                             powerOffTime: entry.powerOffTime, applyWindow: entry.applyWindow)
+                             powerOffTime: entry.powerOffTime, applyWindow: entry.applyWindow,
+                             cloud: CloudCredentials.fromEnvironment().map { CloudFlash(client: CloudClient(credentials: $0)) })
         return BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
     }
 
