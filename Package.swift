@@ -143,7 +143,8 @@ let package = Package(
         .executableTarget(
             name: "otabench-benchmark",
             dependencies: [
-                "Firmware", "Emulator", "Bench", "Scenarios", "USB", "DFU", "Serial", "CSerialPort",
+                "Firmware", "Emulator", "Bench", "Scenarios", "USB", "DFU", "Serial", "CSerialPort", "Cloud", "CloudOTA", "LocalCloud",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

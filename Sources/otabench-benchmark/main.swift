@@ -2,11 +2,15 @@
 // one line: name, figure, unit. Figures that compare two things are measured side by side,
 // interleaved in the same run, because the machines are shared and noisy.
 import Bench
+import Cloud
+import CloudOTA
 import DFU
 import Emulator
 import Firmware
 import Foundation
 import CSerialPort
+import LocalCloud
+import Logging
 import Scenarios
 import Serial
 import Subprocess
@@ -139,6 +143,96 @@ func thousandBoards() async throws -> [Measure] {
         Measure(name: "thousand_boards.cases", value: Double(summary!.results.count), unit: "cases"),
         Measure(name: "thousand_boards.failed", value: Double(summary!.count(.failed)), unit: "cases"),
         Measure(name: "process.peak_rss", value: Double(usage.ru_maxrss) / 1024, unit: "MiB"),
+    ]
+}
+
+/// The resident-set peak of this process since the last `resetPeakMemory()`, in MiB (VmHWM).
+func peakMemory() -> Double {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+}
+
+/// Starts a new peak: Linux resets VmHWM to the current RSS when 5 is written to clear_refs.
+func resetPeakMemory() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
+/// An immediate release of a 256 KiB app to 1,000 emulated boards through the local cloud:
+/// REST upload and release, OTA v3 over each board's own TLS session (mutual authentication),
+/// until every board runs it. Cloud and fleet share this process, so the peak is both's.
+func cloudRelease(boards count: Int = 1000, appSize: Int = 256 << 10) async throws -> [Measure] {
+    let clock = ContinuousClock()
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-bench-cloud-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let boron = Platform(buildName: "boron")!
+    func app(_ version: Int) throws -> [UInt8] {
+        try FirmwareSet.application(for: boron, size: appSize, seed: UInt64(version), product: .init(id: 4242, version: UInt16(version)))
+    }
+    let store = try LocalCloudStore(path: folder.appendingPathComponent("cloud.sqlite").path)
+    let events = EventHub()
+    let gateway = DeviceGateway(store: store, events: events, trust: try CloudTrust.create())
+    var server = LocalCloudServer(store: store, token: "bench", events: events)
+    server.gateway = gateway
+    let (apiPorts, apiFound) = AsyncStream.makeStream(of: Int.self)
+    let (gatewayPorts, gatewayFound) = AsyncStream.makeStream(of: Int.self)
+    var quiet = Logger(label: "otabench.cloud")
+    quiet.logLevel = .error
+    let api = Task { try await server.run(port: 0, logger: quiet, onRunning: { apiFound.yield($0) }) }
+    let devices = Task { try await gateway.run(port: 0) { gatewayFound.yield($0) } }
+    var apiIterator = apiPorts.makeAsyncIterator(), gatewayIterator = gatewayPorts.makeAsyncIterator()
+    guard let apiPort = await apiIterator.next(), let gatewayPort = await gatewayIterator.next() else { throw CloudError(operation: "start", status: nil, message: "no port") }
+    let client = CloudClient(credentials: CloudCredentials(baseURL: "http://127.0.0.1:\(apiPort)", token: "bench"))
+
+    let ids = (0..<count).map { String(format: "e00fce68%016x", 0x10000 + $0) }
+    try await client.addDevices(product: "bench", ids)
+    _ = try await client.uploadProductFirmware(product: "bench", version: 1, title: "v1", binary: try app(1))
+    _ = try await client.release(product: "bench", FirmwareRelease(version: 1, productDefault: true))
+    var firmware = try FirmwareSet.standard(for: boron)
+    firmware.application = try app(1)
+    let base = try BoardModel.provisioned(platform: boron, firmware: firmware)
+    let setupStart = clock.now
+    let boards = ids.map { EmulatedBoard(base.cloned(deviceID: $0, defects: [])) }
+    let connections = try zip(ids, boards).map { id, board in
+        EmulatedCloudConnection(board: board, client: try DeviceCloudClient(credentials: try gateway.trust.provisionDevice(id),
+                                                                            endpoint: DeviceCloudEndpoint(port: gatewayPort)))
+    }
+    let fleet = Task {
+        await withDiscardingTaskGroup { group in
+            for connection in connections { group.addTask { await connection.run() } }
+        }
+    }
+    while gateway.onlineDevices.count < count { try await Task.sleep(for: .milliseconds(20)) }
+    let connected = clock.now - setupStart
+
+    resetPeakMemory()
+    let baseline = peakMemory()
+    let releaseStart = clock.now
+    _ = try await client.uploadProductFirmware(product: "bench", version: 2, title: "v2", binary: try app(2))
+    _ = try await client.release(product: "bench", FirmwareRelease(version: 2, productDefault: true, intelligent: true))
+    let deadline = clock.now + .seconds(600)
+    while gateway.transfers.filter({ $0.outcome == .delivered }).count < count, clock.now < deadline {
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    let released = clock.now - releaseStart
+    let peak = peakMemory()
+    var running = 0
+    for board in boards where await board.update({ $0.runningProductVersion }) == 2 { running += 1 }
+    let transfers = gateway.transfers
+    fleet.cancel()
+    await fleet.value
+    devices.cancel()
+    api.cancel()
+    _ = await (devices.result, api.result)
+    return [
+        Measure(name: "cloud_release.boards", value: Double(count), unit: "boards"),
+        Measure(name: "cloud_release.connect_seconds", value: connected.seconds, unit: "s"),
+        Measure(name: "cloud_release.until_all_run_seconds", value: released.seconds, unit: "s"),
+        Measure(name: "cloud_release.boards_running_it", value: Double(running), unit: "boards"),
+        Measure(name: "cloud_release.chunks_sent", value: Double(transfers.reduce(0) { $0 + $1.chunksSent }), unit: "chunks"),
+        Measure(name: "cloud_release.not_delivered", value: Double(transfers.filter { $0.outcome != .delivered }.count), unit: "transfers"),
+        Measure(name: "cloud_release.rss_before", value: baseline, unit: "MiB"),
+        Measure(name: "cloud_release.peak_rss", value: peak, unit: "MiB"),
     ]
 }
 
@@ -300,6 +394,13 @@ func ymodemComparison() async throws -> [Measure] {
     ]
 }
 
+if CommandLine.arguments.dropFirst().first == "--cloud-release" {
+    // Alone, for a quick look: Scripts/benchmark --cloud-release [BOARDS]
+    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 1000
+    for measure in try await cloudRelease(boards: count) { measure.print() }
+    exit(0)
+}
+for measure in try await cloudRelease() { measure.print() }
 for measure in try await ymodemComparison() { measure.print() }
 for measure in try await usbFlashComparison() { measure.print() }
 for measure in try powerCutSweep() { measure.print() }
