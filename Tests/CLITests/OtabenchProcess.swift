@@ -40,9 +40,16 @@ struct OtabenchProcess {
     /// Starts a command that serves until stopped (`emulate`, `cloud serve`) and returns it
     /// with the lines it printed up to and including the one containing `ready`.
     static func serve(_ arguments: [String], ready: String) throws -> (Process, [String]) {
+        let (server, lines, _) = try serve(arguments, ready: ready, environment: [:])
+        return (server, lines)
+    }
+
+    /// The same, with more environment, also handing back its output to read the rest of.
+    static func serve(_ arguments: [String], ready: String, environment extra: [String: String]) throws -> (Process, [String], FileHandle) {
         let server = Process()
         server.executableURL = executable
         server.arguments = arguments
+        if !extra.isEmpty { server.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
         let output = Pipe()
         server.standardOutput = output
         server.standardError = FileHandle.nullDevice
@@ -53,6 +60,6 @@ struct OtabenchProcess {
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)
         }
-        return (server, text.split(separator: "\n").map(String.init))
+        return (server, text.split(separator: "\n").map(String.init), output.fileHandleForReading)
     }
 }

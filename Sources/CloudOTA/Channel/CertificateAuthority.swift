@@ -154,15 +154,7 @@ public struct CloudTrust: Sendable {
     public static func loadOrCreate(in folder: URL) throws -> CloudTrust {
         let paths = files.map { folder.appendingPathComponent($0).path }
         let present = paths.filter { FileManager.default.fileExists(atPath: $0) }
-        if present.count == paths.count {
-            let text = try paths.map { try String(contentsOfFile: $0, encoding: .utf8) }
-            return CloudTrust(cloudAuthority: CertificateAuthority(identity: try TLSIdentity(certificatePEM: text[0], privateKeyPEM: text[1])),
-                              deviceAuthority: CertificateAuthority(identity: try TLSIdentity(certificatePEM: text[2], privateKeyPEM: text[3])),
-                              cloudIdentity: try TLSIdentity(certificatePEM: text[4], privateKeyPEM: text[5]))
-        }
-        guard present.isEmpty else {
-            throw DeviceMessageError("\(folder.path) holds only part of a cloud's trust (\(present.count) of \(paths.count) files); move them away or complete them")
-        }
+        if !present.isEmpty { return try load(from: folder) }
         let trust = try create()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let contents = [try trust.cloudAuthority.identity.certificatePEM(), trust.cloudAuthority.identity.privateKeyPEM,
@@ -175,6 +167,24 @@ public struct CloudTrust: Sendable {
             }
         }
         return trust
+    }
+
+    /// Reads the trust a cloud keeps in `folder` (what a fleet needs to provision boards the
+    /// cloud accepts); every file must be there.
+    public static func load(from folder: URL) throws -> CloudTrust {
+        let paths = files.map { folder.appendingPathComponent($0).path }
+        let missing = paths.filter { !FileManager.default.fileExists(atPath: $0) }
+        guard missing.isEmpty else {
+            throw DeviceMessageError("\(folder.path) lacks \(missing.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")): not a cloud's trust folder (otabench cloud serve creates one)")
+        }
+        let text = try paths.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        do {
+            return CloudTrust(cloudAuthority: CertificateAuthority(identity: try TLSIdentity(certificatePEM: text[0], privateKeyPEM: text[1])),
+                              deviceAuthority: CertificateAuthority(identity: try TLSIdentity(certificatePEM: text[2], privateKeyPEM: text[3])),
+                              cloudIdentity: try TLSIdentity(certificatePEM: text[4], privateKeyPEM: text[5]))
+        } catch {
+            throw DeviceMessageError("\(folder.path) holds a certificate or key that does not read: \(error)")
+        }
     }
 }
 

@@ -93,12 +93,16 @@ public final class DeviceGateway: Sendable {
             }
         await onRunning(server.channel.localAddress?.port ?? port)
         try await withTaskCancellationHandler {
-            try await server.executeThenClose { inbound in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+            do {
+                try await server.executeThenClose { inbound in
+                    try await withThrowingDiscardingTaskGroup { group in
+                        for try await connection in inbound {
+                            group.addTask { await self.serve(connection) }
+                        }
                     }
                 }
+            } catch where Task.isCancelled {
+                // Stopped: the listening channel was closed under the loop.
             }
         } onCancel: {
             server.channel.close(promise: nil)
