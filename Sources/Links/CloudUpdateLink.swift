@@ -9,6 +9,17 @@ public protocol CloudUpdateLink: Sendable {
     func finish(cancel: Bool) async throws
 }
 
+/// A session that carries chunks without waiting for each answer, as the network does: the
+/// sender keeps up to a window of chunks in flight and reads the device's acknowledgements as
+/// they come (§8.2: cumulative and selective, after every few chunks).
+public protocol PipelinedCloudUpdateLink: CloudUpdateLink {
+    /// Sends chunk `index` and returns once it is on its way.
+    func post(index: Int, data: [UInt8]) async throws
+    /// The next acknowledgement of posted chunks, in the order the device sent them; nil when
+    /// none came within `timeout`.
+    func nextAcknowledgement(within timeout: Duration) async throws -> CloudTransferAck?
+}
+
 /// Every chunk below `upTo` is in, and the later ones in `selective`.
 public struct CloudTransferAck: Hashable, Sendable {
     public var upTo: Int

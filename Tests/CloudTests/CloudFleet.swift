@@ -62,8 +62,22 @@ struct CloudFleet {
         }
         let fleet = CloudFleet(cloud: cloud, gateway: gateway, gatewayTask: gatewayTask, gatewayPort: gatewayPort, ids: ids, boards: boards,
                                connections: connections, fleetTask: fleetTask)
-        try await fleet.waitUntil("every board is online") { gateway.onlineDevices.count == count }
+        do { try await fleet.waitUntil("every board is online") { gateway.onlineDevices.count == count } } catch {
+            await fleet.stop()
+            throw error
+        }
         return fleet
+    }
+
+    /// A fleet for `body`, stopped afterwards whatever happens (its HTTP pool must be shut down).
+    static func with(count: Int, beta: Int = 0, folder: URL, sender: CloudUpdateSender = CloudUpdateSender(), appSize: Int = 20_000,
+                     _ body: (CloudFleet) async throws -> Void) async throws {
+        let fleet = try await start(count: count, beta: beta, folder: folder, sender: sender, appSize: appSize)
+        do { try await body(fleet) } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
     }
 
     static func serve(_ gateway: DeviceGateway, port: Int = 0) async throws -> (Task<Void, any Error>, Int) {

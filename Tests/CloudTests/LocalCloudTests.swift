@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 /// A local cloud on loopback for one test, stopped when the test ends.
-struct RunningCloud {
+final class RunningCloud: Sendable {
     let server: LocalCloudServer
     let task: Task<Void, any Error>
     let port: Int
@@ -18,6 +18,18 @@ struct RunningCloud {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
     var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init(server: LocalCloudServer, task: Task<Void, any Error>, port: Int) {
+        self.server = server
+        self.task = task
+        self.port = port
+    }
+
+    /// A test that failed before `stop` must not crash the run: the pool is shut down here then.
+    deinit {
+        try? http.syncShutdown()
+        task.cancel()
+    }
 
     static func start(database: String, token: String = "test-token", gateway: DeviceGateway? = nil) async throws -> RunningCloud {
         var server = LocalCloudServer(store: try gateway?.store ?? LocalCloudStore(path: database), token: token,

@@ -41,6 +41,7 @@ public final class DeviceGateway: Sendable {
     /// A connection that has not said hello this long after connecting is closed.
     public let helloTimeout: Duration
     let fault: Mutex<(@Sendable (String, Int, inout [UInt8]) -> Void)?> = Mutex(nil)
+    let acknowledgementHook: Mutex<(@Sendable (String, CloudTransferAck) -> Void)?> = Mutex(nil)
     private let sessions = Mutex<[String: DeviceSession]>([:])
     private let record = Mutex<[Transfer]>([])
     private let turnedAway = Mutex<[String]>([])
@@ -61,6 +62,12 @@ public final class DeviceGateway: Sendable {
     /// Alters chunks on their way out (a corrupted source), for tests of the device's check.
     public func injectChunkFault(_ fault: (@Sendable (_ device: String, _ index: Int, _ data: inout [UInt8]) -> Void)?) {
         self.fault.withLock { $0 = fault }
+    }
+
+    /// Sees each acknowledgement a device sends during a transfer (to cut a transfer at a point
+    /// the device has reached), for tests.
+    public func watchAcknowledgements(_ hook: (@Sendable (_ device: String, _ ack: CloudTransferAck) -> Void)?) {
+        acknowledgementHook.withLock { $0 = hook }
     }
 
     public var transfers: [Transfer] { record.withLock { $0 } }
@@ -219,7 +226,7 @@ public final class DeviceGateway: Sendable {
     }
 
     func transfer(_ binary: [UInt8], version: Int?, to session: DeviceSession) async throws {
-        let link = RemoteDeviceLink(session: session, fault: fault.withLock { $0 })
+        let link = RemoteDeviceLink(session: session, fault: fault.withLock { $0 }, acknowledged: acknowledgementHook.withLock { $0 })
         let chunkCount = (binary.count + sender.chunkSize - 1) / sender.chunkSize
         if version != nil { publish(session, "spark/flash/status", "started") }
         var entry = Transfer(deviceID: session.deviceID, version: version, outcome: .delivered, resumedAt: 0, chunksSent: 0, chunkCount: chunkCount)

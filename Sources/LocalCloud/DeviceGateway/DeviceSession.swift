@@ -13,6 +13,8 @@ final class DeviceSession: Sendable {
     }
 
     private enum Slot {
+        /// A chunk posted without waiting: its answer goes to the acknowledgement queue.
+        case posted(ContinuousClock.Instant)
         case sent(ContinuousClock.Instant)
         case answered(DeviceResponse)
         case waiting(CheckedContinuation<DeviceResponse, any Error>, ContinuousClock.Instant)
@@ -22,6 +24,10 @@ final class DeviceSession: Sendable {
         var nextID: UInt32 = 0
         var slots: [UInt32: Slot] = [:]
         var closed = false
+        /// Answers to posted chunks not read yet, and who waits for the next one.
+        var acknowledgements: [DeviceResponse] = []
+        var waiter: (token: UInt64, continuation: CheckedContinuation<DeviceResponse?, any Error>)?
+        var nextToken: UInt64 = 0
     }
 
     let deviceID: String
@@ -71,7 +77,7 @@ final class DeviceSession: Sendable {
                 case .sent(let since):
                     state.slots[id] = .waiting(continuation, since)
                     return nil
-                case .waiting, nil:
+                case .waiting, .posted, nil:
                     return .failure(LinkError.disconnected)
                 }
             }
@@ -79,8 +85,56 @@ final class DeviceSession: Sendable {
         }
     }
 
+    /// Sends a request without waiting for its answer, which `nextAnswer` returns later.
+    func post(_ request: DeviceRequest) async throws {
+        let id: UInt32? = state.withLock { state in
+            guard !state.closed else { return nil }
+            state.nextID &+= 1
+            state.slots[state.nextID] = .posted(.now)
+            return state.nextID
+        }
+        guard let id else { throw LinkError.disconnected }
+        do { try await outbound.write(.request(id: id, request)) } catch {
+            _ = state.withLock { $0.slots.removeValue(forKey: id) }
+            throw LinkError.disconnected
+        }
+    }
+
+    /// Drops answers to earlier posts (a new transfer starts).
+    func forgetPostedAnswers() {
+        state.withLock { $0.acknowledgements.removeAll() }
+    }
+
+    /// The next answer to a posted request, in arrival order; nil after `timeout` without one.
+    func nextAnswer(within timeout: Duration) async throws -> DeviceResponse? {
+        let token = state.withLock { state in
+            state.nextToken += 1
+            return state.nextToken
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            let waiter = self.state.withLock { state -> CheckedContinuation<DeviceResponse?, any Error>? in
+                guard state.waiter?.token == token else { return nil }
+                defer { state.waiter = nil }
+                return state.waiter?.continuation
+            }
+            waiter?.resume(returning: nil)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<DeviceResponse?, any Error>? = state.withLock { state in
+                if !state.acknowledgements.isEmpty { return .success(state.acknowledgements.removeFirst()) }
+                if state.closed { return .failure(LinkError.disconnected) }
+                state.waiter = (token, continuation)
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
     /// The device's answer to request `id`. False for an id nobody asked.
     func resolve(_ id: UInt32, _ response: DeviceResponse) -> Bool {
+        if let posted = resolvePosted(id, response) { return posted }
         let waiting: CheckedContinuation<DeviceResponse, any Error>?? = state.withLock { state in
             switch state.slots[id] {
             case .sent:
@@ -89,12 +143,30 @@ final class DeviceSession: Sendable {
             case .waiting(let continuation, _):
                 state.slots[id] = nil
                 return .some(continuation)
-            case .answered, nil:
+            case .answered, .posted, nil:
                 return nil
             }
         }
         guard let waiting else { return false }
         waiting?.resume(returning: response)
+        return true
+    }
+
+    /// An answer to a posted request: handed to whoever waits for one, or queued. Nil when `id`
+    /// was not posted.
+    private func resolvePosted(_ id: UInt32, _ response: DeviceResponse) -> Bool? {
+        let outcome: (Bool, CheckedContinuation<DeviceResponse?, any Error>?) = state.withLock { state in
+            guard case .posted = state.slots[id] else { return (false, nil) }
+            state.slots[id] = nil
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (true, waiter.continuation)
+            }
+            state.acknowledgements.append(response)
+            return (true, nil)
+        }
+        guard outcome.0 else { return nil }
+        outcome.1?.resume(returning: response)
         return true
     }
 
@@ -106,9 +178,12 @@ final class DeviceSession: Sendable {
                 if case .waiting(let continuation, _) = slot { return continuation } else { return nil }
             }
             state.slots = [:]
-            return waiting
+            let answerWaiter = state.waiter?.continuation
+            state.waiter = nil
+            return (waiting, answerWaiter)
         }
-        for continuation in waiting { continuation.resume(throwing: LinkError.disconnected) }
+        for continuation in waiting.0 { continuation.resume(throwing: LinkError.disconnected) }
+        waiting.1?.resume(throwing: LinkError.disconnected)
         workInput.finish()
         channel.close(promise: nil)
     }
@@ -120,7 +195,7 @@ final class DeviceSession: Sendable {
             let overdue = state.withLock { state in
                 state.slots.values.contains { slot in
                     switch slot {
-                    case .sent(let since), .waiting(_, let since): since.duration(to: .now) > timeout
+                    case .sent(let since), .waiting(_, let since), .posted(let since): since.duration(to: .now) > timeout
                     case .answered: false
                     }
                 }
@@ -139,13 +214,34 @@ public struct DeviceRefusal: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String { "the device refused: \(reason)" }
 }
 
-/// OTA v3's calls, made to a remote device over its session.
-struct RemoteDeviceLink: CloudUpdateLink {
+/// OTA v3's calls, made to a remote device over its session; chunks are pipelined.
+struct RemoteDeviceLink: PipelinedCloudUpdateLink {
     let session: DeviceSession
     /// Alters a chunk on its way out: a fault at the source, for tests.
     let fault: (@Sendable (_ device: String, _ index: Int, _ data: inout [UInt8]) -> Void)?
+    /// Sees each acknowledgement as it arrives, for tests.
+    let acknowledged: (@Sendable (_ device: String, _ ack: CloudTransferAck) -> Void)?
+
+    func post(index: Int, data: [UInt8]) async throws {
+        var data = data
+        fault?(session.deviceID, index, &data)
+        try await session.post(.updateChunk(index: index, data: data))
+    }
+
+    func nextAcknowledgement(within timeout: Duration) async throws -> CloudTransferAck? {
+        switch try await session.nextAnswer(within: timeout) {
+        case nil: return nil
+        case .acknowledged(let upTo, let selective)?:
+            let ack = CloudTransferAck(upTo: upTo, selective: selective)
+            acknowledged?(session.deviceID, ack)
+            return ack
+        case .refused(let reason)?: throw DeviceRefusal(reason: reason)
+        case let other?: throw DeviceChannelError.protocolViolation("answered UpdateChunk with \(other)")
+        }
+    }
 
     func start(size: Int, sha256: [UInt8], chunkSize: Int) async throws -> Int {
+        session.forgetPostedAnswers()
         switch try await session.request(.updateStart(size: size, sha256: sha256, chunkSize: chunkSize)) {
         case .started(let offset): return offset
         case .refused(let reason): throw DeviceRefusal(reason: reason)
