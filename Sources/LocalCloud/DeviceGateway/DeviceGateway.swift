@@ -46,6 +46,7 @@ public final class DeviceGateway: Sendable {
     private let record = Mutex<[Transfer]>([])
     private let turnedAway = Mutex<[String]>([])
     private let begun = Mutex<[String: Int]>([:])
+    private let open = Mutex<(channels: [ObjectIdentifier: any Channel], stopping: Bool)>(([:], false))
     private let logger: Logger
 
     public init(store: LocalCloudStore, events: EventHub, trust: CloudTrust, sender: CloudUpdateSender = CloudUpdateSender(),
@@ -99,26 +100,50 @@ public final class DeviceGateway: Sendable {
                 }
             }
         await onRunning(server.channel.localAddress?.port ?? port)
-        try await withTaskCancellationHandler {
-            do {
-                try await server.executeThenClose { inbound in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        for try await connection in inbound {
-                            group.addTask { await self.serve(connection) }
-                        }
+        // Every accepted connection must be run to its end (NIO traps on one dropped unused), so
+        // the accept loop is not cancelled with the caller: a stop closes the listening channel
+        // and every connection, and the loop then ends by itself.
+        let acceptLoop = Task {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
                     }
                 }
-            } catch where Task.isCancelled {
-                // Stopped: the listening channel was closed under the loop.
             }
+        }
+        await withTaskCancellationHandler {
+            _ = await acceptLoop.result
         } onCancel: {
             server.channel.close(promise: nil)
-            for session in self.sessions.withLock({ Array($0.values) }) { session.close() }
+            self.closeEveryConnection()
         }
+        if Task.isCancelled { return }
+        try await acceptLoop.value
+    }
+
+    /// Stopping: every connection is closed, and any accepted from now on at once.
+    private func closeEveryConnection() {
+        let channels = open.withLock { state in
+            state.stopping = true
+            return Array(state.channels.values)
+        }
+        for channel in channels { channel.close(promise: nil) }
+        for session in sessions.withLock({ Array($0.values) }) { session.close() }
     }
 
     func serve(_ connection: NIOAsyncChannel<DeviceMessage, DeviceMessage>) async {
         let channel = connection.channel
+        let key = ObjectIdentifier(channel)
+        let stopping = open.withLock { state in
+            if !state.stopping { state.channels[key] = channel }
+            return state.stopping
+        }
+        defer { _ = open.withLock { $0.channels.removeValue(forKey: key) } }
+        if stopping {
+            try? await connection.executeThenClose { _, _ in }
+            return
+        }
         // A peer that never says hello (or never finishes the handshake) is not waited for.
         let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) { channel.close(promise: nil) }
         var session: DeviceSession?
