@@ -16,3 +16,46 @@ extension Scenario {
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }
 }
+
+extension Scenario {
+    static let cloudPowerCutDuringTransfer = Scenario(
+        "cloud/power-cut-during-transfer",
+        "A power cut while a cloud update downloads leaves the old app running; the cloud's next attempt starts over and installs it",
+        tags: [.nightly, .powerCut, .ota],
+        requires: [.cloudOTA, .powerControl],
+        probesDefects: false,
+        powerCutsOver: .download
+    ) { bench, cut in
+        let old = bench.image(.knownGoodApp), next = bench.image(.nextApp)
+        // The cut ends the transfer with the board gone; the cloud reports the flash failed.
+        try? await bench.board.update(to: next, via: .cloud, cuttingPower: cut)
+        try await bench.recordPowerCut()
+        let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
+        try await bench.expect(mode, equals: .running, "mode after the cut")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
+        try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
+        // The partial file went with the RAM: the next transfer starts from the beginning.
+        try await bench.step("update through the cloud again") { try await bench.board.update(to: next, via: .cloud, cuttingPower: nil) }
+        _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app (the new one)")
+    }
+
+    static let cloudUpdateRefusedWhileDisabled = Scenario(
+        "cloud/refused-while-updates-disabled",
+        "A cloud update to a board whose app disabled updates is refused by the board and reported failed by the cloud; enabled, it goes through",
+        tags: [.nightly, .updateControl, .ota],
+        requires: [.cloudOTA, .updateControl]
+    ) { bench in
+        let old = bench.image(.knownGoodApp), next = bench.image(.nextApp)
+        try await bench.board.setUpdatesEnabled(false)
+        let error = try await bench.expectFailure("a cloud update while disabled") {
+            try await bench.board.update(to: next, via: .cloud, cuttingPower: nil)
+        }
+        try await bench.expect("\(error)".contains("failed"), "the cloud reports the flash failed (got: \(error))")
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
+        try await bench.board.setUpdatesEnabled(true)
+        try await bench.step("update after enabling") { try await bench.board.update(to: next, via: .cloud, cuttingPower: nil) }
+        _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
+    }
+}

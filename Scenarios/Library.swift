@@ -6,6 +6,8 @@ public enum ScenarioLibrary {
         .flashKnownGood,
         .otaHappyPath,
         .cloudOTAHappyPath,
+        .cloudPowerCutDuringTransfer,
+        .cloudUpdateRefusedWhileDisabled,
         .otaOverSerialYModem,
         .powerCutDuringDownload,
         .powerCutDuringApply,

@@ -144,8 +144,10 @@ struct RunnerTests {
         options.tags = [.powerCut]
         let runner = Runner(scenarios: ScenarioLibrary.all, boards: try boards(["boron"]), store: nil, options: options)
         let ids = runner.plan().flatMap { $0.cases.map { $0.1.id } }
-        #expect(ids.count == 12)
-        #expect(ids.allSatisfy { ($0.hasPrefix("ota/power-cut-during-") || $0.hasPrefix("dfu/power-cut-during-")) && $0.hasSuffix("%]") })
+        #expect(ids.count == 16)
+        #expect(ids.allSatisfy {
+            ($0.hasPrefix("ota/power-cut-during-") || $0.hasPrefix("dfu/power-cut-during-") || $0.hasPrefix("cloud/power-cut-during-")) && $0.hasSuffix("%]")
+        })
         options = RunOptions()
         options.scenarioPatterns = ["guard/*-by-?ost"]
         #expect(Runner(scenarios: ScenarioLibrary.all, boards: try boards(["boron"]), store: nil, options: options)

@@ -153,9 +153,9 @@ struct RunCommandTests {
             #expect(result.status == 0, "\(result.standardError)")
             return result.standardOutput.split(separator: "\n").map(String.init)
         }
-        #expect(try listed([]).count == 12)
+        #expect(try listed([]).count == 16)
         let seven = try listed(["--cut-points", "7"])
-        #expect(seven.count == 21)
+        #expect(seven.count == 28)
         #expect(seven.contains { $0.hasSuffix("ota/power-cut-during-download[download 7%]") }, "\(seven)")
         let refused = try OtabenchProcess.run(["run", "--cut-points", "0", "--list"])
         #expect(refused.status == 2)

@@ -157,7 +157,7 @@ public final class EmulatedBenchBoard: Board {
     }
 
     public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
-        if let cut { try await armPowerCut(cut, image: image) }
+        if let cut { try await armPowerCut(cut, image: image, source: path == .cloud ? .cloud : .usb) }
         do {
             switch path {
             case .controlRequests:
@@ -226,14 +226,15 @@ public final class EmulatedBenchBoard: Board {
     }
 
     /// Finds the operation a cut lands on by running the same update on a copy of the board.
-    private func armPowerCut(_ cut: PowerCut, image: FirmwareImage) async throws {
+    private func armPowerCut(_ cut: PowerCut, image: FirmwareImage, source: BoardModel.UpdateSource) async throws {
         guard cut.phase != .dfuWrite else {
             throw BoardError(board: name, operation: "power cut", reason: "a DFU-write cut belongs to flash(_:via:cuttingPower:), not to an update")
         }
         var probe = await emulator.snapshot()
         probe.storage.resetOperationLog()
         do {
-            try probe.receiveUpdate(image.bytes, source: .usb)
+            // Through the same source: its chunk size sets how many staging writes there are.
+            try probe.receiveUpdate(image.bytes, source: source)
         } catch {
             throw BoardError(board: name, operation: "power cut", reason: "the update itself fails, there is nothing to cut: \(error)")
         }

@@ -21,7 +21,9 @@ public actor LocalBenchCloud {
         var tasks: [Task<Void, any Error>]
     }
 
-    private var running: Running?
+    /// Started once: callers arriving while it starts wait for the same start (an actor is
+    /// re-entered at every await, so a plain "if not started" would start it twice).
+    private var starting: Task<Running, any Error>?
     /// Each device id's connection, with the board it belongs to: a case that makes a new board
     /// under the same id replaces the connection.
     private var connections: [String: (board: ObjectIdentifier, task: Task<Void, Never>)] = [:]
@@ -64,7 +66,13 @@ public actor LocalBenchCloud {
     }
 
     private func start() async throws -> Running {
-        if let running { return running }
+        if let starting { return try await starting.value }
+        let task = Task { try await Self.startCloud() }
+        starting = task
+        return try await task.value
+    }
+
+    private static func startCloud() async throws -> Running {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-cloud-\(getpid())-\(UUID().uuidString.prefix(8))")
         var logger = Logger(label: "otabench.cloud")
         logger.logLevel = .error
@@ -82,9 +90,7 @@ public actor LocalBenchCloud {
         guard let apiPort = await apiIterator.next(), let gatewayPort = await gatewayIterator.next() else {
             throw CloudError(operation: "start the local cloud", status: nil, message: "it did not start")
         }
-        let running = Running(client: CloudClient(credentials: CloudCredentials(baseURL: "http://127.0.0.1:\(apiPort)", token: token)),
-                              gateway: gateway, gatewayPort: gatewayPort, tasks: [api, devices])
-        self.running = running
-        return running
+        return Running(client: CloudClient(credentials: CloudCredentials(baseURL: "http://127.0.0.1:\(apiPort)", token: token)),
+                       gateway: gateway, gatewayPort: gatewayPort, tasks: [api, devices])
     }
 }
