@@ -295,6 +295,13 @@ struct DeviceFleetTests {
             }
             #expect(names == ["spark/flash/status started", "spark/flash/status success", "spark/status offline", "spark/status online"])
             #expect(fleet.gateway.transfers.map(\.deviceID) == [fleet.ids[7]])
+            // An application's own event reaches the product's stream, named by its device.
+            fleet.connections[3].publish("temperature", "21.5")
+            var appEvent: CloudEvent?
+            while appEvent == nil, let event = try await events.next() {
+                if event.name == "temperature" { appEvent = event }
+            }
+            #expect(appEvent?.coreid == fleet.ids[3] && appEvent?.data == "21.5")
         }
     }
 }

@@ -80,7 +80,9 @@ public final class EmulatedCloudConnection: Sendable {
         state.withLock { $0.outbox?.finish() }
     }
 
-    func publish(_ name: String, _ data: String) {
+    /// `Particle.publish(name, data)` from the board's application: on the cloud's event
+    /// streams while connected, dropped otherwise (as Device OS drops an unsent publish).
+    public func publish(_ name: String, _ data: String) {
         _ = state.withLock { $0.outbox }?.yield((name, data))
     }
 }
