@@ -166,7 +166,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "BenchTests",
+            dependencies: ["Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", "Cloud", "LocalCloud",
+                           .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "EmulatorTests",
             dependencies: [

@@ -133,6 +133,41 @@ struct DeviceChannelTests {
     }
 }
 
+extension DeviceChannelTests {
+    @Test("Stopping the gateway while devices keep connecting ends cleanly, round after round")
+    func stopWhileConnecting() async throws {
+        for round in 0..<6 {
+            let (_, task, port, trust) = try await Self.gateway("channel-stop-\(round)")
+            let context = try NIOSSLContext(configuration: try trust.provisionDevice("e00fce680000000000002001").clientConfiguration())
+            let storm = Task {
+                await withDiscardingTaskGroup { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            while !Task.isCancelled {
+                                // Connect and leave at once, often in the middle of the handshake.
+                                let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                                    .connect(host: "127.0.0.1", port: port) { channel in
+                                        channel.eventLoop.makeCompletedFuture {
+                                            try channel.pipeline.syncOperations.addHandler(
+                                                try NIOSSLClientHandler(context: context, serverHostname: CloudTrust.cloudHostName))
+                                            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                                        }
+                                    }
+                                try? await channel?.executeThenClose { _, _ in }
+                            }
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            task.cancel()
+            _ = await task.result
+            storm.cancel()
+            await storm.value
+        }
+    }
+}
+
 /// A message as it goes on the wire, length first.
 enum DeviceMessageFraming {
     static func frame(_ message: DeviceMessage) -> [UInt8] {

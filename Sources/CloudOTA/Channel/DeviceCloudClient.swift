@@ -86,8 +86,8 @@ public struct DeviceCloudClient: Sendable {
             throw DeviceChannelError.untrustedPeer("\(error)")
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed || error == .eof {
             return .connectionClosed
-        } catch let error as IOError {
-            _ = error
+        } catch is IOError {
+            // Reset by the peer, a broken pipe: the network dropped the session.
             return .connectionClosed
         }
     }

@@ -46,7 +46,17 @@ public final class DeviceGateway: Sendable {
     private let record = Mutex<[Transfer]>([])
     private let turnedAway = Mutex<[String]>([])
     private let begun = Mutex<[String: Int]>([:])
-    private let open = Mutex<(channels: [ObjectIdentifier: any Channel], stopping: Bool)>(([:], false))
+    /// Accepted connections not yet taken by `serve` (NIO traps when one of these is dropped
+    /// unused, as its server stream does to those still arriving when it closes: the gateway
+    /// holds them, and runs to its end any the stream never delivers), the connections being
+    /// served, and whether the gateway is stopping.
+    private struct Connections {
+        var unclaimed: [ObjectIdentifier: NIOAsyncChannel<DeviceMessage, DeviceMessage>] = [:]
+        var open: [ObjectIdentifier: any Channel] = [:]
+        var stopping = false
+    }
+
+    private let connections = Mutex(Connections())
     private let logger: Logger
 
     public init(store: LocalCloudStore, events: EventHub, trust: CloudTrust, sender: CloudUpdateSender = CloudUpdateSender(),
@@ -96,7 +106,13 @@ public final class DeviceGateway: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try channel.pipeline.syncOperations.addDeviceMessageCodec()
-                    return try NIOAsyncChannel<DeviceMessage, DeviceMessage>(wrappingChannelSynchronously: channel)
+                    let connection = try NIOAsyncChannel<DeviceMessage, DeviceMessage>(wrappingChannelSynchronously: channel)
+                    let stopping = self.connections.withLock { state in
+                        if !state.stopping { state.unclaimed[ObjectIdentifier(channel)] = connection }
+                        return state.stopping
+                    }
+                    if stopping { Self.discard(connection) }
+                    return connection
                 }
             }
         await onRunning(server.channel.localAddress?.port ?? port)
@@ -124,26 +140,31 @@ public final class DeviceGateway: Sendable {
 
     /// Stopping: every connection is closed, and any accepted from now on at once.
     private func closeEveryConnection() {
-        let channels = open.withLock { state in
+        let (open, unclaimed) = connections.withLock { state in
             state.stopping = true
-            return Array(state.channels.values)
+            defer { state.unclaimed = [:] }
+            return (Array(state.open.values), Array(state.unclaimed.values))
         }
-        for channel in channels { channel.close(promise: nil) }
+        for channel in open { channel.close(promise: nil) }
+        for connection in unclaimed { Self.discard(connection) }
         for session in sessions.withLock({ Array($0.values) }) { session.close() }
+    }
+
+    /// Runs a connection nobody will serve to its end: closed at once.
+    private static func discard(_ connection: NIOAsyncChannel<DeviceMessage, DeviceMessage>) {
+        Task { try? await connection.executeThenClose { _, _ in } }
     }
 
     func serve(_ connection: NIOAsyncChannel<DeviceMessage, DeviceMessage>) async {
         let channel = connection.channel
         let key = ObjectIdentifier(channel)
-        let stopping = open.withLock { state in
-            if !state.stopping { state.channels[key] = channel }
-            return state.stopping
-        }
-        defer { _ = open.withLock { $0.channels.removeValue(forKey: key) } }
-        if stopping {
-            try? await connection.executeThenClose { _, _ in }
-            return
-        }
+        // Taken from the unclaimed ones, or already discarded by a stop.
+        guard connections.withLock({ state in
+            guard state.unclaimed.removeValue(forKey: key) != nil else { return false }
+            state.open[key] = channel
+            return true
+        }) else { return }
+        defer { _ = connections.withLock { $0.open.removeValue(forKey: key) } }
         // A peer that never says hello (or never finishes the handshake) is not waited for.
         let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) { channel.close(promise: nil) }
         var session: DeviceSession?
