@@ -66,8 +66,8 @@ public enum Capability: String, Hashable, Sendable, Codable, CaseIterable {
     /// The application's and the cloud's side of update control (disableUpdates, pending and
     /// forced notices) and the app events: the emulator has them; a real board needs the cloud path.
     case updateControl = "update-control"
-    /// OTA through the cloud (protocol v3): the emulator's in-process session; real boards
-    /// through Particle's API once the cloud path reaches them.
+    /// OTA through a cloud API (protocol v3 to the board): emulated boards through the local
+    /// cloud over their TLS session; boards on USB through Particle's when the bench has a token.
     case cloudOTA = "cloud-ota"
 }
 

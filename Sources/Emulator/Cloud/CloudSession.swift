@@ -2,8 +2,9 @@ import CloudOTA
 import Firmware
 import Links
 
-/// An emulated board's end of a cloud session, called in-process: each call is the board's
-/// Device OS handling the message. A board that is off or not running Device OS is gone.
+/// An emulated board's end of a cloud session: each call is the board's Device OS handling the
+/// message, whether the cloud calls in-process or over the board's network connection
+/// (`EmulatedCloudConnection`). A board that is off or not running Device OS is gone.
 public struct EmulatedCloudSession: CloudUpdateLink {
     public let board: EmulatedBoard
 
