@@ -37,6 +37,11 @@ struct InventoryTests {
         (InventoryTests.realBoard + "power-hub = \"1-1\"\npower-port = 0\n", 7, "power-port", "1…255"),
         (InventoryTests.realBoard + "power-hub = \"1-1\"\npower-port = 2\npower-on = [\"a\"]\npower-off = [\"b\"]\n", 6, "power-hub", "not both"),
         ("[[board]]\nname = \"a\"\nplatform = \"boron\"\npower-hub = \"1-1\"\npower-port = 2\n", 4, "power-hub", "emulated board's power"),
+        (InventoryTests.realBoard + "\n[cloud]\ntoken = \"abc\"\n", 8, "token", "does not go in the inventory"),
+        (InventoryTests.realBoard + "\n[cloud]\napi = \"particle\"\n", 8, "api", "base URL"),
+        (InventoryTests.realBoard + "\n[cloud]\ntoken-env = \"MY TOKEN\"\n", 8, "token-env", "environment variable"),
+        (InventoryTests.realBoard + "\n[cloud]\ntimeout = 0\n", 8, "timeout", "1…3600"),
+        (InventoryTests.realBoard + "\n[cloud]\nproduct = 3\n", 8, "product", "unknown key in [cloud]"),
     ])
     func errors(_ text: String, _ line: Int, _ key: String, _ message: String) {
         let error = #expect(throws: InventoryError.self) { try Inventory.parse(text, file: "Boards/lab.toml") }
@@ -70,6 +75,22 @@ struct InventoryTests {
         #expect((entries[0].powerSwitch as? HubPortPowerSwitch)?.hubPort == HubPort(location: "1-1.4", port: 3))
         #expect(entries[1].powerHub == nil)
         #expect((entries[1].powerSwitch as? CommandPowerSwitch)?.hook.off == ["relayctl", "off"])
+    }
+
+    @Test("The [cloud] table names the API and the token's variable; a real board gets the cloud path only when that variable is set")
+    func cloudTable() throws {
+        let inventory = try Inventory.parse(Self.realBoard + "\n[cloud]\napi = \"http://127.0.0.1:8090\"\ntoken-env = \"LAB_CLOUD_TOKEN\"\ntimeout = 120\n",
+                                            file: "lab.toml")
+        #expect(inventory.cloud == CloudSettings(api: "http://127.0.0.1:8090", tokenVariable: "LAB_CLOUD_TOKEN", timeout: .seconds(120)))
+        #expect(inventory.cloud.credentials(["PARTICLE_ACCESS_TOKEN": "other"]) == nil, "only the named variable counts")
+        let credentials = try #require(inventory.cloud.credentials(["LAB_CLOUD_TOKEN": "s3cret"]))
+        #expect(credentials.baseURL == "http://127.0.0.1:8090")
+        #expect(!"\(credentials)".contains("s3cret"))
+        // Without a [cloud] table: Particle's variables, Particle's API.
+        let plain = try Inventory.parse(Self.realBoard, file: "lab.toml")
+        #expect(plain.cloud.credentials(["PARTICLE_ACCESS_TOKEN": "t"])?.baseURL == "https://api.particle.io")
+        #expect(plain.cloud.credentials([:]) == nil)
+        #expect(plain.cloud.flash([:]) == nil && plain.cloud.flash(["PARTICLE_ACCESS_TOKEN": "t"])?.timeout == .seconds(300))
     }
 
     @Test("A TOML syntax error gives its line")

@@ -25,6 +25,9 @@ import TOMLKit
 /// power-off-time = 2    # seconds a power cut keeps a real board off
 /// apply-window = 2      # seconds after a real board leaves USB to apply an update over
 ///                       # which apply-phase cuts are spread
+///
+/// [cloud]               # optional: the cloud API for real boards' cloud updates (CloudSettings)
+/// token-env = "PARTICLE_ACCESS_TOKEN"
 /// ```
 public struct Inventory: Sendable {
     public struct Entry: Hashable, Sendable {
@@ -75,10 +78,14 @@ public struct Inventory: Sendable {
 
     public var source: String
     public var entries: [Entry]
+    /// The `[cloud]` table; without one, real boards use `PARTICLE_ACCESS_TOKEN` and
+    /// `PARTICLE_API_BASE_URL` when they are set.
+    public var cloud: CloudSettings
 
-    public init(source: String, entries: [Entry]) {
+    public init(source: String, entries: [Entry], cloud: CloudSettings = CloudSettings()) {
         self.source = source
         self.entries = entries
+        self.cloud = cloud
     }
 
     public static func load(_ path: String) throws(InventoryError) -> Inventory {
@@ -97,9 +104,11 @@ public struct Inventory: Sendable {
             throw InventoryError(file: file, line: nil, key: nil, message: "\(error)")
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        for key in table.keys where key != "board" {
-            throw InventoryError(file: file, line: line(of: key, in: lines), key: key, message: "unknown top-level key; boards go in [[board]] tables")
+        for key in table.keys where key != "board" && key != "cloud" {
+            throw InventoryError(file: file, line: line(of: key, in: lines), key: key,
+                                 message: "unknown top-level key; boards go in [[board]] tables, the cloud API in [cloud]")
         }
+        let cloud = try parseCloud(table["cloud"], file: file, lines: lines)
         guard let boards = table["board"]?.array else {
             throw InventoryError(file: file, line: nil, key: "board", message: "no [[board]] entries")
         }
@@ -219,7 +228,43 @@ public struct Inventory: Sendable {
             }
             entries.append(entry)
         }
-        return Inventory(source: file, entries: entries)
+        return Inventory(source: file, entries: entries, cloud: cloud)
+    }
+
+    static func parseCloud(_ value: (any TOMLValueConvertible)?, file: String, lines: [String]) throws(InventoryError) -> CloudSettings {
+        guard let value else { return CloudSettings() }
+        let header = nthLine(containing: "[cloud]", occurrence: 0, in: lines)
+        func fail(_ key: String, _ message: String) -> InventoryError {
+            InventoryError(file: file, line: line(of: key, in: lines, after: header) ?? header, key: key, message: message)
+        }
+        guard let table = value.table else { throw fail("cloud", "must be a table: [cloud]") }
+        if table["token"] != nil {
+            throw fail("token", "the token does not go in the inventory (it gets committed): put it in an environment variable and name that with token-env")
+        }
+        let known: Set<String> = ["api", "token-env", "timeout"]
+        if let unknown = table.keys.first(where: { !known.contains($0) }) {
+            throw fail(unknown, "unknown key in [cloud]; known: \(known.sorted().joined(separator: ", "))")
+        }
+        var settings = CloudSettings()
+        if let api = table["api"] {
+            guard let text = api.string, let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw fail("api", "must be the API's base URL, such as \"https://api.particle.io\"")
+            }
+            settings.api = text
+        }
+        if let variable = table["token-env"] {
+            guard let name = variable.string, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw fail("token-env", "must name an environment variable, such as \"PARTICLE_ACCESS_TOKEN\"")
+            }
+            settings.tokenVariable = name
+        }
+        if let timeout = table["timeout"] {
+            guard let seconds = timeout.int ?? timeout.double.map({ Int($0) }), (1...3600).contains(seconds) else {
+                throw fail("timeout", "must be 1…3600 seconds")
+            }
+            settings.timeout = .seconds(seconds)
+        }
+        return settings
     }
 
     /// `1-1` or `3-1.4.2`: a bus number, then at least one port, as the kernel names a device.

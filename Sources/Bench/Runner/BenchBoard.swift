@@ -40,7 +40,7 @@ public struct BenchBoard: Sendable {
 
     /// A board on USB for an inventory entry. Its images come from the entry's firmware
     /// folder; roles the folder lacks are built for the platform.
-    public static func usb(_ entry: Inventory.Entry, consoleDirectory: URL? = nil) throws -> BenchBoard {
+    public static func usb(_ entry: Inventory.Entry, consoleDirectory: URL? = nil, cloud: CloudSettings = CloudSettings()) throws -> BenchBoard {
         let built = try ProvisionedTemplates.shared.template(for: entry.platform).library
         let library = try entry.firmwareFolder.map { try FirmwareLibrary.load(from: $0, platform: entry.platform, fallback: built) } ?? built
         if let consoleDirectory { try FileManager.default.createDirectory(at: consoleDirectory, withIntermediateDirectories: true) }
@@ -48,14 +48,15 @@ public struct BenchBoard: Sendable {
                              consoleLog: consoleDirectory?.appendingPathComponent("\(entry.name).log"),
                              powerSwitch: entry.powerSwitch,
                              powerOffTime: entry.powerOffTime, applyWindow: entry.applyWindow,
-                             cloud: CloudCredentials.fromEnvironment().map { CloudFlash(client: CloudClient(credentials: $0)) })
+                             cloud: cloud.flash())
         return BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
     }
 
     /// The board an inventory entry names, emulated or on USB.
     /// `consoleDirectory` receives the console logs of boards captured from a serial port.
-    public static func make(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil) throws -> BenchBoard {
-        entry.emulated ? try emulated(entry, serial: serial, consoleDirectory: consoleDirectory) : try usb(entry, consoleDirectory: consoleDirectory)
+    public static func make(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil, cloud: CloudSettings = CloudSettings()) throws -> BenchBoard {
+        entry.emulated ? try emulated(entry, serial: serial, consoleDirectory: consoleDirectory)
+            : try usb(entry, consoleDirectory: consoleDirectory, cloud: cloud)
     }
 
     /// Running Device OS with the known-good app and every module valid.

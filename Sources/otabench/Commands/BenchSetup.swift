@@ -20,7 +20,7 @@ enum BenchSetup {
     static func boards(_ inventory: Inventory, reportDir: String, verb: String) throws -> [BenchBoard] {
         do {
             let consoleDirectory = URL(fileURLWithPath: reportDir).appendingPathComponent("console")
-            return try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory) }
+            return try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory, cloud: inventory.cloud) }
         } catch {
             reportError("\(verb): cannot set up the boards: \(error)")
             throw ExitStatus.couldNotRun.exitCode
