@@ -72,7 +72,7 @@ public struct LocalCloudServer: Sendable {
                 guard let binary = form.files["file"], !binary.isEmpty else { throw LocalCloudError.badRequest("send the binary as the form file \"file\"") }
                 try server.checkModule(binary)
                 let product = try server.store.flashDevice(id, binary: binary)
-                server.events.publish(product: product, CloudEvent(name: "spark/flash/status", data: "started", coreid: id,
+                server.events.publish(product: product, CloudEvent(name: "spark/flash/status", data: FlashStatus.started, coreid: id,
                                                                    publishedAt: Date().formatted(.iso8601)))
                 server.gateway?.flashRequested(device: id)
                 return ["id": id, "status": "Update started"]

@@ -48,7 +48,7 @@ struct DeviceFleetTests {
                 seen[event.coreid, default: []].append(event.data)
             }
             #expect(seen.count == 45)
-            #expect(seen.values.allSatisfy { $0 == ["started", "success"] })
+            #expect(seen.values.allSatisfy { $0 == ["started ", "success "] })
             // Each board was sent each file once, whole, from the start.
             for transfer in fleet.gateway.transfers {
                 #expect(transfer.outcome == .delivered && transfer.resumedAt == 0 && transfer.chunksSent == transfer.chunkCount)
@@ -293,7 +293,7 @@ struct DeviceFleetTests {
             while names.count < 4, let event = try await events.next() {
                 if event.coreid == fleet.ids[7] { names.append("\(event.name) \(event.data)") }
             }
-            #expect(names == ["spark/flash/status started", "spark/flash/status success", "spark/status offline", "spark/status online"])
+            #expect(names == ["spark/flash/status started ", "spark/flash/status success ", "spark/status offline", "spark/status online"])
             #expect(fleet.gateway.transfers.map(\.deviceID) == [fleet.ids[7]])
             // An application's own event reaches the product's stream, named by its device.
             fleet.connections[3].publish("temperature", "21.5")

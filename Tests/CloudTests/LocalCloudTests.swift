@@ -90,7 +90,7 @@ struct LocalCloudTests {
         var iterator = events.makeAsyncIterator()
         try await client.flashDevice(Self.devices[3], firmware: try Self.app(3))
         let event = try #require(try await iterator.next())
-        #expect(event.name == "spark/flash/status" && event.data == "started" && event.coreid == Self.devices[3])
+        #expect(event.name == "spark/flash/status" && event.data == "started " && event.coreid == Self.devices[3])
     }
 
     @Test("A restart of the local cloud mid-release loses nothing: firmware, releases, groups")

@@ -274,19 +274,19 @@ public final class DeviceGateway: Sendable {
     func transfer(_ binary: [UInt8], version: Int?, to session: DeviceSession) async throws {
         let link = RemoteDeviceLink(session: session, fault: fault.withLock { $0 }, acknowledged: acknowledgementHook.withLock { $0 })
         let chunkCount = (binary.count + sender.chunkSize - 1) / sender.chunkSize
-        if version != nil { publish(session, "spark/flash/status", "started") }
+        if version != nil { publish(session, "spark/flash/status", FlashStatus.started) }
         var entry = Transfer(deviceID: session.deviceID, version: version, outcome: .delivered, resumedAt: 0, chunksSent: 0, chunkCount: chunkCount)
         do {
             let stats = try await sender.send(binary, over: link)
             entry.resumedAt = stats.resumedAt
             entry.chunksSent = stats.chunksSent
-            publish(session, "spark/flash/status", "success")
+            publish(session, "spark/flash/status", FlashStatus.success)
         } catch let refusal as DeviceRefusal {
             entry.outcome = .refused(refusal.reason)
-            publish(session, "spark/flash/status", "failed")
+            publish(session, "spark/flash/status", FlashStatus.failed)
         } catch {
             entry.outcome = .interrupted("\(error)")
-            publish(session, "spark/flash/status", "failed")
+            publish(session, "spark/flash/status", FlashStatus.failed)
         }
         record.withLock { $0.append(entry) }
     }
@@ -315,4 +315,12 @@ public final class DeviceGateway: Sendable {
     public func flashRequested(device: String) {
         sessions.withLock { $0[device] }?.enqueue(.directFlash)
     }
+}
+
+/// `spark/flash/status` data as Particle's cloud sends it: the word and a trailing space
+/// (docs, "Firmware update events"); clients that compare exactly would trip on it.
+enum FlashStatus {
+    static let started = "started "
+    static let success = "success "
+    static let failed = "failed "
 }
