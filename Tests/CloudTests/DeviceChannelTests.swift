@@ -1,6 +1,6 @@
 import CloudOTA
 import Foundation
-import LocalCloud
+@testable import LocalCloud
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -42,6 +42,14 @@ struct DeviceChannelTests {
             var long = ByteBuffer(bytes: bytes + [0])
             #expect(throws: DeviceMessageError.self) { try DeviceMessage(from: &long) }
         }
+    }
+
+    @Test("The gateway keeps the newest records, not all of them: a cloud serving for weeks stays bounded")
+    func recordsBounded() {
+        var list: [Int] = []
+        for value in 0..<(DeviceGateway.recordLimit + 5) { DeviceGateway.append(value, to: &list) }
+        #expect(list.count == DeviceGateway.recordLimit)
+        #expect(list.first == 5 && list.last == DeviceGateway.recordLimit + 4)
     }
 
     @Test("Random bytes never crash the reader: each is a message or a refusal")

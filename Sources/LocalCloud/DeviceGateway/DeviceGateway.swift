@@ -138,6 +138,14 @@ public final class DeviceGateway: Sendable {
         try await acceptLoop.value
     }
 
+    /// The records kept for reports and tests: a cloud that serves for weeks keeps the newest.
+    static let recordLimit = 10_000
+
+    static func append<T>(_ item: T, to list: inout [T]) {
+        if list.count >= recordLimit { list.removeFirst(list.count - recordLimit + 1) }
+        list.append(item)
+    }
+
     /// Stopping: every connection is closed, and any accepted from now on at once.
     private func closeEveryConnection() {
         let (open, unclaimed) = connections.withLock { state in
@@ -206,7 +214,7 @@ public final class DeviceGateway: Sendable {
             if session == nil {
                 let reason = "\(channel.remoteAddress.map { "\($0)" } ?? "a device"): \(error)"
                 logger.warning("device connection turned away: \(reason)")
-                turnedAway.withLock { $0.append(reason) }
+                turnedAway.withLock { Self.append(reason, to: &$0) }
             } else {
                 logger.debug("device session ended: \(error)")
             }
@@ -288,7 +296,7 @@ public final class DeviceGateway: Sendable {
             entry.outcome = .interrupted("\(error)")
             publish(session, "spark/flash/status", FlashStatus.failed)
         }
-        record.withLock { $0.append(entry) }
+        record.withLock { Self.append(entry, to: &$0) }
     }
 
     func publish(_ session: DeviceSession, _ name: String, _ data: String) {
