@@ -272,7 +272,8 @@ struct DeviceFleetTests {
                 let versions = await fleet.versions()
                 return versions.prefix(25).allSatisfy { $0 == 2 } && versions.dropFirst(25).allSatisfy { $0 == 1 }
             }
-            #expect(gateway.onlineDevices.count == Self.size)
+            // The updated boards reset and connect again: all are back once that settles.
+            try await fleet.waitUntil("every board is online again") { gateway.onlineDevices.count == Self.size }
             fleet.fleetTask.cancel()
             await fleet.fleetTask.value
             task.cancel()
@@ -284,6 +285,8 @@ struct DeviceFleetTests {
     func directFlash() async throws {
         try await CloudFleet.with(count: Self.size, folder: try temporaryFolder("fleet-direct")) { fleet in
             var events = try await fleet.client.events(product: CloudFleet.product).makeAsyncIterator()
+            let acknowledgements = Mutex(0)
+            fleet.gateway.watchAcknowledgements { _, _ in acknowledgements.withLock { $0 += 1 } }
             // Another build of product version 1 (what the product's release targets): a device running
             // any other version would be sent the release again at its next session.
             let app = try FirmwareSet.application(for: CloudFleet.platform, size: 24_000, seed: 77, product: .init(id: 4242, version: 1))
@@ -295,6 +298,10 @@ struct DeviceFleetTests {
             }
             #expect(names == ["spark/flash/status started ", "spark/flash/status success ", "spark/status offline", "spark/status online"])
             #expect(fleet.gateway.transfers.map(\.deviceID) == [fleet.ids[7]])
+            // The board acknowledges chunks in pairs (§8.2: after two chunks or 200 ms), cumulatively.
+            let chunks = try #require(fleet.gateway.transfers.first).chunkCount
+            let acks = acknowledgements.withLock { $0 }
+            #expect(acks >= chunks / 2 && acks < chunks, "\(acks) acknowledgements for \(chunks) chunks")
             // An application's own event reaches the product's stream, named by its device.
             fleet.connections[3].publish("temperature", "21.5")
             var appEvent: CloudEvent?

@@ -29,6 +29,16 @@ struct YModemReceiverTests {
         output = receiver.receive(Self.block(1, Array(data[0..<1024])))
         #expect(output.events == [.data(Array(data[0..<1024]))], "block 1 again is new data, not a repeat")
 
+        // The same file announced again with other trailing fields (a modification time, a
+        // 1 KiB header block) is still the same file starting over.
+        var restamped = YModemReceiver()
+        _ = restamped.start()
+        _ = restamped.receive(Self.header("app.bin", 3000))
+        _ = restamped.receive(Self.block(1, Array(data[0..<1024])))
+        _ = restamped.receive(Self.block(2, Array(data[1024..<2048])))
+        let again = restamped.receive(Self.block(0, Array("app.bin".utf8) + [0] + Array("3000 14705623017 100644".utf8), size: 1024))
+        #expect(again.events == [.fileStarted(name: "app.bin", size: 3000)])
+
         var other = YModemReceiver()
         _ = other.start()
         _ = other.receive(Self.header("app.bin", 3000))

@@ -2,6 +2,8 @@ import Links
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
+import Synchronization
 
 /// Where a device finds its cloud.
 public struct DeviceCloudEndpoint: Hashable, Sendable {
@@ -31,6 +33,7 @@ public struct DeviceCloudClient: Sendable {
     /// (`particle/device/updates/enabled`); its end ends the session.
     public func session(device: some CloudDevice, outbox: AsyncStream<(name: String, data: String)>) async throws -> DeviceSessionEnd {
         let context = self.context
+        let handshake = TLSHandshakeFlag()
         let channel: NIOAsyncChannel<DeviceMessage, DeviceMessage>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -38,6 +41,7 @@ public struct DeviceCloudClient: Sendable {
                 .connect(host: endpoint.host, port: endpoint.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: CloudTrust.cloudHostName))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(flag: handshake))
                         try channel.pipeline.syncOperations.addDeviceMessageCodec()
                         return try NIOAsyncChannel<DeviceMessage, DeviceMessage>(wrappingChannelSynchronously: channel)
                     }
@@ -54,9 +58,11 @@ public struct DeviceCloudClient: Sendable {
                         return .disconnected
                     }
                     group.addTask {
+                        let acknowledgements = AcknowledgementBatch(outbound: outbound)
                         for try await message in inbound {
                             switch message {
                             case .event(let name, let data):
+                                try await acknowledgements.flush()
                                 for reply in await device.received(event: name, data: data) {
                                     try await outbound.write(.event(name: reply.name, data: reply.data))
                                 }
@@ -67,13 +73,18 @@ public struct DeviceCloudClient: Sendable {
                                 } catch LinkError.disconnected {
                                     return .deviceGone
                                 }
+                                if case .updateChunk = request, case .acknowledged = response {
+                                    try await acknowledgements.add(id: id, response)
+                                    continue
+                                }
+                                try await acknowledgements.flush()
                                 try await outbound.write(.response(id: id, response))
                                 if response == .finished { return .deviceResets }
                             case .hello, .response:
                                 throw DeviceChannelError.protocolViolation("the cloud sent a device's message")
                             }
                         }
-                        return .connectionClosed
+                        return try handshake.closed()
                     }
                     let end = try await group.next()!!
                     group.cancelAll()
@@ -85,10 +96,10 @@ public struct DeviceCloudClient: Sendable {
         } catch let error as BoringSSLError {
             throw DeviceChannelError.untrustedPeer("\(error)")
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed || error == .eof {
-            return .connectionClosed
+            return try handshake.closed()
         } catch is IOError {
             // Reset by the peer, a broken pipe: the network dropped the session.
-            return .connectionClosed
+            return try handshake.closed()
         }
     }
 
@@ -109,5 +120,34 @@ public struct DeviceCloudClient: Sendable {
         } catch {
             return .refused("\(error)")
         }
+    }
+}
+
+/// Whether the TLS handshake completed: a connection that closes before it did was refused by
+/// TLS (a failed certificate check can show as a bare close rather than an error).
+final class TLSHandshakeFlag: Sendable {
+    private let completed = Mutex(false)
+
+    func complete() { completed.withLock { $0 = true } }
+
+    /// How a session whose connection closed ended: closed, or refused when TLS never completed.
+    func closed() throws -> DeviceSessionEnd {
+        guard completed.withLock({ $0 }) else { throw DeviceChannelError.untrustedPeer("the connection closed before the TLS handshake completed") }
+        return .connectionClosed
+    }
+}
+
+final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let flag: TLSHandshakeFlag
+
+    init(flag: TLSHandshakeFlag) {
+        self.flag = flag
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent { flag.complete() }
+        context.fireUserInboundEventTriggered(event)
     }
 }

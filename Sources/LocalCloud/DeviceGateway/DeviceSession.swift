@@ -158,6 +158,13 @@ final class DeviceSession: Sendable {
         let outcome: (Bool, CheckedContinuation<DeviceResponse?, any Error>?) = state.withLock { state in
             guard case .posted = state.slots[id] else { return (false, nil) }
             state.slots[id] = nil
+            // An acknowledgement is cumulative: the device answers the newest chunk of a batch,
+            // and the chunks posted before it are answered with it.
+            if case .acknowledged = response {
+                for (earlier, slot) in state.slots where earlier < id {
+                    if case .posted = slot { state.slots[earlier] = nil }
+                }
+            }
             if let waiter = state.waiter {
                 state.waiter = nil
                 return (true, waiter.continuation)

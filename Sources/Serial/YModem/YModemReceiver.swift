@@ -155,19 +155,39 @@ public struct YModemReceiver: Sendable {
                 state = .receiving(nextBlock: next &+ 1)
             } else if sequence == next &- 1 || (next == 1 && sequence == 0) {
                 output.reply.append(YModemControl.ack)  // our ACK was lost: a repeat
-            } else if sequence == 0, Array(payload) == currentHeader {
+            } else if sequence == 0, let currentHeader, Self.sameFile(Array(payload), currentHeader) {
                 // lrzsz's sb goes back to the header after a long silence (a stalled host):
-                // the same file from the start, as rb takes it.
+                // the same file from the start, as rb takes it. Same name and size: the rest of
+                // the header (modification time, mode, padding) may be sent differently.
                 state = .awaitingHeader
                 handleBlock(block, payloadSize: payloadSize, into: &output)
             } else {
-                let cancelled = cancel("block \(sequence) arrived where block \(next) was due")
+                // Name what came, so a sender that announced another file can be told from noise.
+                let announced = sequence == 0 ? " (a header for \(Self.describeHeader(Array(payload))))" : ""
+                let cancelled = cancel("block \(sequence) arrived where block \(next) was due\(announced)")
                 output.reply += cancelled.reply
                 output.events += cancelled.events
             }
         case .finished, .aborted:
             break
         }
+    }
+
+    static func describeHeader(_ header: [UInt8]) -> String {
+        let nameEnd = header.firstIndex(of: 0) ?? header.endIndex
+        let rest = header[(nameEnd < header.endIndex ? nameEnd + 1 : nameEnd)...].prefix { $0 != 0 }
+        return "\"\(String(decoding: header[..<nameEnd], as: UTF8.self))\" \(String(decoding: rest.prefix(60), as: UTF8.self))"
+    }
+
+    /// Whether two header blocks announce the same file: the name, and the size when given.
+    static func sameFile(_ header: [UInt8], _ other: [UInt8]) -> Bool {
+        func fields(_ bytes: [UInt8]) -> (name: ArraySlice<UInt8>, size: ArraySlice<UInt8>) {
+            let nameEnd = bytes.firstIndex(of: 0) ?? bytes.endIndex
+            let rest = bytes[(nameEnd < bytes.endIndex ? nameEnd + 1 : nameEnd)...]
+            return (bytes[..<nameEnd], rest.prefix { $0 >= 0x30 && $0 <= 0x39 })
+        }
+        let (a, b) = (fields(header), fields(other))
+        return !a.name.isEmpty && a.name == b.name && a.size == b.size
     }
 
     private mutating func handleEndOfTransmission(into output: inout Output) {
