@@ -11,8 +11,9 @@ final class AcknowledgementBatch: Sendable {
     private struct State {
         var pending: (id: UInt32, response: DeviceResponse)?
         var count = 0
-        /// Changes with every chunk, so a timer set for an older one sends nothing.
-        var generation: UInt64 = 0
+        /// One timer at a time: a transfer's chunks come in pairs far faster than the delay,
+        /// and a timer per lone chunk would be thousands of sleeping tasks in a fleet.
+        var timerArmed = false
     }
 
     private let state = Mutex(State())
@@ -25,32 +26,36 @@ final class AcknowledgementBatch: Sendable {
     /// A chunk's acknowledgement: sent now if it completes a pair, else after the delay unless
     /// another chunk comes first.
     func add(id: UInt32, _ response: DeviceResponse) async throws {
-        let (due, generation): ((id: UInt32, response: DeviceResponse)?, UInt64) = state.withLock { state in
+        let (due, arm): ((id: UInt32, response: DeviceResponse)?, Bool) = state.withLock { state in
             state.pending = (id, response)
             state.count += 1
-            state.generation += 1
-            guard state.count >= Self.chunks else { return (nil, state.generation) }
+            guard state.count >= Self.chunks else {
+                defer { state.timerArmed = true }
+                return (nil, !state.timerArmed)
+            }
             defer {
                 state.pending = nil
                 state.count = 0
             }
-            return (state.pending, state.generation)
+            return (state.pending, false)
         }
         if let due {
             try await outbound.write(.response(id: due.id, due.response))
             return
         }
+        guard arm else { return }
         Task {
             try await Task.sleep(for: Self.delay)
-            try await self.flush(onlyGeneration: generation)
+            self.state.withLock { $0.timerArmed = false }
+            try await self.flush()
         }
     }
 
     /// Sends the acknowledgement still held, if any (before any other answer, so the cloud
     /// reads them in order).
-    func flush(onlyGeneration generation: UInt64? = nil) async throws {
+    func flush() async throws {
         let due: (id: UInt32, response: DeviceResponse)? = state.withLock { state in
-            guard generation == nil || generation == state.generation, let pending = state.pending else { return nil }
+            guard let pending = state.pending else { return nil }
             state.pending = nil
             state.count = 0
             return pending
