@@ -84,13 +84,16 @@ struct RunCommandTests {
         process.executableURL = OtabenchProcess.executable
         process.arguments = ["run", "--inventory", boards, "--emulated", "400", "--jobs", "1", "--report-dir", dir.path,
                              "--lease-dir", dir.appendingPathComponent("leases").path]
-        process.standardError = FileHandle.nullDevice
+        let progress = Pipe()
+        process.standardError = progress
         try process.run()
         let database = dir.appendingPathComponent("results.sqlite").path
         // Let it finish a number of cases, then kill it without warning.
-        for _ in 0..<200 {
-            try await Task.sleep(for: .milliseconds(50))
-            if let size = try? FileManager.default.attributesOfItem(atPath: database)[.size] as? Int, size > 60_000 { break }
+        var said = ""
+        while said.components(separatedBy: ": pass").count < 12 {
+            let data = progress.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            said += String(decoding: data, as: UTF8.self)
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -103,7 +106,7 @@ struct RunCommandTests {
         let run = try #require(json["run"] as? [String: Any])
         #expect(run["finished"] == nil || run["finished"] is NSNull)
         let cases = try #require(json["cases"] as? [[String: Any]])
-        let finished = cases.filter { $0["status"] as? String != "running" }
+        let finished = cases.filter { !["running", "pending"].contains($0["status"] as? String) }
         #expect(finished.count > 5)
         // Every finished happy-path case has all three of its steps, passed.
         let happy = finished.filter { $0["scenario"] as? String == "ota/happy-path" }
@@ -115,35 +118,84 @@ struct RunCommandTests {
         #expect(cases.filter { $0["status"] as? String == "running" }.count <= 1)
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("the run did not finish"))
+        #expect(html.contains(">UNFINISHED<"))
+        // The cases it never reached are there too, as planned: nothing vanishes from a killed run.
+        #expect(cases.contains { $0["status"] as? String == "pending" })
     }
 
-    @Test("Two processes never share a board: the second skips it, naming the holder")
+    /// Holds a lease the way a process of another program would: its note, then flock(1) on the file.
+    static func holdLease(_ file: String) throws -> Process {
+        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "echo \"pid $$, a lab script\" > '\(file)'; exec flock -o '\(file)' sleep 60"]
+        try holder.run()
+        return holder
+    }
+
+    static func waitUntilLocked(_ file: String) async throws {
+        // flock -n fails while another process holds it.
+        for _ in 0..<400 {
+            let probe = Process()
+            probe.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+            probe.arguments = ["-n", file, "true"]
+            try probe.run()
+            probe.waitUntilExit()
+            if probe.terminationStatus != 0 { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the holder never took \(file)")
+    }
+
+    @Test("A board leased by another process is not run: every case says who holds it, the run is INCOMPLETE (exit 3); a dead holder's lease is taken over")
     func leases() async throws {
         let dir = try Self.folder()
         let leases = dir.appendingPathComponent("leases").path
-        let boards = try Self.inventory("[[board]]\nname = \"shared\"\nplatform = \"boron\"\n", in: dir)
-        let first = Process()
-        first.executableURL = OtabenchProcess.executable
-        first.arguments = ["run", "--inventory", boards, "--emulated", "0", "--repeat", "400", "--jobs", "1",
-                           "--report-dir", dir.appendingPathComponent("first").path, "--lease-dir", leases]
-        first.standardError = FileHandle.nullDevice
-        try first.run()
-        defer { if first.isRunning { first.terminate() } }
-        let lease = (leases as NSString).appendingPathComponent("shared.lease")
-        for _ in 0..<200 where ((try? String(contentsOfFile: lease, encoding: .utf8)) ?? "").isEmpty {
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        let second = try OtabenchProcess.run(["run", "--inventory", boards, "--scenario", "ota/happy-path",
+        let boards = try Self.inventory("[[board]]\nname = \"lab-boron\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"E00FCE68AAAA000000000001\"\npower-on = [\"true\"]\npower-off = [\"true\"]\n", in: dir)
+        let file = (leases as NSString).appendingPathComponent("e00fce68aaaa000000000001.lease")
+        let holder = try Self.holdLease(file)
+        defer { if holder.isRunning { holder.terminate() } }
+        try await Self.waitUntilLocked(file)
+        let second = try OtabenchProcess.run(["run", "--inventory", boards, "--scenario", "ota/happy-path", "--scenario", "dfu/*",
                                               "--report-dir", dir.appendingPathComponent("second").path, "--lease-dir", leases])
-        #expect(second.standardError.contains("shared is leased by pid \(first.processIdentifier)"), "\(second.standardError)")
-        #expect(second.status == 0)
-        // The kernel releases the lease when its holder dies, however it dies.
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        let third = try OtabenchProcess.run(["run", "--inventory", boards, "--scenario", "ota/happy-path",
-                                             "--report-dir", dir.appendingPathComponent("third").path, "--lease-dir", leases])
-        #expect(third.status == 0)
-        #expect(third.standardError.contains("1 passed"))
+        #expect(second.status == 3, "\(second.standardError)")
+        #expect(second.standardError.contains("lab-boron is leased by pid \(holder.processIdentifier), a lab script"), "\(second.standardError)")
+        #expect(second.standardOutput.contains("INCOMPLETE"))
+        let junit = try String(contentsOf: dir.appendingPathComponent("second/junit.xml"), encoding: .utf8)
+        #expect(junit.contains("<skipped message=\"not run: lab-boron is leased by pid \(holder.processIdentifier)"), "\(junit)")
+        #expect(junit.contains("type=\"incomplete\""))
+        // The other commands that drive the board wait their turn too.
+        let power = try OtabenchProcess.run(["power", "lab-boron", "off", "--inventory", boards, "--lease-dir", leases])
+        #expect(power.status == 2)
+        #expect(power.standardError.contains("lab-boron is leased by pid \(holder.processIdentifier)"), "\(power.standardError)")
+        for command in [["reset", "E00FCE68AAAA000000000001"], ["info", "e00fce68aaaa000000000001"]] {
+            let refused = try OtabenchProcess.run(command + ["--lease-dir", leases])
+            #expect(refused.status == 2)
+            #expect(refused.standardError.contains("is leased by pid \(holder.processIdentifier)"), "\(command): \(refused.standardError)")
+        }
+
+        // The kernel releases the lease when its holder dies, however it dies; the note stays.
+        let children = (try? String(contentsOfFile: "/proc/\(holder.processIdentifier)/task/\(holder.processIdentifier)/children", encoding: .utf8)) ?? ""
+        kill(holder.processIdentifier, SIGKILL)
+        // flock(1)'s own child would keep the process's descriptors, and with them its wait, for a minute.
+        for child in children.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(child, SIGKILL) }
+        holder.waitUntilExit()
+        let third = try OtabenchProcess.run(["info", "e00fce68aaaa000000000001", "--lease-dir", leases])
+        #expect(third.standardError.contains("took over the lease of e00fce68aaaa000000000001 from a holder that is gone (pid \(holder.processIdentifier)"),
+                "\(third.standardError)")
+        #expect(!third.standardError.contains("is leased by"))
+    }
+
+    @Test("A lease folder that cannot be used is an error naming it before anything runs, never a skip")
+    func unusableLeaseFolder() throws {
+        let dir = try Self.folder()
+        let boards = try Self.inventory("[[board]]\nname = \"lab-boron\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"e00fce68aaaa000000000002\"\n", in: dir)
+        let file = dir.appendingPathComponent("not-a-folder").path
+        FileManager.default.createFile(atPath: file, contents: Data())
+        let result = try OtabenchProcess.run(["run", "--inventory", boards, "--report-dir", dir.appendingPathComponent("r").path, "--lease-dir", file])
+        #expect(result.status == 2, "\(result.standardError)")
+        #expect(result.standardError.contains("cannot check the lease of e00fce68aaaa000000000002 at \(file)/"), "\(result.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r/junit.xml").path), "no report of a run that never started")
     }
 
     @Test("--cut-points re-spreads the power-cut scenarios; other scenarios keep their cases")

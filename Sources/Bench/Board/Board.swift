@@ -50,11 +50,18 @@ public protocol Board: Sendable {
     func takeEvents() async -> [BoardEventName]
     /// What the last power cut of an update did: when its trigger fired, where it landed, how long the switch took.
     func lastPowerCut() async -> PowerCutRecord?
+    /// A new case starts: forget the last power cut and the events not taken, and from now on
+    /// `consoleLines()` holds only what the board prints from here. Nothing a case records may
+    /// come from the case before it.
+    func beginCase() async
 }
 
 extension Board {
     public var consoleLog: URL? { get async { nil } }
-    public func lastPowerCut() async -> PowerCutRecord? { nil }
+
+    /// What the host's lease is named for: the device id, which every inventory of the host
+    /// shares for a board, whatever name it gives it.
+    public var leaseKey: String { deviceID.isEmpty ? "board-\(name)" : deviceID.lowercased() }
 }
 
 /// What a board can do, for matching scenarios to boards.

@@ -25,6 +25,8 @@ public final class EmulatedBenchBoard: Board {
     /// The emulator's own supply unless a test hands it a switch that misbehaves.
     private let powerSwitch: any PowerSwitch
     private let lastCut = Mutex<PowerCutRecord?>(nil)
+    /// The console line (numbered from the board's first) the current case started at.
+    private let caseConsoleStart = Mutex(0)
 
     struct SerialConsole: Sendable {
         var server: PseudoTerminalBoardServer
@@ -293,13 +295,24 @@ public final class EmulatedBenchBoard: Board {
     public func powerOn() async throws { try await powerSwitch.setPower(true) }
 
     public func consoleLines() async -> [String] {
-        if let capture = try? await capture() { return await capture.lines.map(\.text) }
-        return await emulator.snapshot().console.map(\.text)
+        let start = caseConsoleStart.withLock { $0 }
+        if let capture = try? await capture() { return await capture.linesPrinted(since: start).map(\.text) }
+        let model = await emulator.snapshot()
+        return Array(model.console.dropFirst(max(0, start - (model.consoleLinesPrinted - model.console.count))).map(\.text))
+    }
+
+    public func beginCase() async {
+        lastCut.withLock { $0 = nil }
+        _ = await takeEvents()
+        let printed: Int
+        if let capture = try? await capture() { printed = await capture.lineCount } else { printed = await emulator.snapshot().consoleLinesPrinted }
+        caseConsoleStart.withLock { $0 = printed }
     }
 
     public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
         if let capture = try await capture() {
-            do { return try await capture.waitForLine(containing: text, after: after, timeout: timeout) } catch {
+            let start = caseConsoleStart.withLock { $0 }
+            do { return try await capture.waitForLine(containing: text, after: start + after, timeout: timeout) } catch {
                 throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
             }
         }

@@ -28,6 +28,8 @@ public final class USBBoard: Board {
     /// fraction lands: the bootloader's copy cannot be watched from outside, so it is timed.
     public let applyWindow: Duration
     private let lastCut = Mutex<PowerCutRecord?>(nil)
+    /// The console line (as the capture numbers them) the current case started at.
+    private let caseConsoleStart = Mutex(0)
     /// Updates through a cloud API (Particle's, from PARTICLE_ACCESS_TOKEN), when the bench has
     /// credentials: the board must be claimed by that account or product and online.
     public let cloud: CloudFlash?
@@ -251,13 +253,23 @@ public final class USBBoard: Board {
         try await powerSwitch.setPower(on)
     }
 
-    public func consoleLines() async -> [String] { await console?.lines.map(\.text) ?? [] }
+    public func consoleLines() async -> [String] {
+        let start = caseConsoleStart.withLock { $0 }
+        return await console?.linesPrinted(since: start).map(\.text) ?? []
+    }
+
+    public func beginCase() async {
+        lastCut.withLock { $0 = nil }
+        let start = await console?.lineCount ?? 0
+        caseConsoleStart.withLock { $0 = start }
+    }
 
     public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
         guard let console else {
             throw BoardError(board: name, operation: "read the console", reason: "the bench was given no console log for this board")
         }
-        do { return try await console.waitForLine(containing: text, after: after, timeout: timeout) } catch {
+        let start = caseConsoleStart.withLock { $0 }
+        do { return try await console.waitForLine(containing: text, after: start + after, timeout: timeout) } catch {
             let attached = await console.attachedDevice != nil
             throw BoardError(board: name, operation: "wait for \"\(text)\" on the console",
                              reason: attached ? "not printed within \(timeout)" : "its serial port was not found within \(timeout)")

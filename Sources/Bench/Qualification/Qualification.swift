@@ -30,7 +30,7 @@ public enum Qualification {
         }
         let (verdict, reasons, warnings) = QualificationEvidence.verdict(cases: cases, platforms: platforms, boards: boardRecords)
 
-        let powerCuts = report.cases.filter { sources.powerCutScenarios.contains($0.scenario) }.map { item in
+        let powerCuts = report.cases.filter { sources.powerCutScenarios.contains($0.scenario) && $0.status != "not-applicable" }.map { item in
             QualificationEvidence.PowerCutRecord(
                 platform: item.platform, scenario: item.scenario, cut: item.argument ?? "",
                 percent: item.argument.flatMap { $0.split(separator: " ").last }.flatMap { Double($0.dropLast()) },

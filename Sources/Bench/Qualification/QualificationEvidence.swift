@@ -106,13 +106,14 @@ public struct QualificationEvidence: Codable, Sendable, Equatable {
                            + (failure.message.map { ": \($0)" } ?? ""))
         }
         var incomplete: [String] = []
-        for skipped in cases where skipped.status == "skipped" {
+        for skipped in cases where CaseStatus(stored: skipped.status).leavesRunIncomplete {
             incomplete.append("\(skipped.platform): \(skipped.id) not run" + (skipped.message.map { ": \($0)" } ?? ""))
         }
-        for board in boards where board.quarantined != nil && !cases.contains(where: { $0.board == board.name && $0.status == "skipped" }) {
+        for board in boards where board.quarantined != nil
+            && !cases.contains(where: { $0.board == board.name && CaseStatus(stored: $0.status).leavesRunIncomplete }) {
             incomplete.append("\(board.platform): board \(board.name) quarantined: \(board.quarantined!)")
         }
-        for platform in platforms where !cases.contains(where: { $0.platform == platform }) {
+        for platform in platforms where !cases.contains(where: { $0.platform == platform && CaseStatus(stored: $0.status).executed }) {
             incomplete.append("\(platform): no qualification case ran")
         }
         for flaky in cases where flaky.status == "flaky" { warnings.append("\(flaky.platform): \(flaky.id) flaky (passed on a rerun)") }

@@ -4,12 +4,13 @@ import Foundation
 /// scripts, nothing fetched) with the verdict, the platform × scenario matrix, power-cut
 /// coverage as a chart, timings, failures with their console logs, and provenance.
 public enum QualificationReport {
-    static let statuses = ["passed", "failed", "flaky", "known-failure", "unexpected-pass", "skipped", "running"]
+    static let statuses = ["passed", "failed", "flaky", "known-failure", "unexpected-pass", "not-run", "interrupted", "running", "not-applicable"]
     static let colours = ["passed": "#3a9d3a", "failed": "#d03030", "running": "#d03030", "flaky": "#e0b000",
-                          "unexpected-pass": "#e0b000", "known-failure": "#7070c0", "skipped": "#999999"]
+                          "unexpected-pass": "#e0b000", "known-failure": "#7070c0", "not-run": "#999999", "interrupted": "#c08040",
+                          "not-applicable": "#dddddd"]
 
     public static func html(_ evidence: QualificationEvidence) -> String {
-        let verdictClass = ["PASS": "passed", "FAIL": "failed", "INCOMPLETE": "skipped"][evidence.verdict.rawValue] ?? "skipped"
+        let verdictClass = ["PASS": "passed", "FAIL": "failed", "INCOMPLETE": "incomplete"][evidence.verdict.rawValue] ?? "incomplete"
         var html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         html += "<title>Qualification of \(escape(evidence.release)): \(evidence.verdict.rawValue)</title>"
         html += "<style>\(HTMLReport.style).pill{display:inline-block;padding:2px 10px;border-radius:4px}</style></head><body>"
@@ -83,7 +84,7 @@ public enum QualificationReport {
         }
         svg += "</svg>"
         var html = "<h2>Power-cut coverage</h2><p>Cut points through each phase, coloured by outcome: "
-        html += ["passed", "known-failure", "flaky", "failed", "skipped"].map {
+        html += ["passed", "known-failure", "flaky", "failed", "not-run"].map {
             "<span class=\"pill\" style=\"background:\(colours[$0]!);color:#fff\">\($0)</span>"
         }.joined(separator: " ") + "</p>" + svg
         html += "<table><tr><th>platform</th><th>cuts tried</th>" + statuses.map { "<th>\($0)</th>" }.joined() + "</tr>"

@@ -21,12 +21,12 @@ public enum ReportFormat: String, CaseIterable, Sendable {
         }
     }
 
-    /// Writes the formats into `folder`; returns the paths written.
+    /// Writes the formats into `folder`, each replacing the old file in one rename; returns the paths written.
     public static func write(_ report: RunReport, formats: [ReportFormat], to folder: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         return try formats.map { format in
             let path = (folder as NSString).appendingPathComponent(format.fileName)
-            try format.render(report).write(toFile: path, atomically: true, encoding: .utf8)
+            try AtomicFile.write(Array(try format.render(report).utf8), to: path)
             return path
         }
     }
@@ -47,17 +47,27 @@ enum JUnitReport {
     static func render(_ report: RunReport) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         let failures = report.cases.filter { $0.status == "failed" }.count
-        let errors = report.cases.filter { $0.status == "running" }.count
-        let skipped = report.cases.filter { ["skipped", "known-failure"].contains($0.status) }.count
+        // A run that is not green says so in a case of its own, so a CI server that reads only
+        // the counts cannot show an incomplete, interrupted or unfinished run as passing.
+        let verdictCase = report.verdict == .passed || report.verdict == .failed ? 0 : 1
+        let errors = report.cases.filter { errorStatuses.contains($0.status) }.count + verdictCase
+        let skipped = report.cases.filter { skippedStatuses.contains($0.status) }.count
         let total = report.cases.reduce(0) { $0 + $1.seconds }
-        xml += #"<testsuites name="otabench" tests="\#(report.cases.count)" failures="\#(failures)" errors="\#(errors)" skipped="\#(skipped)" time="\#(seconds(total))">"# + "\n"
+        xml += #"<testsuites name="otabench" tests="\#(report.cases.count + verdictCase)" failures="\#(failures)" errors="\#(errors)" skipped="\#(skipped)" time="\#(seconds(total))">"# + "\n"
+        if verdictCase == 1 {
+            xml += "  <testsuite name=\"otabench run \(report.run.id)\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\""
+                + " timestamp=\"\(escape(report.run.started))\" hostname=\"\(escape(report.run.host))\">\n"
+                + "    <testcase classname=\"otabench\" name=\"run verdict\" time=\"0.000\">\n"
+                + "      <error message=\"\(escape("\(report.verdict.rawValue): \(report.verdictReason)"))\" type=\"\(report.verdict.rawValue.lowercased())\"/>\n"
+                + "    </testcase>\n  </testsuite>\n"
+        }
         let boards = Dictionary(grouping: report.cases, by: \.board)
         for board in boards.keys.sorted() {
             let cases = boards[board]!
             let platform = cases.first?.platform ?? ""
             xml += "  <testsuite name=\"\(escape(board))\" tests=\"\(cases.count)\" failures=\"\(cases.filter { $0.status == "failed" }.count)\""
-                + " errors=\"\(cases.filter { $0.status == "running" }.count)\""
-                + " skipped=\"\(cases.filter { ["skipped", "known-failure"].contains($0.status) }.count)\""
+                + " errors=\"\(cases.filter { errorStatuses.contains($0.status) }.count)\""
+                + " skipped=\"\(cases.filter { skippedStatuses.contains($0.status) }.count)\""
                 + " time=\"\(seconds(cases.reduce(0) { $0 + $1.seconds }))\" timestamp=\"\(escape(report.run.started))\" hostname=\"\(escape(report.run.host))\">\n"
             for item in cases {
                 xml += "    <testcase classname=\"\(escape("\(platform).\(board)"))\" name=\"\(escape(item.id))\" time=\"\(seconds(item.seconds))\">\n"
@@ -66,8 +76,12 @@ enum JUnitReport {
                     xml += "      <failure message=\"\(escape(item.message ?? "failed"))\" type=\"failure\">\(escape(item.message ?? ""))</failure>\n"
                 case "running":
                     xml += "      <error message=\"interrupted: the run ended while this case ran\" type=\"interrupted\"/>\n"
-                case "skipped":
-                    xml += "      <skipped message=\"\(escape(item.message ?? "skipped"))\"/>\n"
+                case "interrupted":
+                    xml += "      <error message=\"\(escape(item.message ?? "interrupted"))\" type=\"interrupted\"/>\n"
+                case "not-run", "not-applicable":
+                    xml += "      <skipped message=\"\(escape(item.message ?? item.status))\"/>\n"
+                case "pending":
+                    xml += "      <skipped message=\"not run: the run had not reached this case when this report was written\"/>\n"
                 case "known-failure":
                     xml += "      <skipped message=\"\(escape("known issue: \(item.knownIssue ?? "") — \(item.message ?? "")"))\"/>\n"
                 default:
@@ -91,6 +105,8 @@ enum JUnitReport {
     }
 
     static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+    static let errorStatuses: Set<String> = ["running", "interrupted"]
+    static let skippedStatuses: Set<String> = ["not-run", "not-applicable", "pending", "known-failure"]
 }
 
 /// Escapes text for XML and HTML; drops characters XML 1.0 cannot carry.

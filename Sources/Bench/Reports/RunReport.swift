@@ -59,6 +59,22 @@ public struct RunReport: Codable, Sendable {
     public var run: Run
     public var boards: [BoardInfo]
     public var cases: [Case]
+    /// What every rendering leads with, and why.
+    public var verdict: RunVerdict
+    public var verdictReason: String
+
+    public init(run: Run, boards: [BoardInfo], cases: [Case]) {
+        self.run = run
+        self.boards = boards
+        self.cases = cases
+        let statuses = cases.map { CaseStatus(stored: $0.status) }
+        verdict = switch run.status {
+        case nil: .unfinished
+        case "interrupted": .interrupted
+        default: RunVerdict.of(statuses, interrupted: false)
+        }
+        verdictReason = RunVerdict.reason(statuses, verdict: verdict)
+    }
 
     public func count(_ status: String) -> Int { cases.filter { $0.status == status }.count }
 }
@@ -78,20 +94,26 @@ extension ResultsStore {
                                     quarantined: $0["quarantined"])
             }
             let rows = try Row.fetchAll(db, sql: #"SELECT * FROM "case" WHERE runId = ? ORDER BY id"#, arguments: [runID])
+            // One group per planned case: its first attempt and its reruns. Runs written before
+            // cases were planned have no ordinal; there a first attempt starts a group.
             var order: [String] = []
-            var attempts: [String: [Row]] = [:]
+            var groupsByKey: [String: [[Row]]] = [:]
             for row in rows {
-                let key = "\(row["board"] as String)\u{0}\(row["scenario"] as String)\u{0}\((row["argument"] as String?) ?? "")"
-                if attempts[key] == nil { order.append(key) }
-                attempts[key, default: []].append(row)
+                let ordinal: Int64? = row["ordinal"]
+                let key = ordinal.map { "#\($0)" }
+                    ?? "\(row["board"] as String)\u{0}\(row["scenario"] as String)\u{0}\((row["argument"] as String?) ?? "")"
+                if groupsByKey[key] == nil { order.append(key) }
+                if ordinal == nil, (row["attempt"] as Int) == 1 || groupsByKey[key] == nil {
+                    groupsByKey[key, default: []].append([row])
+                } else if groupsByKey[key] == nil {
+                    groupsByKey[key] = [[row]]
+                } else {
+                    groupsByKey[key]![groupsByKey[key]!.count - 1].append(row)
+                }
             }
             var cases: [RunReport.Case] = []
             for key in order {
-                // Repeats of a case are separate cases; retries are attempts > 1 after a failure.
-                var groups: [[Row]] = []
-                for row in attempts[key]! {
-                    if (row["attempt"] as Int) == 1 || groups.isEmpty { groups.append([row]) } else { groups[groups.count - 1].append(row) }
-                }
+                let groups = groupsByKey[key]!
                 for group in groups {
                     let last = group.last!
                     let caseID: Int64 = last["id"]
@@ -107,7 +129,7 @@ extension ResultsStore {
                         ?? group.reversed().lazy.compactMap { try? String.fetchOne(db, sql: "SELECT content FROM artifact WHERE caseId = ? AND name = 'console'", arguments: [$0["id"] as Int64]) }.first
                     cases.append(RunReport.Case(
                         board: last["board"], platform: last["platform"], scenario: last["scenario"], argument: last["argument"],
-                        status: last["status"], seconds: group.reduce(0) { $0 + (($1["seconds"] as Double?) ?? 0) },
+                        status: CaseStatus(stored: last["status"]).rawValue, seconds: group.reduce(0) { $0 + (($1["seconds"] as Double?) ?? 0) },
                         message: last["message"], knownIssue: last["knownIssue"],
                         reruns: group.dropLast().map { RunReport.Attempt(attempt: $0["attempt"], status: $0["status"], seconds: $0["seconds"], message: $0["message"]) },
                         steps: steps, measurements: measurements, console: console))

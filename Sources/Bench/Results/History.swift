@@ -49,6 +49,7 @@ extension ResultsStore {
                 WHERE c.attempt = (SELECT MAX(attempt) FROM "case" d
                                    WHERE d.runId = c.runId AND d.board = c.board AND d.scenario = c.scenario
                                      AND d.argument IS c.argument)
+                  AND c.status NOT IN ('not-applicable', 'pending')
                   AND (? IS NULL OR r.started >= ?) AND (? IS NULL OR c.board = ?) AND (? IS NULL OR c.scenario GLOB ?)
                 ORDER BY c.runId, c.id
                 """, arguments: [since, since, board, board, scenario, scenario])

@@ -19,7 +19,19 @@ public struct RunSummary: Sendable {
     public var results: [CaseResult]
     public var quarantined: [String: String]
     public var seconds: Double
+    /// Stopped by a signal (its task cancelled) before every case ran.
+    public var interrupted: Bool
+
+    public init(runID: Int64?, results: [CaseResult], quarantined: [String: String], seconds: Double, interrupted: Bool = false) {
+        self.runID = runID
+        self.results = results
+        self.quarantined = quarantined
+        self.seconds = seconds
+        self.interrupted = interrupted
+    }
 
     public func count(_ status: CaseStatus) -> Int { results.filter { $0.status == status }.count }
-    public var passed: Bool { !results.contains { $0.status.failsRun } && !results.isEmpty }
+    public var verdict: RunVerdict { RunVerdict.of(results.map(\.status), interrupted: interrupted) }
+    /// PASSED: every runnable case ran and none failed. Never true for a run that ran nothing.
+    public var passed: Bool { verdict == .passed }
 }

@@ -35,7 +35,10 @@ public final class ProgressReporter: Sendable {
         case .failed: "FAIL"
         case .knownFailure: "known"
         case .unexpectedPass: "UNEXPECTED PASS"
-        case .skipped: "skip"
+        case .notRun: "NOT RUN"
+        case .notApplicable: "n/a"
+        case .pending: "pending"
+        case .interrupted: "INTERRUPTED"
         case .running: "?"
         }
         var line = "[\(result.board)] \(result.id): \(mark) (\(String(format: "%.2f", result.seconds)) s)"
@@ -51,7 +54,9 @@ public final class ProgressReporter: Sendable {
             let count = summary.count(status)
             return count > 0 ? "\(count) \(status.rawValue)" : nil
         }
-        write((live ? "\u{1B}[2K\r" : "") + "\(summary.results.count) cases in \(String(format: "%.1f", summary.seconds)) s: \(parts.joined(separator: ", "))\n")
+        let statuses = summary.results.map(\.status)
+        write((live ? "\u{1B}[2K\r" : "") + "\(summary.results.count) cases in \(String(format: "%.1f", summary.seconds)) s: \(parts.joined(separator: ", "))\n"
+              + "\(summary.verdict.rawValue): \(RunVerdict.reason(statuses, verdict: summary.verdict))\n")
     }
 
     private func write(_ text: String) {

@@ -23,10 +23,7 @@ public struct Runner: Sendable {
     /// The cases each board will run.
     public func plan() -> [(board: BenchBoard, cases: [(Scenario, ScenarioCase)])] {
         let selected = scenarios.filter(options.selects)
-        return boards.filter { entry in
-            (options.boardNames.isEmpty || options.boardNames.contains(entry.board.name))
-                && (options.platforms.isEmpty || options.platforms.contains(entry.board.platform.buildName))
-        }.map { entry in
+        return selectedBoards.map { entry in
             let cases = selected.filter { $0.requirements.met(by: entry.board) }.flatMap { scenario in
                 scenario.cases(cutPoints: options.cutPoints).map { (scenario, $0) }
             }
@@ -35,73 +32,159 @@ public struct Runner: Sendable {
         }.filter { !$0.cases.isEmpty }
     }
 
-    public func run(arguments: [String] = [], inventory: String = "") async throws -> RunSummary {
-        let started = ContinuousClock.now
+    /// The selected cases a selected board cannot run, each with what it lacks: listed in every
+    /// report as not applicable, without effect on the verdict.
+    public func notApplicable() -> [(board: BenchBoard, scenarioCase: ScenarioCase, reason: String)] {
+        let selected = scenarios.filter(options.selects)
+        return selectedBoards.flatMap { entry in
+            selected.compactMap { scenario in scenario.requirements.unmet(by: entry.board).map { (scenario, $0) } }
+                .flatMap { scenario, reason in scenario.cases(cutPoints: options.cutPoints).map { (entry, $0, reason) } }
+        }
+    }
+
+    private var selectedBoards: [BenchBoard] {
+        boards.filter { entry in
+            (options.boardNames.isEmpty || options.boardNames.contains(entry.board.name))
+                && (options.platforms.isEmpty || options.platforms.contains(entry.board.platform.buildName))
+        }
+    }
+
+    /// One planned case: what runs, and the row the results hold for it from the start.
+    struct PlannedCase: Sendable {
+        var scenario: Scenario
+        var scenarioCase: ScenarioCase
+        var row: Int64?
+    }
+
+    /// Runs the plan. Every planned case is written to the results first (pending, not
+    /// applicable, or not run with the reason), then `started` is called with the run's id,
+    /// before any case runs. Cancelling the task stops the run: the case in flight ends as
+    /// interrupted, the rest as not run, and the run's verdict is INTERRUPTED.
+    ///
+    /// Throws `BoardLease.Failure.unusable` before anything runs when a lease cannot be checked.
+    public func run(arguments: [String] = [], inventory: String = "",
+                    started: (@Sendable (Int64) async throws -> Void)? = nil) async throws -> RunSummary {
+        let startTime = ContinuousClock.now
         let plan = plan()
-        let runID = try store?.startRun(arguments: arguments, inventory: inventory)
-        if let runID {
-            for (entry, _) in plan {
-                try store?.addBoard(run: runID, name: entry.board.name, platform: entry.board.platform.buildName,
-                                    deviceID: entry.board.deviceID, emulated: entry.emulated)
+        let notApplicable = notApplicable()
+        // Boards on USB are shared with every other process of the host: each is leased for
+        // the whole run. Emulated boards live in this process and need none.
+        var leases: [BoardLease] = []
+        var leasedElsewhere: [String: String] = [:]
+        if let directory = options.leaseDirectory {
+            for (entry, _) in plan where !entry.emulated {
+                switch Result(catching: { () throws(BoardLease.Failure) in try BoardLease(board: entry.board.leaseKey, directory: directory) }) {
+                case .success(let lease):
+                    if let previous = lease.tookOverFrom {
+                        progress.note("\(entry.board.name): took over the lease of a holder that is gone (\(previous))")
+                    }
+                    leases.append(lease)
+                case .failure(.held(_, let holder, _)):
+                    leasedElsewhere[entry.board.name] = "not run: \(entry.board.name) is leased by \(holder)"
+                case .failure(let failure):
+                    throw failure
+                }
             }
         }
-        progress.begin(total: plan.reduce(0) { $0 + $1.cases.count })
-        let queue = WorkQueue(plan)
-        let workers = max(1, min(options.jobs, plan.count))
+        defer { withExtendedLifetime(leases) {} }
+
+        let runID = try store?.startRun(arguments: arguments, inventory: inventory)
+        var rows: [Int64] = []
+        if let runID, let store {
+            for entry in Set(plan.map(\.board.board.name) + notApplicable.map(\.board.board.name)).sorted() {
+                guard let board = boards.first(where: { $0.board.name == entry }) else { continue }
+                try store.addBoard(run: runID, name: board.board.name, platform: board.board.platform.buildName,
+                                   deviceID: board.board.deviceID, emulated: board.emulated)
+            }
+            var planned: [ResultsStore.PlannedCase] = []
+            for (entry, cases) in plan {
+                for (scenario, scenarioCase) in cases {
+                    let held = leasedElsewhere[entry.board.name]
+                    planned.append(.init(board: entry.board.name, platform: entry.board.platform.buildName, scenario: scenario.name,
+                                         argument: scenarioCase.argument, status: held == nil ? .pending : .notRun, reason: held))
+                }
+            }
+            for (entry, scenarioCase, reason) in notApplicable {
+                planned.append(.init(board: entry.board.name, platform: entry.board.platform.buildName, scenario: scenarioCase.scenario,
+                                     argument: scenarioCase.argument, status: .notApplicable, reason: "not applicable: \(reason)"))
+            }
+            rows = try store.plan(run: runID, planned)
+        }
+        var work: [(board: BenchBoard, cases: [PlannedCase])] = []
+        var position = 0
+        for (entry, cases) in plan {
+            var planned: [PlannedCase] = []
+            for (scenario, scenarioCase) in cases {
+                planned.append(PlannedCase(scenario: scenario, scenarioCase: scenarioCase, row: rows.isEmpty ? nil : rows[position]))
+                position += 1
+            }
+            work.append((entry, planned))
+        }
+        let held = leasedElsewhere
+        if let runID { try await started?(runID) }
+
+        progress.begin(total: work.reduce(0) { $0 + $1.cases.count })
+        if !notApplicable.isEmpty { progress.note("\(notApplicable.count) cases not applicable to their boards (listed in the reports)") }
+        let queue = WorkQueue(work)
+        let workers = max(1, min(options.jobs, work.count))
         var results: [CaseResult] = []
         try await withThrowingTaskGroup(of: [CaseResult].self) { group in
             for _ in 0..<workers {
                 group.addTask {
                     var collected: [CaseResult] = []
                     while let next = queue.next() {
-                        collected += try await runBoard(next.board, cases: next.cases, runID: runID)
+                        collected += try await runBoard(next.board, cases: next.cases, runID: runID,
+                                                        leasedElsewhere: held[next.board.board.name])
                     }
                     return collected
                 }
             }
             for try await boardResults in group { results += boardResults }
         }
-        let quarantined = Dictionary(results.filter { $0.status == .skipped && !($0.message ?? "").hasPrefix("power-unverified") }.map { ($0.board, $0.message ?? "") },
+        results += notApplicable.map { entry, scenarioCase, reason in
+            CaseResult(board: entry.board.name, platform: entry.board.platform.buildName, scenario: scenarioCase.scenario,
+                       argument: scenarioCase.argument, status: .notApplicable, attempts: 0, seconds: 0,
+                       message: "not applicable: \(reason)", knownIssue: nil)
+        }
+        let interrupted = Task.isCancelled
+        let quarantined = Dictionary(results.filter { $0.status == .notRun && ($0.message ?? "").hasPrefix("board quarantined") }
+                                        .map { ($0.board, $0.message ?? "") },
                                      uniquingKeysWith: { first, _ in first })
         let summary = RunSummary(runID: runID, results: results, quarantined: quarantined,
-                                 seconds: (ContinuousClock.now - started).seconds)
-        if let runID { try store?.finishRun(runID, status: summary.passed ? "passed" : "failed") }
+                                 seconds: (ContinuousClock.now - startTime).seconds, interrupted: interrupted)
+        if let runID { try store?.finishRun(runID, status: summary.verdict.rawValue.lowercased()) }
         progress.end(summary)
         return summary
     }
 
     /// One board's cases in order.
-    func runBoard(_ entry: BenchBoard, cases: [(Scenario, ScenarioCase)], runID: Int64?) async throws -> [CaseResult] {
+    func runBoard(_ entry: BenchBoard, cases: [PlannedCase], runID: Int64?, leasedElsewhere: String?) async throws -> [CaseResult] {
         var results: [CaseResult] = []
-        var quarantine: String?
+        var quarantine: String? = leasedElsewhere
         /// nil: not checked yet; .some(nil): the switch cuts power; .some(reason): it does not.
         var powerVerdict: String??
-        var lease: BoardLease?
-        if let directory = options.leaseDirectory {
-            do {
-                lease = try BoardLease(board: entry.board.name, directory: directory)
-            } catch {
-                // Someone else has the board: its cases are skipped, saying who.
-                quarantine = "not run: \(error)"
-            }
+        let board = entry.board
+        func notRun(_ planned: PlannedCase, _ reason: String) throws {
+            if let row = planned.row { try store?.markNotRun(row, reason: reason) }
+            results.append(CaseResult(board: board.name, platform: board.platform.buildName, scenario: planned.scenario.name,
+                                      argument: planned.scenarioCase.argument, status: .notRun, attempts: 0, seconds: 0,
+                                      message: reason, knownIssue: nil))
+            progress.caseEnded(results.last!)
         }
-        defer { withExtendedLifetime(lease) {} }
-        for (scenario, scenarioCase) in cases {
-            let board = entry.board
+        for planned in cases {
+            let scenario = planned.scenario
+            if Task.isCancelled {
+                try notRun(planned, "not run: the run was interrupted before this case started")
+                continue
+            }
             if let reason = quarantine {
-                results.append(CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
-                                          argument: scenarioCase.argument, status: .skipped, attempts: 0, seconds: 0,
-                                          message: reason, knownIssue: nil))
-                progress.caseEnded(results.last!)
+                try notRun(planned, reason)
                 continue
             }
             if !(await entry.isClean()), let reason = await recover(entry) {
                 quarantine = "board quarantined: \(reason)"
                 try store?.quarantine(run: runID ?? 0, board: board.name, reason: reason)
-                results.append(CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
-                                          argument: scenarioCase.argument, status: .skipped, attempts: 0, seconds: 0,
-                                          message: quarantine, knownIssue: nil))
-                progress.caseEnded(results.last!)
+                try notRun(planned, quarantine!)
                 continue
             }
             if scenario.requirements.capabilities.contains(.powerControl) {
@@ -111,29 +194,26 @@ public struct Runner: Sendable {
                     powerVerdict = .some(await PowerCutVerification.check(board, limits: limits))
                 }
                 if case .some(.some(let reason)) = powerVerdict {
-                    results.append(CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
-                                              argument: scenarioCase.argument, status: .skipped, attempts: 0, seconds: 0,
-                                              message: "power-unverified: \(reason)", knownIssue: nil))
-                    progress.caseEnded(results.last!)
+                    try notRun(planned, "power-unverified: \(reason)")
                     continue
                 }
             }
-            let result = try await runCase(scenario, scenarioCase, on: entry, runID: runID)
+            let result = try await runCase(scenario, planned.scenarioCase, on: entry, runID: runID, row: planned.row)
             results.append(result)
             progress.caseEnded(result)
             // After anything but a pass the ladder runs from its first rung, even if the board
             // looks clean: a failed case can leave state behind that no module shows (flags in RAM).
-            if result.status != .passed, let reason = await recover(entry) {
+            if result.status != .passed, !Task.isCancelled, let reason = await recover(entry) {
                 quarantine = "board quarantined: \(reason)"
                 try store?.quarantine(run: runID ?? 0, board: board.name, reason: reason)
             }
         }
-        if let quarantine { progress.note("\(entry.board.name): \(quarantine)") }
+        if let quarantine, leasedElsewhere == nil { progress.note("\(entry.board.name): \(quarantine)") }
         return results
     }
 
     /// Runs a case with its retries; a known issue decides what a failure means.
-    func runCase(_ scenario: Scenario, _ scenarioCase: ScenarioCase, on entry: BenchBoard, runID: Int64?) async throws -> CaseResult {
+    func runCase(_ scenario: Scenario, _ scenarioCase: ScenarioCase, on entry: BenchBoard, runID: Int64?, row: Int64? = nil) async throws -> CaseResult {
         let board = entry.board
         let knownIssue = scenario.knownIssue(on: board.platform)
         let attempts = knownIssue == nil ? 1 + max(0, options.retries) : 1
@@ -142,7 +222,10 @@ public struct Runner: Sendable {
         for attempt in 1...attempts {
             if attempt > 1, !(await entry.isClean()) { _ = await recover(entry) }
             let caseID = try store?.startCase(run: runID ?? 0, board: board.name, platform: board.platform.buildName,
-                                              scenario: scenario.name, argument: scenarioCase.argument, attempt: attempt)
+                                              scenario: scenario.name, argument: scenarioCase.argument, attempt: attempt, planned: row)
+            // Nothing the case records may come from the one before: the board forgets the last
+            // power cut, the events not taken and the console lines printed before this point.
+            await board.beginCase()
             let recorder = CaseRecorder(store: store, caseID: caseID ?? 0)
             let context = ScenarioContext(board: board, firmware: entry.firmware, recorder: recorder, stepTimeout: options.stepTimeout)
             let started = ContinuousClock.now
@@ -164,6 +247,17 @@ public struct Runner: Sendable {
             let issueText = knownIssue.map { "\($0.reason) (\($0.source))" }
             let status: CaseStatus
             let message: String?
+            if Task.isCancelled {
+                // Stopped from outside: whatever the body said as it was torn down is no verdict.
+                (status, message) = (.interrupted, "interrupted while it ran" + (failure.map { " (\($0))" } ?? ""))
+                if let caseID {
+                    try store?.finishCase(caseID, status: status, seconds: seconds, message: message, knownIssue: issueText, console: console,
+                                          consoleLog: await board.consoleLog?.path)
+                }
+                return CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
+                                  argument: scenarioCase.argument, status: status, attempts: attempt, seconds: totalSeconds,
+                                  message: message, knownIssue: issueText)
+            }
             switch (failure, issueText) {
             case (nil, nil): (status, message) = (attempt == 1 ? .passed : .flaky, nil)
             case (nil, let issue?): (status, message) = (.unexpectedPass, "passed, but a known issue says it fails: \(issue)")

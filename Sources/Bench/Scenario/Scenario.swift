@@ -111,8 +111,15 @@ public struct Requirements: Sendable {
     public var capabilities: Set<Capability>
     public var platforms: PlatformFilter
 
-    public func met(by board: any Board) -> Bool {
-        capabilities.isSubset(of: board.capabilities) && platforms.matches(board.platform)
+    public func met(by board: any Board) -> Bool { unmet(by: board) == nil }
+
+    /// What the board lacks for these requirements, or nil when it has it all.
+    public func unmet(by board: any Board) -> String? {
+        let missing = capabilities.subtracting(board.capabilities)
+        var reasons: [String] = []
+        if !missing.isEmpty { reasons.append("\(board.name) lacks \(missing.map(\.rawValue).sorted().joined(separator: ", "))") }
+        if !platforms.matches(board.platform) { reasons.append("runs on \(platforms) only, not \(board.platform.buildName)") }
+        return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
 }
 

@@ -33,6 +33,9 @@ public struct BoardModel: Sendable {
     // Kept across resets by the emulator, for tests and reports.
     public internal(set) var events: [BoardEvent] = []
     public internal(set) var console: [ConsoleLine] = []
+    /// Every console line the board ever printed, those `console` no longer keeps included:
+    /// a mark that stays true however the kept lines are trimmed.
+    public internal(set) var consoleLinesPrinted = 0
     public internal(set) var bootCount = 0
     public internal(set) var lastResetReason: ResetReason = .powerDown
     /// Virtual time outside flash operations (boot, waits).
@@ -88,6 +91,7 @@ public struct BoardModel: Sendable {
     mutating func log(_ text: String) {
         if console.count >= consoleLimit { console.removeFirst(console.count / 2) }
         console.append(ConsoleLine(time: now, text: text))
+        consoleLinesPrinted += 1
         write(text + "\r\n")
     }
 
@@ -96,7 +100,8 @@ public struct BoardModel: Sendable {
     /// Cuts the power: RAM is gone, flash stays as it is.
     public mutating func powerOff() {
         mode = .off
-        if let transfer { transferLostAt = transfer.received }
+        // What this power loss cut short, and nothing older: with no transfer under way, none.
+        transferLostAt = transfer?.received
         transfer = nil
         runningApp = nil
         executingCorruptModule = nil

@@ -25,6 +25,10 @@ public final class PseudoTerminalBoardServer: Sendable {
         self.deviceID = await board.model.deviceID
         try FileManager.default.createDirectory(at: linkDirectory, withIntermediateDirectories: true)
         let links = [linkDirectory.appendingPathComponent(deviceID)] + (alias.map { [linkDirectory.appendingPathComponent($0)] } ?? [])
+        // The links are ours to replace and remove; anything else at those names is someone's file.
+        for link in links where Self.occupied(link) {
+            throw PseudoTerminalLinkError.occupied(link.path)
+        }
         self.link = links[0]
         task = Task { await Self.serve(board, links: links) }
     }
@@ -56,7 +60,7 @@ public final class PseudoTerminalBoardServer: Sendable {
         var unsent: [UInt8] = []
         func hangUp() {
             // Links first: a host that sees the line drop must not find the old one again.
-            for link in links { try? FileManager.default.removeItem(at: link) }
+            for link in links { removeLink(link) }
             terminal?.hangUp()
             terminal = nil
             unsent = []
@@ -122,10 +126,35 @@ public final class PseudoTerminalBoardServer: Sendable {
     private static func open(_ links: [URL]) -> PseudoTerminal? {
         guard let terminal = try? PseudoTerminal() else { return nil }
         for link in links {
-            try? FileManager.default.removeItem(at: link)
+            removeLink(link)
             try? FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: terminal.slavePath)
         }
         return terminal
+    }
+}
+
+/// Removes a symbolic link, and nothing else: never a file or a folder put there meanwhile.
+private func removeLink(_ link: URL) {
+    var info = stat()
+    guard lstat(link.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return }
+    unlink(link.path)
+}
+
+extension PseudoTerminalBoardServer {
+    /// Whether something other than a symbolic link has the name.
+    static func occupied(_ link: URL) -> Bool {
+        var info = stat()
+        return lstat(link.path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFLNK
+    }
+}
+
+public enum PseudoTerminalLinkError: Error, CustomStringConvertible {
+    case occupied(String)
+
+    public var description: String {
+        switch self {
+        case .occupied(let path): "\(path) exists and is not a link; not replacing it (give another link folder)"
+        }
     }
 }
 

@@ -23,25 +23,34 @@ public struct ModuleFile: Sendable {
     }
 
     public init(contentsOf path: String) throws(ModuleReadError) {
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
-            throw .unreadable(path: path, reason: Self.reason(error))
+        // Through the descriptor that is read, so what is checked is what is read: a device, a
+        // FIFO or a terminal is refused before a read that would never end or never stop.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { throw .unreadable(path: path, reason: Self.reason(errno: errno)) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .unreadable(path: path, reason: Self.reason(errno: errno)) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .unreadable(path: path, reason: "it is a directory, not a module file")
+        case S_IFCHR: throw .unreadable(path: path, reason: "it is a character device, not a module file")
+        case S_IFBLK: throw .unreadable(path: path, reason: "it is a block device, not a module file")
+        case S_IFIFO: throw .unreadable(path: path, reason: "it is a pipe (FIFO), not a module file; save the module to a file first")
+        case S_IFSOCK: throw .unreadable(path: path, reason: "it is a socket, not a module file")
+        default: throw .unreadable(path: path, reason: "it is not a regular file")
         }
-        if attributes[.type] as? FileAttributeType == .typeDirectory {
-            throw .unreadable(path: path, reason: "it is a directory")
+        let size = Int(info.st_size)
+        if size > Self.maximumLength { throw .tooLarge(length: size, limit: Self.maximumLength) }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let count = bytes.withUnsafeMutableBufferPointer { read(descriptor, $0.baseAddress! + filled, size - filled) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw .unreadable(path: path, reason: Self.reason(errno: errno)) }
+            if count == 0 { break }
+            filled += count
         }
-        if let size = attributes[.size] as? Int, size > Self.maximumLength {
-            throw .tooLarge(length: size, limit: Self.maximumLength)
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .unreadable(path: path, reason: Self.reason(error))
-        }
-        try self.init(bytes: [UInt8](data))
+        try self.init(bytes: Array(bytes.prefix(filled)))
     }
 
     public init(bytes: [UInt8]) throws(ModuleReadError) {
@@ -52,7 +61,12 @@ public struct ModuleFile: Sendable {
         var base = 0
         while true {
             guard let prefixOffset = PrefixLocator.locate(in: bytes, base: base, available: bytes.count - base) else {
-                if modules.isEmpty { throw .noModulePrefix(length: bytes.count) }
+                if modules.isEmpty {
+                    if let cut = PrefixLocator.truncatedModule(in: bytes) {
+                        throw .truncated(length: bytes.count, expected: cut.expected, prefixOffset: cut.offset)
+                    }
+                    throw .noModulePrefix(length: bytes.count)
+                }
                 findings.append(Finding(.error, .combinedModuleMissing,
                     "module \(modules.count) has the COMBINED flag, but no module follows it at offset \(hex(base))"))
                 break
@@ -210,6 +224,15 @@ public struct ModuleFile: Sendable {
             }
         }
         return (suffix, findings)
+    }
+
+    private static func reason(errno code: Int32) -> String {
+        switch code {
+        case ENOENT: "no such file"
+        case ELOOP: "too many levels of symbolic links (a symlink loop?)"
+        case EACCES: "permission denied"
+        default: String(cString: strerror(code))
+        }
     }
 
     private static func reason(_ error: any Error) -> String {

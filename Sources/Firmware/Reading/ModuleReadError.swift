@@ -5,6 +5,8 @@ public enum ModuleReadError: Error, Hashable, Sendable {
     case empty
     case tooLarge(length: Int, limit: Int)
     case noModulePrefix(length: Int)
+    /// A prefix that passes every check but says the module is longer than the data.
+    case truncated(length: Int, expected: Int, prefixOffset: Int)
 }
 
 extension ModuleReadError: CustomStringConvertible {
@@ -15,6 +17,9 @@ extension ModuleReadError: CustomStringConvertible {
         case .tooLarge(let length, let limit):
             "the file is \(length) bytes, more than any Particle module (\(limit) bytes at most)"
         case .noModulePrefix(let length): "no Particle module prefix found in \(length) bytes"
+        case .truncated(let length, let expected, let offset):
+            "the file is cut short: the module prefix at offset 0x\(String(offset, radix: 16)) says the module is \(expected) bytes, "
+                + "the file holds \(length) (\(expected - length) missing); copy or download it again"
         }
     }
 }

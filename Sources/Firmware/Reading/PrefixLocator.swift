@@ -41,6 +41,21 @@ enum PrefixLocator {
         return bestOffset
     }
 
+    /// A prefix at a preferred offset that passes every check but one, the module's length, and
+    /// says the module is longer than the data: a file cut short.
+    static func truncatedModule(in bytes: [UInt8]) -> (offset: Int, expected: Int)? {
+        for offset in preferredOffsets where offset + ModulePrefix.size <= bytes.count {
+            guard let start = bytes.u32le(at: offset), let end = bytes.u32le(at: offset + 4), end > start else { continue }
+            let expected = Int(end - start) + 4
+            guard expected > bytes.count, expected <= ModuleFile.maximumLength,
+                  score(bytes, at: offset, available: bytes.count - offset, moduleLength: expected) >= passingScore,
+                  knownPlatformIDs.contains(bytes.u16le(at: offset + 12)!)
+            else { continue }
+            return (offset, expected)
+        }
+        return nil
+    }
+
     /// 0 for an impossible prefix; otherwise 1 plus one point per plausibility check passed.
     static func score(_ bytes: [UInt8], at position: Int, available: Int, moduleLength: Int) -> Int {
         guard available >= ModulePrefix.size,

@@ -87,6 +87,8 @@ public actor ConsoleCapture {
     public var lines: [Line] { kept }
     /// How many lines the board printed since the capture started.
     public var lineCount: Int { dropped + kept.count }
+    /// The lines numbered `mark` and later (numbered as `lineCount` counts), those still kept.
+    public func linesPrinted(since mark: Int) -> [Line] { Array(kept.dropFirst(max(0, mark - dropped))) }
 
     /// Waits for a line containing `text`, among those numbered `after` and later; returns it.
     public func waitForLine(containing text: String, after: Int = 0, timeout: Duration) async throws -> String {

@@ -27,11 +27,19 @@ enum BenchSetup {
         }
     }
 
+    /// `--lease-dir`, else $OTABENCH_LEASE_DIR, else the host's own folder every user shares.
+    static func leaseDirectory(_ option: String?) -> String {
+        option ?? ProcessInfo.processInfo.environment["OTABENCH_LEASE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? BoardLease.hostDirectory
+    }
+
     /// `db`, else REPORT_DIR/results.sqlite.
     static func store(_ db: String?, reportDir: String, verb: String) throws -> ResultsStore {
         let path = db ?? (reportDir as NSString).appendingPathComponent("results.sqlite")
-        do { return try ResultsStore(path: path) } catch {
-            reportError("\(verb): cannot open the results database \(path): \(error)")
+        do { return try ResultsStore(path: path) } catch let error as ResultsStoreError {
+            reportError("\(verb): \(error)")
+            throw ExitStatus.couldNotRun.exitCode
+        } catch {
+            reportError("\(verb): cannot open the results database \(path): \(FileProblem.describe(error)); give --db a writable place")
             throw ExitStatus.couldNotRun.exitCode
         }
     }

@@ -85,12 +85,23 @@ struct Emulate: AsyncParsableCommand {
 
     private func servePseudoTerminals(_ entries: [Inventory.Entry]) async throws {
         let folder = URL(fileURLWithPath: links ?? (NSTemporaryDirectory() + "otabench-pty-\(getpid())"))
+        // Only a folder this command made is removed at the end, and only once it is empty:
+        // whatever was in a folder given with --links stays.
+        let madeFolder = !FileManager.default.fileExists(atPath: folder.path)
         var servers: [PseudoTerminalBoardServer] = []
+        defer { if madeFolder { rmdir(folder.path) } }
         for (position, entry) in entries.enumerated() {
             var model = try BoardModel.provisioned(platform: entry.platform,
                                                    deviceID: BoardModel.defaultDeviceID(entry.platform, serial: position + 1), defects: entry.defects)
             if dfu { model.enterDFUMode() } else if listening { model.enterListeningMode() }
-            let server = try await PseudoTerminalBoardServer(board: EmulatedBoard(model), linkDirectory: folder, alias: entry.name)
+            let server: PseudoTerminalBoardServer
+            do {
+                server = try await PseudoTerminalBoardServer(board: EmulatedBoard(model), linkDirectory: folder, alias: entry.name)
+            } catch {
+                for server in servers { await server.stop() }
+                reportError("emulate: \(entry.name): \(error)")
+                throw ExitStatus.couldNotRun.exitCode
+            }
             let path = dfu ? "(no port in DFU mode)" : try await server.waitForPort()
             say("\(entry.name)\t\(entry.platform.buildName)\t\(model.deviceID)\t\(server.link.path)\t\(path)")
             servers.append(server)
@@ -98,6 +109,5 @@ struct Emulate: AsyncParsableCommand {
         say("serving \(entries.count) boards on pseudo-terminals; links in \(folder.path); stop with Ctrl-C")
         await StopSignals.wait()
         for server in servers { await server.stop() }
-        try? FileManager.default.removeItem(at: folder)
     }
 }

@@ -32,7 +32,7 @@ struct History: ParsableCommand {
             throw ExitStatus.couldNotRun.exitCode
         }
         let rows: [HistoryRow]
-        do { rows = try ResultsStore(path: db).history(scenario: scenario, board: board, since: since) } catch {
+        do { rows = try ResultsStore(path: db, mustExist: true).history(scenario: scenario, board: board, since: since) } catch {
             reportError("history: \(db): \(error)")
             throw ExitStatus.couldNotRun.exitCode
         }

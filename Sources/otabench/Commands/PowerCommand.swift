@@ -30,6 +30,8 @@ struct PowerCommand: AsyncParsableCommand {
     @Option(name: .customLong("off-time"), help: "With cycle: seconds the board stays off.")
     var offTime: Double = 2
 
+    @OptionGroup var lease: LeaseOptions
+
     func run() async throws {
         let path = inventory ?? "Boards/emulated.toml"
         let entries: [Inventory.Entry]
@@ -47,6 +49,10 @@ struct PowerCommand: AsyncParsableCommand {
                 : "power: \(board) has no power switch; give it power-on and power-off commands, or power-hub and power-port, in \(path)")
             throw ExitStatus.couldNotRun.exitCode
         }
+        // Cutting the power of a board another run is updating is what leases exist to prevent.
+        let held = action == .status ? nil
+            : try lease.take(entry.deviceID?.lowercased() ?? "board-\(entry.name)", board: board, verb: "power")
+        defer { withExtendedLifetime(held) {} }
         let state: String
         do {
             switch action {

@@ -46,6 +46,13 @@ struct Qualify: AsyncParsableCommand {
     @Option(help: "Timings that move by more than this percentage against the previous qualification are listed.")
     var timingThreshold: Double = 25
 
+    @Option(help: ArgumentHelp("Where board leases are kept (default: $OTABENCH_LEASE_DIR, else \(BoardLease.hostDirectory)).", valueName: "DIR"))
+    var leaseDir: String?
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (boards run at once), not \(jobs)") }
+    }
+
     func run() async throws {
         let inventory = try BenchSetup.inventory(self.inventory, verb: "qualify")
         let privateKey: String?
@@ -68,16 +75,18 @@ struct Qualify: AsyncParsableCommand {
         var boards = try BenchSetup.boards(inventory, reportDir: reportDir, verb: "qualify")
         if let releaseFirmware { boards = boards.map { $0.using(releaseFirmware) } }
 
+        try RunDriver.checkWritable(reportDir, verb: "qualify")
         let store = try BenchSetup.store(db, reportDir: reportDir, verb: "qualify")
         var options = RunOptions()
         options.tags = [.qualification]
         options.retries = 1
-        options.jobs = max(1, jobs)
+        options.jobs = jobs
+        options.leaseDirectory = BenchSetup.leaseDirectory(leaseDir)
         let runner = Runner(scenarios: ScenarioLibrary.all, boards: boards, store: store, options: options, progress: .standardError)
-        let summary = try await runner.run(arguments: ["qualify"] + CommandLine.arguments.dropFirst(2), inventory: inventory.source)
-        guard let runID = summary.runID else { throw ExitStatus.couldNotRun.exitCode }
-        let report = try store.report(run: runID)
-        _ = try ReportFormat.write(report, formats: ReportFormat.allCases, to: reportDir)
+        let outcome = try await RunDriver(runner: runner, store: store, reportDir: reportDir, verb: "qualify")
+            .drive(arguments: ["qualify"] + CommandLine.arguments.dropFirst(2), inventory: inventory.source)
+        let report = outcome.report
+        let runID = report.run.id
 
         let powerCuts = Set(ScenarioLibrary.all.filter { $0.tags.contains(.powerCut) }.map(\.name))
         var evidence = Qualification.evidence(
@@ -91,21 +100,26 @@ struct Qualify: AsyncParsableCommand {
                 if evidence.verdict == .pass { evidence.verdict = .incomplete }
             }
         }
+        if let signal = outcome.signal {
+            // Stopped part way: whatever ran is evidence, but no verdict beyond incomplete.
+            evidence.reasons.insert("the qualification was interrupted by \(StopSignals.name(signal))", at: 0)
+            if evidence.verdict == .pass { evidence.verdict = .incomplete }
+        }
         try store.saveQualification(evidence)
 
         let folder = URL(fileURLWithPath: reportDir)
         let json = try QualificationEvidence.encoder.encode(evidence)
         let jsonFile = folder.appendingPathComponent("qualification.json")
-        try json.write(to: jsonFile)
+        try AtomicFile.write([UInt8](json), to: jsonFile.path)
         var written = [jsonFile.path]
         if let privateKey {
             let signature = try EvidenceSignature.sign([UInt8](json), privateKeyPEM: privateKey)
             let signatureFile = folder.appendingPathComponent("qualification.json.sig")
-            try QualificationEvidence.encoder.encode(signature).write(to: signatureFile)
+            try AtomicFile.write([UInt8](try QualificationEvidence.encoder.encode(signature)), to: signatureFile.path)
             written.append(signatureFile.path)
         }
         let htmlFile = folder.appendingPathComponent("qualification.html")
-        try Data(QualificationReport.html(evidence).utf8).write(to: htmlFile)
+        try AtomicFile.write(Array(QualificationReport.html(evidence).utf8), to: htmlFile.path)
         written.insert(htmlFile.path, at: 0)
 
         print("\(release): \(evidence.verdict.rawValue) on \(evidence.platforms.joined(separator: ", "))")
@@ -116,6 +130,7 @@ struct Qualify: AsyncParsableCommand {
                   + "\(comparison.timingChanges.count) timings moved")
         }
         FileHandle.standardError.write(Data("qualification: \(written.joined(separator: ", "))\n".utf8))
+        if let signal = outcome.signal { throw ExitCode(128 + signal) }
         switch evidence.verdict {
         case .pass: return
         case .fail: throw ExitStatus.checkFailed.exitCode
@@ -188,18 +203,29 @@ struct Keygen: ParsableCommand {
             reportError("keygen: \(path) exists; not overwriting a key")
             throw ExitStatus.couldNotRun.exitCode
         }
+        let folder = (out as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) || !isFolder.boolValue {
+            reportError("keygen: cannot write \(out): the folder \(folder) does not exist; make it first (mkdir -p \(folder))")
+            throw ExitStatus.couldNotRun.exitCode
+        }
         do {
             let (privateKey, publicKey) = try EvidenceSignature.generateKey()
             // Created with owner-only permissions from the start, never readable by others even briefly.
             let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: out]) }
+            guard descriptor >= 0 else {
+                reportError("keygen: cannot create \(out): \(String(cString: strerror(errno)))")
+                throw ExitStatus.couldNotRun.exitCode
+            }
             let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             try handle.write(contentsOf: Data(privateKey.utf8))
             try handle.close()
             try Data(publicKey.utf8).write(to: URL(fileURLWithPath: publicPath))
             print("private key: \(out)\npublic key: \(publicPath)\nkey id: \(try EvidenceSignature.keyID(publicKeyPEM: publicKey))")
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
-            reportError("keygen: \(error)")
+            reportError("keygen: \(FileProblem.describe(error))")
             throw ExitStatus.couldNotRun.exitCode
         }
     }

@@ -7,7 +7,12 @@ import Scenarios
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run scenarios on the boards of an inventory and write the results and reports.",
-        discussion: "Exits 0 when every case passed, 1 when any failed, 2 when the run could not start."
+        discussion: """
+            Exits 0 when every case ran and passed, 1 when any failed, 2 when the run could not start, \
+            3 when it is INCOMPLETE (a case did not run: its board leased elsewhere, quarantined or \
+            power-unverified; or no case ran at all), and 130 or 143 when SIGINT or SIGTERM stopped it \
+            (the reports then say INTERRUPTED).
+            """
     )
 
     @Option(help: "Inventory file (default: Boards/emulated.toml, else one emulated board per platform).")
@@ -51,11 +56,19 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Results database (default: REPORT_DIR/results.sqlite).")
     var db: String?
 
-    @Option(help: "Where board leases are kept, so two runs never share a board.")
-    var leaseDir: String = "/tmp/otabench-leases"
+    @Option(help: ArgumentHelp("Where board leases are kept, for every user of the host (default: $OTABENCH_LEASE_DIR, else \(BoardLease.hostDirectory)).",
+                               valueName: "DIR"))
+    var leaseDir: String?
 
     @Flag(help: "List the cases the run would execute, and exit.")
     var list = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (boards run at once), not \(jobs)") }
+        guard repeatCount >= 1 else { throw ValidationError("--repeat must be at least 1, not \(repeatCount)") }
+        guard retries >= 0 else { throw ValidationError("--retries must be 0 or more, not \(retries)") }
+        guard emulated >= 0, emulated <= 1000 else { throw ValidationError("--emulated must be between 0 and 1000, not \(emulated)") }
+    }
 
     func run() async throws {
         var inventory = try loadInventory()
@@ -75,9 +88,9 @@ struct Run: AsyncParsableCommand {
         options.scenarioPatterns = scenarios
         options.boardNames = Set(boards)
         options.platforms = Set(platforms.compactMap { Platform.named($0)?.buildName })
-        options.jobs = max(1, jobs)
-        options.retries = max(0, retries)
-        options.repeatCount = max(1, repeatCount)
+        options.jobs = jobs
+        options.retries = retries
+        options.repeatCount = repeatCount
         if let cutPoints {
             guard (1...1000).contains(cutPoints) else {
                 reportError("run: --cut-points must be between 1 and 1000")
@@ -85,8 +98,9 @@ struct Run: AsyncParsableCommand {
             }
             options.cutPoints = cutPoints
         }
-        options.leaseDirectory = leaseDir
+        options.leaseDirectory = BenchSetup.leaseDirectory(leaseDir)
 
+        if !list { try RunDriver.checkWritable(reportDir, verb: "run") }
         let benchBoards = try BenchSetup.boards(inventory, reportDir: reportDir, verb: "run")
         let store = try BenchSetup.store(db, reportDir: reportDir, verb: "run")
         let runner = Runner(scenarios: ScenarioLibrary.all, boards: benchBoards, store: store, options: options,
@@ -96,22 +110,22 @@ struct Run: AsyncParsableCommand {
             for (entry, cases) in plan {
                 for (_, scenarioCase) in cases { print("\(entry.board.name)\t\(scenarioCase.id)") }
             }
+            for (entry, scenarioCase, reason) in runner.notApplicable() {
+                print("\(entry.board.name)\t\(scenarioCase.id)\tnot applicable: \(reason)")
+            }
             return
         }
         guard !plan.isEmpty else {
             reportError("run: no scenario matches the boards and filters given; try --list without filters")
             throw ExitStatus.couldNotRun.exitCode
         }
-        let summary = try await runner.run(arguments: ["run"] + CommandLine.arguments.dropFirst(2) + ["--seed", "\(seed)"],
-                                           inventory: inventory.source)
-        if let runID = summary.runID {
-            let written = try ReportFormat.write(try store.report(run: runID), formats: ReportFormat.allCases, to: reportDir)
-            FileHandle.standardError.write(Data("reports: \(written.joined(separator: ", "))\n".utf8))
-        }
-        for result in summary.results where result.status == .unexpectedPass {
+        let outcome = try await RunDriver(runner: runner, store: store, reportDir: reportDir, verb: "run")
+            .drive(arguments: ["run"] + CommandLine.arguments.dropFirst(2) + ["--seed", "\(seed)"], inventory: inventory.source)
+        for result in outcome.summary.results where result.status == .unexpectedPass {
             reportError("UNEXPECTED PASS: \(result.board) \(result.id) — a known issue says it fails: \(result.knownIssue ?? "")")
         }
-        if !summary.passed { throw ExitStatus.checkFailed.exitCode }
+        print("\(outcome.report.verdict.rawValue): \(outcome.report.verdictReason)")
+        if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
 
     func loadInventory() throws -> Inventory { try BenchSetup.inventory(inventory, verb: "run") }
@@ -144,12 +158,8 @@ struct Report: AsyncParsableCommand {
             formats.append(value)
         }
         let path = db ?? (out as NSString).appendingPathComponent("results.sqlite")
-        guard FileManager.default.fileExists(atPath: path) else {
-            reportError("report: no results database at \(path); run `otabench run` first or give --db")
-            throw ExitStatus.couldNotRun.exitCode
-        }
         do {
-            let report = try ResultsStore(path: path).report(run: run)
+            let report = try ResultsStore(path: path, mustExist: true).report(run: run)
             for written in try ReportFormat.write(report, formats: formats, to: out) { print(written) }
         } catch {
             reportError("report: \(error)")

@@ -11,6 +11,9 @@ import USB
 /// /dev/ttyACM0, a /dev/serial/by-id link, an `emulate --pty` link), or a board on USB by
 /// device id, whose tty udev finds again after every reset.
 struct SerialTarget {
+    /// The lease of the board behind it: its device id, or the tty it is reached by.
+    var leaseKey: String { deviceID?.lowercased() ?? "tty-" + ((name as NSString).resolvingSymlinksInPath as NSString).lastPathComponent }
+
     var name: String
     var deviceID: String?
     var locate: @Sendable () async -> String?

@@ -68,6 +68,15 @@ struct Sweep: AsyncParsableCommand {
             board = found
         }
 
+        if image == nil {
+            // Checked before anything is built: a size the slot cannot hold is a usage error.
+            let target = board ?? Platform(buildName: "boron")!
+            let limit = (target.slot(for: .user, index: 2) ?? target.slot(for: .user, index: 1))?.size ?? 0
+            guard appSize >= 1024, appSize <= limit else {
+                reportError("sweep: --app-size must be between 1024 and \(limit) bytes (the \(target.buildName) user slot), not \(appSize)")
+                throw ExitStatus.couldNotRun.exitCode
+            }
+        }
         let bytes: [UInt8]
         do {
             if let image {

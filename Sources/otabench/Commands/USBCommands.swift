@@ -74,6 +74,8 @@ struct Flash: AsyncParsableCommand {
     @Flag(help: "Read the image back after writing and compare.")
     var verify = false
 
+    @OptionGroup var lease: LeaseOptions
+
     func run() async throws {
         let image: ModuleFile
         do { image = try ModuleFile(contentsOf: file) } catch {
@@ -89,8 +91,12 @@ struct Flash: AsyncParsableCommand {
                 reportError("flash: --serial sends by YMODEM; it goes with neither --dfu nor --verify")
                 throw ExitStatus.couldNotRun.exitCode
             }
+            let held = try lease.take(SerialTarget.resolve(board).leaseKey, board: board, verb: "flash")
+            defer { withExtendedLifetime(held) {} }
             return try await SerialFlash.run(board: board, file: file, image: image, force: force)
         }
+        let held = try lease.take(board.lowercased(), board: board, verb: "flash")
+        defer { withExtendedLifetime(held) {} }
         guard var device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
             reportError("flash: no Particle board \(board) on USB; `otabench boards` lists them")
             throw ExitStatus.couldNotRun.exitCode
@@ -177,11 +183,15 @@ struct Reset: AsyncParsableCommand {
     @Flag(help: "Enter listening mode.")
     var listen = false
 
+    @OptionGroup var lease: LeaseOptions
+
     func run() async throws {
         guard [dfu, safe, listen].filter({ $0 }).count <= 1 else {
             reportError("reset: give at most one of --dfu, --safe, --listen")
             throw ExitStatus.couldNotRun.exitCode
         }
+        let held = try lease.take(board.lowercased(), board: board, verb: "reset")
+        defer { withExtendedLifetime(held) {} }
         guard let device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
             reportError("reset: no Particle board \(board) on USB; `otabench boards` lists them")
             throw ExitStatus.couldNotRun.exitCode
@@ -207,7 +217,12 @@ struct Info: AsyncParsableCommand {
     @Argument(help: "The board's device id.")
     var board: String
 
+    @OptionGroup var lease: LeaseOptions
+
     func run() async throws {
+        // Control requests to a board mid-update would interleave with the updater's.
+        let held = try lease.take(board.lowercased(), board: board, verb: "info")
+        defer { withExtendedLifetime(held) {} }
         guard let device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
             reportError("info: no Particle board \(board) on USB; `otabench boards` lists them")
             throw ExitStatus.couldNotRun.exitCode

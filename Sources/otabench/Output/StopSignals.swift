@@ -1,33 +1,68 @@
 import Dispatch
 import Foundation
+import Synchronization
 
-/// SIGINT and SIGTERM for commands that serve until stopped (`emulate`, `console`).
-/// Unchecked: the sources are set once here and Dispatch sources are thread-safe.
-final class StopSignals: @unchecked Sendable {
-    private let signals: AsyncStream<Void>
-    private let sources: [any DispatchSourceSignal]
+/// SIGINT and SIGTERM, for commands that serve until stopped (`emulate`, `console`) and for
+/// runs that must record an interruption rather than die with their reports unwritten.
+final class StopSignals: Sendable {
+    private struct State {
+        var received: [Int32] = []
+        var waiters: [CheckedContinuation<Int32, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    /// Unchecked: the sources are made once here and Dispatch sources are thread-safe.
+    private nonisolated(unsafe) var sources: [any DispatchSourceSignal] = []
 
     private static let shared = StopSignals()
 
     private init() {
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        signals = stream
         sources = [SIGINT, SIGTERM].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber)
-            source.setEventHandler { continuation.yield() }
+            source.setEventHandler { [self] in deliver(signalNumber) }
             source.resume()
             return source
         }
+    }
+
+    private func deliver(_ signalNumber: Int32) {
+        let waiter = state.withLock { state -> CheckedContinuation<Int32, Never>? in
+            if state.waiters.isEmpty {
+                state.received.append(signalNumber)
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume(returning: signalNumber)
     }
 
     /// Catches the signals from now on. Call it before the command says it is ready, or an
     /// early Ctrl-C would kill it with nothing cleaned up.
     static func watch() { _ = shared }
 
+    /// Returns at the next SIGINT or SIGTERM (one caught since `watch()` and not yet taken,
+    /// or the next to come), with its number.
+    @discardableResult
+    static func next() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let ready = shared.state.withLock { state -> Int32? in
+                if !state.received.isEmpty { return state.received.removeFirst() }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
     /// Returns at the first SIGINT or SIGTERM.
-    static func wait() async {
-        for await _ in shared.signals { break }
-        shared.sources.forEach { $0.cancel() }
+    static func wait() async { await next() }
+
+    static func name(_ signalNumber: Int32) -> String {
+        switch signalNumber {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        default: "signal \(signalNumber)"
+        }
     }
 }

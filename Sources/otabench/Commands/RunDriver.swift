@@ -1,0 +1,109 @@
+import Bench
+import Foundation
+import Synchronization
+
+/// Drives a run for `run` and `qualify`: the reports of the new run replace the old ones before
+/// any case runs (so the folder never shows an older verdict under the names this run uses),
+/// SIGINT and SIGTERM stop it with the cases in flight recorded as interrupted and the reports
+/// written with the verdict INTERRUPTED, and the final reports are written when it ends.
+struct RunDriver {
+    var runner: Runner
+    var store: ResultsStore
+    /// Where the run's JUnit, JSON and HTML go; nil writes none (the caller renders its own).
+    var reportDir: String?
+    var verb: String
+    /// How long the cases in flight get to stop after the first signal; a second signal stops at once.
+    var gracePeriod: Duration = .seconds(30)
+
+    struct Outcome {
+        var summary: RunSummary
+        var report: RunReport
+        /// The signal that stopped the run, if one did.
+        var signal: Int32?
+        var exitStatus: Int32 { report.verdict.exitStatus(signal: signal) }
+    }
+
+    /// Fails with exit 2 before anything runs when a folder cannot take the reports.
+    static func checkWritable(_ folder: String, verb: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let probe = (folder as NSString).appendingPathComponent(".otabench-write-check-\(getpid())")
+            try AtomicFile.write([], to: probe)
+            unlink(probe)
+        } catch let error as AtomicFileError {
+            reportError("\(verb): cannot write reports to \(folder): \(String(cString: strerror(error.code))); give --report-dir a folder you can write")
+            throw ExitStatus.couldNotRun.exitCode
+        } catch {
+            reportError("\(verb): cannot make the report folder \(folder): \(FileProblem.describe(error)); give --report-dir a folder you can write")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+    }
+
+    func drive(arguments: [String], inventory: String) async throws -> Outcome {
+        StopSignals.watch()
+        let runID = Shared<Int64?>(nil)
+        let stopped = Shared<Int32?>(nil)
+        let finished = Shared(false)
+        let (store, reportDir, verb, gracePeriod) = (store, reportDir, verb, gracePeriod)
+        let runner = runner
+        let running = Task {
+            try await runner.run(arguments: arguments, inventory: inventory) { id in
+                runID.withLock { $0 = id }
+                if let reportDir { _ = try ReportFormat.write(try store.report(run: id), formats: ReportFormat.allCases, to: reportDir) }
+            }
+        }
+        // The watcher outlives nothing: it exits the process itself only when the run will not stop.
+        let watcher = Task.detached {
+            let signal = await StopSignals.next()
+            stopped.withLock { $0 = signal }
+            reportError("\(verb): \(StopSignals.name(signal)): stopping the cases in flight, then writing the reports (again to stop at once)")
+            running.cancel()
+            let forced = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await StopSignals.next(); return true }
+                group.addTask { try? await Task.sleep(for: gracePeriod); return true }
+                defer { group.cancelAll() }
+                return await group.next() ?? true
+            }
+            guard forced, !finished.withLock({ $0 }) else { return }
+            // The cases in flight did not stop in time: record them as interrupted and leave.
+            if let id = runID.withLock({ $0 }) {
+                try? store.markInterrupted(run: id, signal: StopSignals.name(signal))
+                if let reportDir, let report = try? store.report(run: id) {
+                    _ = try? ReportFormat.write(report, formats: ReportFormat.allCases, to: reportDir)
+                }
+            }
+            reportError("\(verb): the run did not stop within \(gracePeriod); exiting with the cases in flight recorded as interrupted")
+            Foundation.exit(128 + signal)
+        }
+        let summary: RunSummary
+        do {
+            summary = try await running.value
+        } catch let error as BoardLease.Failure {
+            reportError("\(verb): \(error); fix the lease folder or give --lease-dir (no board was touched)")
+            throw ExitStatus.couldNotRun.exitCode
+        }
+        finished.withLock { $0 = true }
+        _ = watcher
+        guard let id = summary.runID ?? runID.withLock({ $0 }) else { throw ExitStatus.couldNotRun.exitCode }
+        let signal = stopped.withLock { $0 }
+        if let signal { try store.markInterrupted(run: id, signal: StopSignals.name(signal)) }
+        let report = try store.report(run: id)
+        if let reportDir {
+            do {
+                let written = try ReportFormat.write(report, formats: ReportFormat.allCases, to: reportDir)
+                FileHandle.standardError.write(Data("reports: \(written.joined(separator: ", "))\n".utf8))
+            } catch {
+                reportError("\(verb): the results are in \(store.path), but the reports could not be written: \(error)")
+                throw ExitStatus.couldNotRun.exitCode
+            }
+        }
+        return Outcome(summary: summary, report: report, signal: signal)
+    }
+}
+
+/// A value the run's task, its signal watcher and the command share.
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<T: Sendable>(_ body: (inout sending Value) -> T) -> T { value.withLock { body(&$0) } }
+}
