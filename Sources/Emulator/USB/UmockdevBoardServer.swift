@@ -14,9 +14,16 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     // The testbed and handlers are GObjects used from umockdev's worker thread; all Swift
     // state is behind `state`.
     private let testbed: UnsafeMutablePointer<UMockdevTestbed>
+    /// Behind `testbedLock`: two boards served at once would append at once.
     private var handlers: [UnsafeMutablePointer<UMockdevIoctlBase>] = []
     /// The testbed's GObject API is not thread-safe, and devices come and go from the test's
-    /// thread, umockdev's ioctl thread (a hub switching a port) and timers (resets): one at a time.
+    /// thread, umockdev's ioctl thread (a hub switching a port) and timers (resets). Locking
+    /// each call is not enough: whether a device is on the testbed and whether it should be
+    /// must be decided in the same hold as the add or remove, or two of them both decide to
+    /// remove (umockdev: "does not exist") or both to add (umockdev aborts: "already exists").
+    /// So every add, remove and the bookkeeping of what is published happen in
+    /// `reconcileLocked` with this lock held. Order: this lock, then `state`; never the other way,
+    /// since the ioctl thread holds `state` without it.
     private let testbedLock = NSLock()
     private let state = Mutex(State())
 
@@ -45,9 +52,19 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var bus: Int
         var address: Int
         var sysPath: String
+        /// The product id of the device on the testbed now, nil while there is none. Written
+        /// only with `testbedLock` held, in the same hold as the add or remove it records, so
+        /// it never disagrees with the testbed for whoever decides.
         var lastProductID: UInt16?
         /// The boot the published device belongs to: a reset re-enumerates even in the same mode.
         var lastBootCount = 0
+        /// Until its ioctl handler is attached the board must not appear: libusb would open a
+        /// node nobody answers.
+        var attached = false
+        /// The reset gap the board is off the bus for, by number: only that gap's timer brings
+        /// it back, so a hub switch or another timer cannot cut the gap short or end a later one.
+        var resetGap: Int?
+        var resetGaps = 0
         /// The hub port the board is plugged into, when it is behind an emulated hub.
         var hub: Int?
         var port: Int?
@@ -91,8 +108,22 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// (an index from `addHub`); returns its index for `board(_:)`.
     @discardableResult
     public func serve(_ model: BoardModel, hub: Int? = nil, port: Int? = nil) throws -> Int {
-        let index = try state.withLock { state -> Int in
+        // Held from the first sight of the board in `state` to its first publication: a hub
+        // switching its port meanwhile only changes the model, and publishes after us, if at all.
+        try testbedLock.withLock { () throws -> Int in
+            let index = try allocateBoard(model, hub: hub, port: port)
+            try attachHandlerLocked(node: nodePath(index))
+            state.withLock { $0.boards[index].attached = true }
+            try reconcileLocked(index)
+            return index
+        }
+    }
+
+    private func allocateBoard(_ model: BoardModel, hub: Int?, port: Int?) throws -> Int {
+        try state.withLock { state -> Int in
             let address = 5 + state.boards.count
+            // From 121 up the addresses are the hubs': a board there would take a hub's device node.
+            guard address < 121 else { throw LinkError.other("the emulated bus 1 takes 116 boards at most") }
             var served = Served(model: model, bus: 1, address: address, sysPath: "/devices/pci0000:00/0000:00:14.0/usb1/1-\(address)")
             if let hub {
                 guard state.hubs.indices.contains(hub), !state.hubs[hub].hub.superSpeed, let port,
@@ -108,15 +139,16 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             state.boards.append(served)
             return state.boards.count - 1
         }
-        try attachHandler(node: nodePath(index))
-        try publish(index)
-        return index
     }
 
     /// Adds an emulated hub on its own root port: bus 1 for a USB 2 hub, bus 2 for a
     /// SuperSpeed one. Returns its index for `serve(_:hub:port:)` and `hubLocation(_:)`.
     @discardableResult
     public func addHub(_ hub: EmulatedHub, twin: Int? = nil) throws -> Int {
+        try testbedLock.withLock { () throws -> Int in try addHubLocked(hub, twin: twin) }
+    }
+
+    private func addHubLocked(_ hub: EmulatedHub, twin: Int?) throws -> Int {
         let (index, served) = try state.withLock { state -> (Int, ServedHub) in
             let bus = hub.superSpeed ? 2 : 1
             // Root ports 1…4 hold hubs; boards on the root hub take ports from 5 up.
@@ -132,11 +164,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             return (index, served)
         }
         let node = String(format: "bus/usb/%03d/%03d", served.bus, served.address)
-        try attachHandler(node: node)
-        try add(USBDeviceRecord(sysPath: served.sysPath, bus: served.bus, address: served.address, vendorID: hub.vendorID,
-                                productID: hub.productID, speed: hub.superSpeed ? 5000 : 480, descriptors: hub.descriptors,
-                                attributes: ["bDeviceClass": "09", "maxchild": "\(hub.portCount)"]))
-        testbedLock.withLock { umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add") }
+        try attachHandlerLocked(node: node)
+        try addLocked(record: USBDeviceRecord(sysPath: served.sysPath, bus: served.bus, address: served.address, vendorID: hub.vendorID,
+                                              productID: hub.productID, speed: hub.superSpeed ? 5000 : 480, descriptors: hub.descriptors,
+                                              attributes: ["bDeviceClass": "09", "maxchild": "\(hub.portCount)"]).text)
+        umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
         return index
     }
 
@@ -167,7 +199,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         return served.hub.suppliesPower(port) || (served.twin.map { state.hubs[$0].hub.suppliesPower(port) } ?? false)
     }
 
-    private func attachHandler(node: String) throws {
+    /// With `testbedLock` held.
+    private func attachHandlerLocked(node: String) throws {
         let handler = umockdev_ioctl_base_new()!
         handlers.append(handler)
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -178,7 +211,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }, context)
         var error: UnsafeMutablePointer<GError>?
         // Attach before adding the device: libusb's own test notes a race otherwise.
-        guard testbedLock.withLock({ umockdev_testbed_attach_ioctl(testbed, "/dev/" + node, handler, &error) }) != 0 else {
+        guard umockdev_testbed_attach_ioctl(testbed, "/dev/" + node, handler, &error) != 0 else {
             throw LinkError.other("umockdev could not attach the ioctl handler: \(message(error))")
         }
     }
@@ -199,13 +232,21 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             }
             return changed
         }
-        for board in changed { republishIfNeeded(board) }
+        guard !changed.isEmpty else { return }
+        testbedLock.withLock {
+            for board in changed { _ = try? reconcileLocked(board) }
+        }
     }
 
     /// Adds any device in umockdev's record format (a non-Particle device beside the boards, say).
     public func add(record: String) throws {
+        try testbedLock.withLock { try addLocked(record: record) }
+    }
+
+    /// With `testbedLock` held.
+    private func addLocked(record: String) throws {
         var error: UnsafeMutablePointer<GError>?
-        guard testbedLock.withLock({ umockdev_testbed_add_from_string(testbed, record, &error) }) != 0 else {
+        guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
             throw LinkError.other("umockdev could not add the device: \(message(error))")
         }
     }
@@ -234,27 +275,6 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     private func message(_ error: UnsafeMutablePointer<GError>?) -> String {
         error.map { String(cString: $0.pointee.message) } ?? "unknown error"
-    }
-
-    /// Adds the device as the board's current mode presents it (or leaves it out when off).
-    private func publish(_ index: Int) throws {
-        let (model, served) = state.withLock { ($0.boards[index].model, $0.boards[index]) }
-        guard let product = model.mode.productID(model.platform) else {
-            state.withLock { $0.boards[index].lastProductID = nil }
-            return
-        }
-        let descriptors = USBDescriptors(platform: model.platform, mode: model.mode, deviceID: model.deviceID)
-        try add(USBDeviceRecord(sysPath: served.sysPath, bus: served.bus, address: served.address, vendorID: model.platform.usb.vendorID,
-                                productID: product, speed: 12, descriptors: descriptors.device + descriptors.configuration,
-                                serial: model.deviceID,
-                                attributes: ["manufacturer": "Particle", "product": descriptors.strings[2] ?? ""]))
-        state.withLock {
-            $0.boards[index].lastProductID = product
-            $0.boards[index].lastBootCount = model.bootCount
-        }
-        // Announce it to udev monitors (hotplug), which automatic uevents do not reach when
-        // this process is not itself preloaded.
-        testbedLock.withLock { umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add") }
     }
 
     /// A USB device as umockdev's record format describes it: the sysfs attributes and udev
@@ -286,32 +306,93 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         }
     }
 
-    private func add(_ record: USBDeviceRecord) throws {
-        try add(record: record.text)
+    /// A board as the testbed should show it and as it shows it now, taken in one hold of
+    /// `state`. Not the model itself: a copy held across the add would make the ioctl thread's
+    /// next flash write copy the whole flash.
+    private struct Presence: Sendable {
+        var platform: Platform
+        var mode: BoardMode
+        var deviceID: String
+        var bootCount: Int
+        var shown: UInt16?
+        var shownBoot: Int
+        var mayAppear: Bool
+        var sysPath: String
+        var bus: Int
+        var address: Int
+
+        var wanted: UInt16? { mode.productID(platform) }
     }
 
     /// A board that reset leaves USB and comes back, as the other device when it changed mode.
     /// Back in the same mode it stays away for `resetGap`, so a host can see it go (a real
     /// board is off the bus for about a second).
     private func republishIfNeeded(_ index: Int) {
-        let (current, last, rebooted, path) = state.withLock { state -> (UInt16?, UInt16?, Bool, String) in
-            let served = state.boards[index]
-            return (served.model.mode.productID(served.model.platform), served.lastProductID,
-                    served.model.bootCount != served.lastBootCount, served.sysPath)
-        }
-        guard current != last || (rebooted && last != nil) else { return }
-        if last != nil {
-            testbedLock.withLock {
-                umockdev_testbed_uevent(testbed, "/sys" + path, "remove")
-                umockdev_testbed_remove_device(testbed, "/sys" + path)
+        testbedLock.withLock { _ = try? reconcileLocked(index) }
+    }
+
+    /// Makes the testbed show the board as it is now. With `testbedLock` held: every add and
+    /// remove of a board happens here, so the check of what is published and the change to it
+    /// are one step, and a second caller (the ioctl thread, a timer, a test) finds the work done
+    /// instead of doing it again. It looks again after each change, as the board may have moved
+    /// on (reset, lost power) while the testbed was being changed.
+    private func reconcileLocked(_ index: Int) throws {
+        while true {
+            let presence = state.withLock { state -> Presence in
+                let served = state.boards[index]
+                return Presence(platform: served.model.platform, mode: served.model.mode, deviceID: served.model.deviceID,
+                                bootCount: served.model.bootCount, shown: served.lastProductID, shownBoot: served.lastBootCount,
+                                mayAppear: served.attached && served.resetGap == nil, sysPath: served.sysPath,
+                                bus: served.bus, address: served.address)
             }
-            state.withLock { $0.boards[index].lastProductID = nil }
+            if let shown = presence.shown {
+                guard presence.wanted != shown || presence.bootCount != presence.shownBoot else { return }
+                umockdev_testbed_uevent(testbed, "/sys" + presence.sysPath, "remove")
+                umockdev_testbed_remove_device(testbed, "/sys" + presence.sysPath)
+                // Reset, back in the same mode: a host must get to see it gone.
+                let gap = presence.wanted == shown
+                let number = state.withLock { state -> Int in
+                    state.boards[index].lastProductID = nil
+                    guard gap else { return 0 }
+                    state.boards[index].resetGaps += 1
+                    state.boards[index].resetGap = state.boards[index].resetGaps
+                    return state.boards[index].resetGaps
+                }
+                if gap {
+                    DispatchQueue.global().asyncAfter(deadline: .now() + Self.resetGap) { [weak self] in
+                        self?.endResetGap(index, number)
+                    }
+                    return
+                }
+            } else {
+                guard let product = presence.wanted, presence.mayAppear else { return }
+                let descriptors = USBDescriptors(platform: presence.platform, mode: presence.mode, deviceID: presence.deviceID)
+                try addLocked(record: USBDeviceRecord(sysPath: presence.sysPath, bus: presence.bus, address: presence.address,
+                                                      vendorID: presence.platform.usb.vendorID, productID: product, speed: 12,
+                                                      descriptors: descriptors.device + descriptors.configuration,
+                                                      serial: presence.deviceID,
+                                                      attributes: ["manufacturer": "Particle", "product": descriptors.strings[2] ?? ""]).text)
+                state.withLock {
+                    $0.boards[index].lastProductID = product
+                    $0.boards[index].lastBootCount = presence.bootCount
+                }
+                // Announce it to udev monitors (hotplug), which automatic uevents do not reach when
+                // this process is not itself preloaded.
+                umockdev_testbed_uevent(testbed, "/sys" + presence.sysPath, "add")
+            }
         }
-        if current == last {
-            DispatchQueue.global().asyncAfter(deadline: .now() + Self.resetGap) { [weak self] in self?.republishIfNeeded(index) }
-            return
+    }
+
+    /// The board may come back, if it still should be on USB by now.
+    private func endResetGap(_ index: Int, _ number: Int) {
+        testbedLock.withLock {
+            let ours = state.withLock { state -> Bool in
+                guard state.boards[index].resetGap == number else { return false }
+                state.boards[index].resetGap = nil
+                return true
+            }
+            if ours { _ = try? reconcileLocked(index) }
         }
-        try? publish(index)
     }
 
     static let resetGap = DispatchTimeInterval.milliseconds(250)
