@@ -35,6 +35,49 @@ struct NightlyTests {
         #expect(history.standardOutput.contains("ota/happy-path\tboron\t3\t100%"), "\(history.standardOutput)")
     }
 
+    @Test("While a nightly runs, and after one killed outright, the stable JUnit is an error saying so; latest stays on the last run that finished")
+    func killedNightly() async throws {
+        let folder = try temporaryFolder("nightly-killed")
+        let inventory = folder.appendingPathComponent("lab.toml")
+        try "[[board]]\nname = \"boron\"\nplatform = \"boron\"\n".write(to: inventory, atomically: true, encoding: .utf8)
+        let nights = folder.appendingPathComponent("nightly")
+        #expect(try Self.nightly(nights, inventory: inventory).status == 0)
+        let finished = try FileManager.default.destinationOfSymbolicLink(atPath: nights.appendingPathComponent("latest").path)
+        try await Task.sleep(for: .milliseconds(1100))  // run folders are named by the second
+
+        let script = Process()
+        ToolProcess.configure(script, "/usr/bin/env", ["OTABENCH_INVENTORY=\(inventory.path)", "OTABENCH_NIGHTLY_DIR=\(nights.path)", "OTABENCH_SKIP_BUILD=1",
+                            "OTABENCH=\(OtabenchProcess.executable.path)", Self.root.appendingPathComponent("Scripts/nightly").path,
+                            "--emulated", "60", "--jobs", "1"])
+        script.standardOutput = FileHandle.nullDevice
+        script.standardError = FileHandle.nullDevice
+        try script.run()
+        // Wait for otabench to be under way (its first reports written), then kill it outright.
+        var child: Int32?
+        for _ in 0..<1000 where child == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            let runs = (try? FileManager.default.contentsOfDirectory(atPath: nights.appendingPathComponent("runs").path)) ?? []
+            guard let newest = runs.sorted().last, "runs/" + newest != finished,
+                  FileManager.default.fileExists(atPath: nights.appendingPathComponent("runs/\(newest)/report.json").path) else { continue }
+            let pgrep = try ToolProcess.run("/usr/bin/pgrep", ["-P", "\(script.processIdentifier)"])
+            let grandchildren = try pgrep.output.split(separator: "\n").flatMap { pid in
+                try ToolProcess.run("/usr/bin/pgrep", ["-P", String(pid)]).output.split(separator: "\n")
+            }
+            child = (grandchildren + pgrep.output.split(separator: "\n")).compactMap { Int32($0) }.first { pid in
+                ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("otabench")
+                    && !((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("Scripts/nightly")
+            }
+        }
+        let running = try String(contentsOf: nights.appendingPathComponent("junit.xml"), encoding: .utf8)
+        #expect(running.contains("<error message=\"UNFINISHED: nightly") && running.contains("is running"), "\(running)")
+        let pid = try #require(child)
+        kill(pid, SIGKILL)
+        script.waitUntilExit()
+        let after = try String(contentsOf: nights.appendingPathComponent("junit.xml"), encoding: .utf8)
+        #expect(after.contains("without finishing its reports"), "\(after)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: nights.appendingPathComponent("latest").path) == finished)
+    }
+
     @Test("A second nightly while one runs does not start; a bad setting is refused")
     func oneAtATime() throws {
         let folder = try temporaryFolder("nightly-lock")

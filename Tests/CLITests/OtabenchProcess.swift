@@ -15,9 +15,10 @@ struct OtabenchProcess {
         return testBinary.deletingLastPathComponent().appendingPathComponent("otabench")
     }()
 
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+    /// `program`: another executable to start instead (setpriv, to run otabench as another user).
+    static func run(_ arguments: [String], environment extra: [String: String] = [:], executable program: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program ?? executable
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"

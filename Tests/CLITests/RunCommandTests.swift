@@ -13,8 +13,8 @@ struct RunCommandTests {
         return url
     }
 
-    static func inventory(_ text: String, in folder: URL) throws -> String {
-        let path = folder.appendingPathComponent("boards.toml").path
+    static func inventory(_ text: String, in folder: URL, named name: String = "boards.toml") throws -> String {
+        let path = folder.appendingPathComponent(name).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -123,6 +123,52 @@ struct RunCommandTests {
         #expect(cases.contains { $0["status"] as? String == "pending" })
     }
 
+    @Test("SIGINT and SIGTERM: the case in flight is interrupted, the rest not run, the reports say INTERRUPTED and replace the last run's; exit 130 and 143",
+          arguments: [SIGINT, SIGTERM])
+    func interrupted(_ signal: Int32) async throws {
+        let dir = try Self.folder()
+        // What the last run left: a green report a reader must not take for this run's.
+        for name in ["report.html", "junit.xml"] {
+            try "PASSED (an old run)".write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let process = Process()
+        // Through the trampoline, so the child gets signals as it would from a shell.
+        ToolProcess.configure(process, OtabenchProcess.executable.path,
+                              ["run", "--emulated", "40", "--jobs", "1", "--platform", "boron", "--report-dir", dir.path])
+        let progress = Pipe()
+        process.standardError = progress
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var said = ""
+        while said.components(separatedBy: ": pass").count < 4 {
+            let data = progress.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            said += String(decoding: data, as: UTF8.self)
+        }
+        // Once the run has started, the folder no longer shows the old verdict.
+        let during = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(during.contains(">UNFINISHED<") && !during.contains("an old run"), "\(during.prefix(300))")
+        kill(process.processIdentifier, signal)
+        let rest = progress.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        said += String(decoding: rest, as: UTF8.self)
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 128 + signal, "\(said.suffix(2000))")
+
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("report.json"))) as? [String: Any])
+        #expect(json["verdict"] as? String == "INTERRUPTED")
+        let statuses = ((json["cases"] as? [[String: Any]]) ?? []).compactMap { $0["status"] as? String }
+        #expect(statuses.filter { $0 == "passed" }.count >= 3)
+        #expect(statuses.contains("not-run"))
+        #expect(!statuses.contains("pending") && !statuses.contains("running"), "every case accounted for: \(Set(statuses))")
+        #expect(statuses.filter { $0 == "interrupted" }.count <= 1)
+        let junit = try String(contentsOf: dir.appendingPathComponent("junit.xml"), encoding: .utf8)
+        #expect(junit.contains("type=\"interrupted\"") && junit.contains("<skipped message=\"not run: the run was interrupted"), "\(junit.prefix(1500))")
+        let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains(">INTERRUPTED<"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(".report.html.\(process.processIdentifier).tmp").path))
+    }
+
     /// Holds a lease the way a process of another program would: its note, then flock(1) on the file.
     static func holdLease(_ file: String) throws -> Process {
         try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -184,6 +230,71 @@ struct RunCommandTests {
         #expect(third.standardError.contains("took over the lease of e00fce68aaaa000000000001 from a holder that is gone (pid \(holder.processIdentifier)"),
                 "\(third.standardError)")
         #expect(!third.standardError.contains("is leased by"))
+    }
+
+    @Test("One lease per board whoever asks: root's lease stops nobody's run (not run, INCOMPLETE), nobody's stops root's; a folder nobody can write is an error")
+    func leasesAcrossUsers() async throws {
+        let dir = try Self.folder()
+        let shared = dir.appendingPathComponent("otabench-leases").path  // made by the first user, as /run/lock/otabench is
+        let boards = try Self.inventory("[[board]]\nname = \"lab-argon\"\nplatform = \"argon\"\nemulated = false\ndevice-id = \"e00fce68aaaa000000000003\"\n", in: dir)
+        let reports = dir.appendingPathComponent("nobody")
+        try FileManager.default.createDirectory(at: reports, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: reports.path)
+        func asNobody(_ arguments: [String]) throws -> OtabenchProcess.Result {
+            try OtabenchProcess.run(["--reuid=65534", "--regid=65534", "--clear-groups", OtabenchProcess.executable.path] + arguments,
+                                    executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+        }
+        let run = ["run", "--inventory", boards, "--scenario", "ota/happy-path", "--report-dir", reports.path, "--lease-dir", shared]
+
+        // Root holds it (as a run of root's would): nobody's run says so and is incomplete.
+        let rootHolds = Process()
+        ToolProcess.configure(rootHolds, "/bin/sh", ["-c", "exec flock -o \(shared)/e00fce68aaaa000000000003.lease sleep 60"])
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: shared)
+        FileManager.default.createFile(atPath: shared + "/e00fce68aaaa000000000003.lease", contents: Data("pid 1, root's run\n".utf8),
+                                       attributes: [.posixPermissions: 0o666])
+        try rootHolds.run()
+        defer { kill(rootHolds.processIdentifier, SIGKILL); for child in Self.children(rootHolds.processIdentifier) { kill(child, SIGKILL) } }
+        try await Self.waitUntilLocked(shared + "/e00fce68aaaa000000000003.lease")
+        let result = try asNobody(run)
+        #expect(result.status == 3, "\(result.standardError)")
+        #expect(result.standardError.contains("lab-argon is leased by pid 1, root's run"), "\(result.standardError)")
+        #expect(!result.standardError.contains("Permission denied"))
+        kill(rootHolds.processIdentifier, SIGKILL)
+        for child in Self.children(rootHolds.processIdentifier) { kill(child, SIGKILL) }
+        rootHolds.waitUntilExit()
+
+        // Nobody holds a lease of a board nobody leased before: nobody makes the file, root respects it.
+        let other = try Self.inventory("[[board]]\nname = \"lab-bsom\"\nplatform = \"bsom\"\nemulated = false\ndevice-id = \"e00fce68aaaa000000000004\"\npower-on = [\"true\"]\npower-off = [\"true\"]\n", in: dir,
+                                        named: "other.toml")
+        let held = Process()
+        ToolProcess.configure(held, "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c",
+                                                        "echo 'pid '$$', nobody' > \(shared)/e00fce68aaaa000000000004.lease; exec flock -o \(shared)/e00fce68aaaa000000000004.lease sleep 60"])
+        try held.run()
+        defer { kill(held.processIdentifier, SIGKILL); for child in Self.children(held.processIdentifier) { kill(child, SIGKILL) } }
+        // Nobody's file first: the probe below would otherwise make it, as root.
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: shared + "/e00fce68aaaa000000000004.lease") {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Self.waitUntilLocked(shared + "/e00fce68aaaa000000000004.lease")
+        let owner = try FileManager.default.attributesOfItem(atPath: shared + "/e00fce68aaaa000000000004.lease")[.ownerAccountID] as? Int
+        #expect(owner == 65534, "nobody made the lease file")
+        let rootPower = try OtabenchProcess.run(["power", "lab-bsom", "off", "--inventory", other, "--lease-dir", shared])
+        #expect(rootPower.status == 2 && rootPower.standardError.contains("lab-bsom is leased by pid \(held.processIdentifier), nobody"),
+                "\(rootPower.standardError)")
+
+        // The finding: a lease folder root made 0755 left nobody green with every board skipped.
+        let closed = dir.appendingPathComponent("closed").path
+        try FileManager.default.createDirectory(atPath: closed, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: closed)
+        let refused = try asNobody(["run", "--inventory", boards, "--report-dir", reports.path, "--lease-dir", closed])
+        #expect(refused.status == 2, "\(refused.standardError)")
+        #expect(refused.standardError.contains("cannot check the lease of e00fce68aaaa000000000003 at \(closed)/"), "\(refused.standardError)")
+    }
+
+    static func children(_ pid: Int32) -> [Int32] {
+        ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? "")
+            .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     @Test("A lease folder that cannot be used is an error naming it before anything runs, never a skip")
