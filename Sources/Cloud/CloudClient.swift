@@ -151,7 +151,7 @@ public struct CloudClient: Sendable {
             do {
                 for try await buffer in response.body {
                     for message in parser.feed(Array(buffer.readableBytesView)) {
-                        guard message.event != nil, let event = try? JSONDecoder().decode(CloudEvent.self, from: Data(message.data.utf8)) else { continue }
+                        guard let event = ServerSentEventParser.cloudEvent(in: message) else { continue }
                         continuation.yield(event)
                     }
                 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `text/event-stream` format (WHATWG HTML, "Server-sent events"): `event:` and `data:`
 /// lines, a blank line ends a message, lines starting with `:` are comments (keep-alives).
 public struct ServerSentEventParser: Sendable {
@@ -53,5 +55,15 @@ public struct ServerSentEventParser: Sendable {
     /// One message in the format, as the server writes it.
     public static func format(event: String, data: String) -> String {
         "event: \(event)\n" + data.split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)\n" }.joined() + "\n"
+    }
+}
+
+extension ServerSentEventParser {
+    /// The cloud event a message carries: a named message whose data is the event's JSON. Nil
+    /// for anything else (a message without an `event:` line, data that is not an event), which
+    /// a reader of the stream skips.
+    package static func cloudEvent(in message: Message) -> CloudEvent? {
+        guard message.event != nil else { return nil }
+        return try? JSONDecoder().decode(CloudEvent.self, from: Data(message.data.utf8))
     }
 }

@@ -69,8 +69,7 @@ public struct LocalCloudServer: Sendable {
             try await server.answer {
                 let id = try context.parameters.require("device")
                 let form = try await server.form(request)
-                guard let binary = form.files["file"], !binary.isEmpty else { throw LocalCloudError.badRequest("send the binary as the form file \"file\"") }
-                try server.checkModule(binary)
+                let binary = try RequestBodies.flashBinary(form)
                 let product = try server.store.flashDevice(id, binary: binary)
                 server.events.publish(product: product, CloudEvent(name: "spark/flash/status", data: FlashStatus.started, coreid: id,
                                                                    publishedAt: Date().formatted(.iso8601)))
@@ -82,20 +81,16 @@ public struct LocalCloudServer: Sendable {
             try await server.answer(status: .created) {
                 let product = try context.parameters.require("product")
                 let form = try await server.form(request)
-                guard let versionText = form.fields["version"], let version = Int(versionText), version > 0 else {
-                    throw LocalCloudError.badRequest("version must be a whole number above 0")
-                }
-                guard let title = form.fields["title"], !title.isEmpty else { throw LocalCloudError.badRequest("a title is required") }
-                guard let binary = form.files["binary"], !binary.isEmpty else { throw LocalCloudError.badRequest("send the binary as the form file \"binary\"") }
-                try server.checkModule(binary)
-                return try server.store.upload(product: product, version: version, title: title, binary: binary,
-                                               sha256: SHA256.digest(binary).hexString)
+                let upload = try RequestBodies.upload(form)
+                return try server.store.upload(product: product, version: upload.version, title: upload.title, binary: upload.binary,
+                                               sha256: SHA256.digest(upload.binary).hexString)
             }
         }
         router.put("/v1/products/:product/firmware/release") { request, context in
             try await server.answer {
                 let product = try context.parameters.require("product")
-                let release = try server.store.release(product: product, try await server.json(FirmwareRelease.self, request))
+                let body = try await server.body(request)
+                let release = try server.store.release(product: product, try RequestBodies.release(body))
                 try server.gateway?.released(product: product, release)
                 return release
             }
@@ -105,32 +100,18 @@ public struct LocalCloudServer: Sendable {
         }
         router.post("/v1/products/:product/devices") { request, context in
             try await server.answer {
-                struct Body: Decodable { var ids: [String] }
-                let ids = try await server.json(Body.self, request).ids
-                guard !ids.isEmpty, ids.allSatisfy(Self.isDeviceID) else {
-                    throw LocalCloudError.badRequest("ids must be device ids: 24 hexadecimal digits each")
-                }
-                try server.store.addDevices(product: try context.parameters.require("product"), ids.map { $0.lowercased() })
+                let body = try await server.body(request)
+                let ids = try RequestBodies.deviceIDs(body)
+                try server.store.addDevices(product: try context.parameters.require("product"), ids)
                 return ["added": ids.count]
             }
         }
         router.put("/v1/products/:product/devices/:device") { request, context in
             try await server.answer {
-                struct Body: Decodable {
-                    var groups: [String]?
-                    var firmwareUpdatesForced: Bool?
-                    enum CodingKeys: String, CodingKey {
-                        case groups
-                        case firmwareUpdatesForced = "firmware_updates_forced"
-                    }
-                }
-                let body = try await server.json(Body.self, request)
+                let bytes = try await server.body(request)
+                let body = try RequestBodies.deviceSettings(bytes)
                 let product = try context.parameters.require("product"), device = try context.parameters.require("device")
-                guard body.groups != nil || body.firmwareUpdatesForced != nil else {
-                    throw LocalCloudError.badRequest("send groups or firmware_updates_forced")
-                }
                 if let groups = body.groups {
-                    guard groups.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else { throw LocalCloudError.badRequest("group names are 1 to 64 characters") }
                     try server.store.setGroups(product: product, device: device, groups)
                 }
                 if let forced = body.firmwareUpdatesForced {
@@ -155,22 +136,7 @@ public struct LocalCloudServer: Sendable {
         return router
     }
 
-    static func isDeviceID(_ text: String) -> Bool {
-        text.count == 24 && text.allSatisfy(\.isHexDigit)
-    }
-
-    /// A product firmware binary must at least be a module: refusing garbage here is what the
-    /// real cloud does too.
-    func checkModule(_ binary: [UInt8]) throws {
-        do {
-            let file = try ModuleFile(bytes: binary)
-            guard file.modules.first != nil else { throw LocalCloudError.badRequest("the binary holds no Particle module") }
-        } catch let error as LocalCloudError { throw error } catch {
-            throw LocalCloudError.badRequest("the binary is not a Particle module: \(error)")
-        }
-    }
-
-    // MARK: Bodies and answers
+    // MARK: Bodies and answers (parsed by RequestBodies)
 
     func body(_ request: Request) async throws -> ByteBuffer {
         do { return try await request.body.collect(upTo: bodyLimit) } catch {
@@ -178,62 +144,11 @@ public struct LocalCloudServer: Sendable {
         }
     }
 
-    func json<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    /// The content type is checked before the body is read.
+    func form(_ request: Request) async throws -> RequestBodies.Form {
+        let boundary = try RequestBodies.boundary(contentType: request.headers[.contentType])
         let bytes = try await body(request)
-        do { return try JSONDecoder().decode(type, from: Data(bytes.readableBytesView)) } catch {
-            throw LocalCloudError.badRequest("the body is not the JSON this call takes: \(Self.describe(error))")
-        }
-    }
-
-    struct Form {
-        var fields: [String: String] = [:]
-        var files: [String: [UInt8]] = [:]
-    }
-
-    func form(_ request: Request) async throws -> Form {
-        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
-              let boundary = contentType.components(separatedBy: "boundary=").last?.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")),
-              !boundary.isEmpty
-        else { throw LocalCloudError.unsupportedMediaType("send multipart/form-data with a boundary") }
-        let bytes = try await body(request)
-        let parser = MultipartParser(boundary: boundary)
-        var form = Form()
-        var headers: [String: String] = [:]
-        var current: [UInt8] = []
-        var complete = false
-        parser.onHeader = { name, value in headers[name.lowercased()] = value }
-        parser.onBody = { buffer in current += buffer.readableBytesView }
-        parser.onPartComplete = {
-            let disposition = headers["content-disposition"] ?? ""
-            if let name = Self.parameter("name", in: disposition) {
-                if Self.parameter("filename", in: disposition) != nil { form.files[name] = current } else { form.fields[name] = String(decoding: current, as: UTF8.self) }
-            }
-            headers = [:]
-            current = []
-            complete = true
-        }
-        do { try parser.execute(bytes) } catch { throw LocalCloudError.badRequest("the multipart body is malformed: \(error)") }
-        guard complete else { throw LocalCloudError.badRequest("the multipart body has no complete part") }
-        return form
-    }
-
-    static func parameter(_ name: String, in disposition: String) -> String? {
-        for piece in disposition.split(separator: ";") {
-            let pair = piece.trimmingCharacters(in: .whitespaces)
-            guard pair.hasPrefix(name + "=") else { continue }
-            return String(pair.dropFirst(name.count + 1)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        }
-        return nil
-    }
-
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): "\"\(key.stringValue)\" is missing"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            "\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type"
-        case DecodingError.dataCorrupted: "malformed JSON"
-        default: "\(error)"
-        }
+        return try RequestBodies.form(boundary: boundary, body: bytes)
     }
 
     /// Runs a handler; its value becomes the JSON answer, a refusal the JSON error.

@@ -11,20 +11,40 @@ struct SwitchThatNeverCuts: PowerSwitch {
     func state() async throws -> PowerState { .on }
 }
 
-/// A ganged or twin-powered port: off cuts, but the board is back a moment later.
+/// A ganged or twin-powered port: off cuts, but the board is back 30 ms later on `clock`.
 struct SwitchBackfedByTwin: PowerSwitch {
     let board: EmulatedBoard
+    let clock: ManualClock
     func setPower(_ on: Bool) async throws {
         try await EmulatedPowerSwitch(board: board).setPower(on)
         if !on {
-            let board = self.board
+            let (board, clock) = (self.board, self.clock)
             Task {
-                try await Task.sleep(for: .milliseconds(30))
+                try await clock.sleep(for: .milliseconds(30))
                 await board.update { $0.powerOn() }
             }
         }
     }
     func state() async throws -> PowerState { .off }
+}
+
+/// Runs `body` while moving `clock` on in `step`s each time something sleeps on it; returns
+/// the body's result and how much manual time it took.
+func driving<T: Sendable>(_ clock: ManualClock, step: Duration = .milliseconds(10),
+                          _ body: @escaping @Sendable () async -> T) async -> (T, Duration) {
+    let start = clock.now
+    let task = Task { await body() }
+    let done = Counter()
+    let watcher = Task {
+        _ = await task.value
+        _ = done.next()
+    }
+    while done.value.withLock({ $0 }) == 0 {
+        if clock.sleeperCount > 0 { clock.advance(by: step) }
+        await Task.yield()
+    }
+    _ = await watcher.value
+    return (await task.value, start.duration(to: clock.now))
 }
 
 @Suite("Verified power cuts")
@@ -44,17 +64,19 @@ struct PowerCutVerificationTests {
         #expect(await PowerCutVerification.check(good, limits: Self.quick) == nil)
         #expect(await good.mode() == .running)
 
+        // The timers on a manual clock: a stuck switch is named after exactly the leave limit of
+        // clock time, however busy the machine; no wall time passes.
+        let clock = ManualClock()
         let stuck = try EmulatedBenchBoard(name: "stuck", platform: boron, powerSwitch: { _ in SwitchThatNeverCuts() })
-        let stuckVerdict = await PowerCutVerification.check(stuck, limits: Self.quick)
+        let (stuckVerdict, waited) = await driving(clock) { await PowerCutVerification.check(stuck, limits: Self.quick, clock: clock) }
         #expect(stuckVerdict?.contains("does not cut its power") == true, "\(String(describing: stuckVerdict))")
+        #expect(waited >= Self.quick.leave && waited <= Self.quick.leave + PowerCutVerification.poll, "\(waited)")
 
-        let backfed = try EmulatedBenchBoard(name: "backfed", platform: boron, powerSwitch: { SwitchBackfedByTwin(board: $0) })
-        var patient = Self.quick
-        patient.silence = .seconds(3)  // far longer than the twin's 30 ms, even on a loaded machine
-        let backfedVerdict = await PowerCutVerification.check(backfed, limits: patient)
-        // Seen coming back, or (when a loaded machine polls between its boot and its next cut)
-        // by what it printed while off: either way, named as powered from elsewhere.
-        #expect(backfedVerdict?.contains("something else powers it") == true, "\(String(describing: backfedVerdict))")
+        // Back 30 ms (of the same clock) after the cut, well inside the silence: caught as powered from elsewhere.
+        let backfed = try EmulatedBenchBoard(name: "backfed", platform: boron, powerSwitch: { SwitchBackfedByTwin(board: $0, clock: clock) })
+        let (backfedVerdict, took) = await driving(clock) { await PowerCutVerification.check(backfed, limits: Self.quick, clock: clock) }
+        #expect(backfedVerdict?.contains("came back") == true, "\(String(describing: backfedVerdict))")
+        #expect(took < Self.quick.silence, "named as soon as it came back: \(took)")
     }
 
     @Test("The runner skips power-cut scenarios on a power-unverified board, with the reason, and runs the rest")

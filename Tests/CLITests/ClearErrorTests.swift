@@ -7,12 +7,6 @@ import Testing
 /// exit 2, before any work; nothing of the user's is lost.
 @Suite("Clear errors and nothing lost", .serialized)
 struct ClearErrorTests {
-    /// Runs as the nobody user, as a second person at the bench would.
-    static func asNobody(_ arguments: [String]) throws -> OtabenchProcess.Result {
-        try OtabenchProcess.run(["--reuid=65534", "--regid=65534", "--clear-groups", OtabenchProcess.executable.path] + arguments,
-                                executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
-    }
-
     @Test("inspect refuses what is not a file, saying what it is: a device, a FIFO, a folder, a symlink loop, a missing file")
     func inspectNonFiles() throws {
         let folder = try temporaryFolder("otabench-inspect-odd")
@@ -100,7 +94,7 @@ struct ClearErrorTests {
     func readOnlyReportFolder() throws {
         let folder = try temporaryFolder("otabench-ro")
         // Root-owned, 0755: nobody cannot write it.
-        let result = try Self.asNobody(["run", "--scenario", "ota/happy-path", "--platform", "boron",
+        let result = try OtabenchProcess.runAsNobody(["run", "--scenario", "ota/happy-path", "--platform", "boron",
                                         "--report-dir", folder.path, "--db", "/tmp/otabench-nobody-\(UUID().uuidString).sqlite"])
         #expect(result.status == 2, "\(result.standardError)")
         #expect(result.standardError.contains("cannot write reports to \(folder.path): Permission denied"), "\(result.standardError)")

@@ -38,6 +38,12 @@ struct OtabenchProcess {
                       standardError: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs otabench as the nobody user, as a second person at the bench would (setpriv).
+    static func runAsNobody(_ arguments: [String]) throws -> Result {
+        try run(["--reuid=65534", "--regid=65534", "--clear-groups", executable.path] + arguments,
+                executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+    }
+
     /// Starts a command that serves until stopped (`emulate`, `cloud serve`) and returns it
     /// with the lines it printed up to and including the one containing `ready`.
     static func serve(_ arguments: [String], ready: String) throws -> (Process, [String]) {

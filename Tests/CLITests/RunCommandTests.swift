@@ -240,10 +240,6 @@ struct RunCommandTests {
         let reports = dir.appendingPathComponent("nobody")
         try FileManager.default.createDirectory(at: reports, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: reports.path)
-        func asNobody(_ arguments: [String]) throws -> OtabenchProcess.Result {
-            try OtabenchProcess.run(["--reuid=65534", "--regid=65534", "--clear-groups", OtabenchProcess.executable.path] + arguments,
-                                    executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
-        }
         let run = ["run", "--inventory", boards, "--scenario", "ota/happy-path", "--report-dir", reports.path, "--lease-dir", shared]
 
         // Root holds it (as a run of root's would): nobody's run says so and is incomplete.
@@ -256,7 +252,7 @@ struct RunCommandTests {
         try rootHolds.run()
         defer { kill(rootHolds.processIdentifier, SIGKILL); for child in Self.children(rootHolds.processIdentifier) { kill(child, SIGKILL) } }
         try await Self.waitUntilLocked(shared + "/e00fce68aaaa000000000003.lease")
-        let result = try asNobody(run)
+        let result = try OtabenchProcess.runAsNobody(run)
         #expect(result.status == 3, "\(result.standardError)")
         #expect(result.standardError.contains("lab-argon is leased by pid 1, root's run"), "\(result.standardError)")
         #expect(!result.standardError.contains("Permission denied"))
@@ -287,7 +283,7 @@ struct RunCommandTests {
         let closed = dir.appendingPathComponent("closed").path
         try FileManager.default.createDirectory(atPath: closed, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: closed)
-        let refused = try asNobody(["run", "--inventory", boards, "--report-dir", reports.path, "--lease-dir", closed])
+        let refused = try OtabenchProcess.runAsNobody(["run", "--inventory", boards, "--report-dir", reports.path, "--lease-dir", closed])
         #expect(refused.status == 2, "\(refused.standardError)")
         #expect(refused.standardError.contains("cannot check the lease of e00fce68aaaa000000000003 at \(closed)/"), "\(refused.standardError)")
     }

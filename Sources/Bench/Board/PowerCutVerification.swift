@@ -25,26 +25,31 @@ public enum PowerCutVerification {
         }
     }
 
-    /// nil when the switch is proven; otherwise why the board is power-unverified.
-    public static func check(_ board: any Board, limits: Limits = Limits()) async -> String? {
+    /// How often the board is looked at while the check waits.
+    static let poll = Duration.milliseconds(20)
+
+    /// nil when the switch is proven; otherwise why the board is power-unverified. Its waits
+    /// are on `clock`: wall time for a run, a manual clock for a test of the waits themselves.
+    public static func check<C: Clock>(_ board: any Board, limits: Limits = Limits(), clock: C = ContinuousClock()) async -> String?
+    where C.Duration == Duration {
         do { try await board.powerOff() } catch { return "power off failed: \(error)" }
-        let deadline = ContinuousClock.now + limits.leave
+        let deadline = clock.now.advanced(by: limits.leave)
         while await board.mode() != .off {
-            guard ContinuousClock.now < deadline else {
+            guard clock.now < deadline else {
                 try? await board.powerOn()
                 return "still \(await board.mode()) \(limits.leave) after power off: the switch does not cut its power"
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await clock.sleep(for: poll)
         }
         let printed = await board.consoleLines().count
-        let quietUntil = ContinuousClock.now + limits.silence
-        while ContinuousClock.now < quietUntil {
+        let quietUntil = clock.now.advanced(by: limits.silence)
+        while clock.now < quietUntil {
             let mode = await board.mode()
             guard mode == .off else {
                 try? await board.powerOn()
                 return "came back (\(mode)) while switched off: something else powers it"
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await clock.sleep(for: poll)
         }
         if await board.consoleLines().count > printed {
             try? await board.powerOn()

@@ -1,9 +1,13 @@
-import NIOCore
 import Synchronization
 
 /// The device's side of v3 acknowledgements (§8.2): one after every second chunk, or 200 ms
 /// after a chunk that has no partner, each cumulative (it answers the newest chunk's request
-/// and covers the ones before it). Other answers wait for nothing: `flush` first.
+/// and covers the ones before it). Other answers wait for nothing: they go with `send`, after
+/// what is held.
+///
+/// Whether an acknowledgement goes now is decided and the message queued under one lock, onto
+/// the session's one ordered writer (`output`): the wire order is the order of decision, so the
+/// timer's flush of a lone chunk can never land after the acknowledgement of a later pair.
 final class AcknowledgementBatch: Sendable {
     static let chunks = 2
     static let delay: Duration = .milliseconds(200)
@@ -14,52 +18,89 @@ final class AcknowledgementBatch: Sendable {
         /// One timer at a time: a transfer's chunks come in pairs far faster than the delay,
         /// and a timer per lone chunk would be thousands of sleeping tasks in a fleet.
         var timerArmed = false
+        /// The session is over: nothing more is queued.
+        var ended = false
+
+        /// The acknowledgement held, taken to be sent.
+        mutating func take() -> DeviceMessage? {
+            defer {
+                pending = nil
+                count = 0
+            }
+            return pending.map { DeviceMessage.response(id: $0.id, $0.response) }
+        }
     }
 
     private let state = Mutex(State())
-    private let outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>
+    private let output: AsyncStream<DeviceMessage>.Continuation
+    private let clock: any Clock<Duration>
+    /// One element per arming of the timer, for `runTimer`.
+    private let armings: AsyncStream<Void>
+    private let arming: AsyncStream<Void>.Continuation
 
-    init(outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>) {
-        self.outbound = outbound
+    init(output: AsyncStream<DeviceMessage>.Continuation, clock: any Clock<Duration> = ContinuousClock()) {
+        self.output = output
+        self.clock = clock
+        (armings, arming) = AsyncStream.makeStream(of: Void.self)
     }
 
-    /// A chunk's acknowledgement: sent now if it completes a pair, else after the delay unless
+    /// A chunk's acknowledgement: queued now if it completes a pair, else after the delay unless
     /// another chunk comes first.
-    func add(id: UInt32, _ response: DeviceResponse) async throws {
-        let (due, arm): ((id: UInt32, response: DeviceResponse)?, Bool) = state.withLock { state in
+    func add(id: UInt32, _ response: DeviceResponse) {
+        state.withLock { state in
+            guard !state.ended else { return }
             state.pending = (id, response)
             state.count += 1
-            guard state.count >= Self.chunks else {
-                defer { state.timerArmed = true }
-                return (nil, !state.timerArmed)
+            if state.count >= Self.chunks {
+                if let due = state.take() { output.yield(due) }
+                return
             }
-            defer {
-                state.pending = nil
-                state.count = 0
+            if !state.timerArmed {
+                state.timerArmed = true
+                arming.yield()
             }
-            return (state.pending, false)
-        }
-        if let due {
-            try await outbound.write(.response(id: due.id, due.response))
-            return
-        }
-        guard arm else { return }
-        Task {
-            try await Task.sleep(for: Self.delay)
-            self.state.withLock { $0.timerArmed = false }
-            try await self.flush()
         }
     }
 
-    /// Sends the acknowledgement still held, if any (before any other answer, so the cloud
-    /// reads them in order).
-    func flush() async throws {
-        let due: (id: UInt32, response: DeviceResponse)? = state.withLock { state in
-            guard let pending = state.pending else { return nil }
+    /// Queues the acknowledgement still held, if any.
+    func flush() {
+        state.withLock { state in
+            guard !state.ended, let due = state.take() else { return }
+            output.yield(due)
+        }
+    }
+
+    /// Queues `message` (another answer, an event) after the acknowledgement still held, so the
+    /// cloud reads them in order.
+    func send(afterFlushing message: DeviceMessage) {
+        state.withLock { state in
+            guard !state.ended else { return }
+            if let due = state.take() { output.yield(due) }
+            output.yield(message)
+        }
+    }
+
+    /// The session is over: what is held is dropped (the device lost power with it, or the
+    /// connection is gone), and the timer stops.
+    func end() {
+        state.withLock { state in
+            state.ended = true
             state.pending = nil
             state.count = 0
-            return pending
         }
-        if let due { try await outbound.write(.response(id: due.id, due.response)) }
+        arming.finish()
+    }
+
+    /// The flush timer, run for the session's lifetime as one of its tasks (so it ends with the
+    /// session): each arming is one delay, then what is held goes.
+    func runTimer() async {
+        for await _ in armings {
+            do { try await clock.sleep(for: Self.delay) } catch { return }
+            state.withLock { state in
+                state.timerArmed = false
+                guard !state.ended, let due = state.take() else { return }
+                output.yield(due)
+            }
+        }
     }
 }

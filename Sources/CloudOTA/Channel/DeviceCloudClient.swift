@@ -21,12 +21,24 @@ public struct DeviceCloudEndpoint: Hashable, Sendable {
 public struct DeviceCloudClient: Sendable {
     public let credentials: DeviceCredentials
     public let endpoint: DeviceCloudEndpoint
+    /// What the 200 ms wait before acknowledging a lone chunk runs on.
+    public let acknowledgementClock: any Clock<Duration>
     let context: NIOSSLContext
 
-    public init(credentials: DeviceCredentials, endpoint: DeviceCloudEndpoint) throws {
+    public init(credentials: DeviceCredentials, endpoint: DeviceCloudEndpoint, acknowledgementClock: any Clock<Duration> = ContinuousClock()) throws {
         self.credentials = credentials
         self.endpoint = endpoint
+        self.acknowledgementClock = acknowledgementClock
         self.context = try NIOSSLContext(configuration: try credentials.clientConfiguration())
+    }
+
+    /// How each of a session's tasks ended.
+    private enum SessionTask: Sendable {
+        /// The session ends this way (the first such decision counts).
+        case ended(DeviceSessionEnd)
+        /// The writer sent everything queued before the end.
+        case drained
+        case timerStopped
     }
 
     /// Runs one session. `outbox` carries what the device publishes meanwhile
@@ -49,46 +61,81 @@ public struct DeviceCloudClient: Sendable {
         } catch {
             throw DeviceChannelError.unreachable("\(endpoint.host):\(endpoint.port): \(error)")
         }
+        let clock = acknowledgementClock
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(.hello(try await device.hello()))
-                return try await withThrowingTaskGroup(of: DeviceSessionEnd?.self) { group in
+                // Everything the device sends goes through one writer, in the order it was decided:
+                // an acknowledgement held for its pair never overtakes a later one, nor the answer
+                // after it.
+                let (queue, output) = AsyncStream.makeStream(of: DeviceMessage.self)
+                let acknowledgements = AcknowledgementBatch(output: output, clock: clock)
+                return try await withThrowingTaskGroup(of: SessionTask.self) { group in
                     group.addTask {
-                        for await event in outbox { try await outbound.write(.event(name: event.name, data: event.data)) }
-                        return .disconnected
+                        for await message in queue { try await outbound.write(message) }
+                        return .drained
                     }
                     group.addTask {
-                        let acknowledgements = AcknowledgementBatch(outbound: outbound)
+                        await acknowledgements.runTimer()
+                        return .timerStopped
+                    }
+                    group.addTask {
+                        for await event in outbox { output.yield(.event(name: event.name, data: event.data)) }
+                        return .ended(.disconnected)
+                    }
+                    group.addTask {
                         for try await message in inbound {
                             switch message {
                             case .event(let name, let data):
-                                try await acknowledgements.flush()
+                                acknowledgements.flush()
                                 for reply in await device.received(event: name, data: data) {
-                                    try await outbound.write(.event(name: reply.name, data: reply.data))
+                                    output.yield(.event(name: reply.name, data: reply.data))
                                 }
                             case .request(let id, let request):
                                 let response: DeviceResponse
                                 do {
                                     response = try await Self.answer(request, device: device)
                                 } catch LinkError.disconnected {
-                                    return .deviceGone
+                                    // Gone with its power: what it held back goes nowhere.
+                                    acknowledgements.end()
+                                    return .ended(.deviceGone)
                                 }
                                 if case .updateChunk = request, case .acknowledged = response {
-                                    try await acknowledgements.add(id: id, response)
+                                    acknowledgements.add(id: id, response)
                                     continue
                                 }
-                                try await acknowledgements.flush()
-                                try await outbound.write(.response(id: id, response))
-                                if response == .finished { return .deviceResets }
+                                acknowledgements.send(afterFlushing: .response(id: id, response))
+                                if response == .finished { return .ended(.deviceResets) }
                             case .hello, .response:
                                 throw DeviceChannelError.protocolViolation("the cloud sent a device's message")
                             }
                         }
-                        return try handshake.closed()
+                        return .ended(try handshake.closed())
                     }
-                    let end = try await group.next()!!
+                    // The first end decided counts. What was queued before it still goes out (the
+                    // UpdateFinish answer before the reset), then the session closes.
+                    var end: DeviceSessionEnd?
+                    var drained = false
+                    while let task = try await group.next() {
+                        switch task {
+                        case .ended(let decided):
+                            guard end == nil else { break }
+                            end = decided
+                            acknowledgements.end()
+                            output.finish()
+                        case .drained:
+                            drained = true
+                        case .timerStopped:
+                            break
+                        }
+                        if let end, drained {
+                            group.cancelAll()
+                            return end
+                        }
+                    }
+                    // Every task ended without both (only a cancelled session gets here).
                     group.cancelAll()
-                    return end
+                    return end ?? .disconnected
                 }
             }
         } catch let error as NIOSSLError {

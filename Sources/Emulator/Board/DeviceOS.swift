@@ -83,7 +83,9 @@ extension BoardModel {
             log("system: image valid (validate only); transfer cancelled")
             return
         }
-        applyUpdate(modules)
+        // Power lost while queueing: nothing was applied, and a board that is off answers nothing
+        // (the cloud must not hear the update finished).
+        guard applyUpdate(modules) else { throw .invalidState("power lost") }
     }
 
     /// The validation half of finishing: the modules to queue, or the error Device OS
@@ -115,7 +117,9 @@ extension BoardModel {
     }
 
     /// The applying half: queue every module for the bootloader and restart (§5.2 step 4).
-    public mutating func applyUpdate(_ modules: [FirmwareModule]) {
+    /// False when the power was cut while queueing (the board is off, nothing restarted).
+    @discardableResult
+    public mutating func applyUpdate(_ modules: [FirmwareModule]) -> Bool {
         storage.phase = .queue
         do {
             for module in modules {
@@ -131,12 +135,13 @@ extension BoardModel {
             }
         } catch {
             powerOff()
-            return
+            return false
         }
         transfer = nil
         events.append(.firmwareUpdate(.complete))
         log("system: firmware update complete; restarting to apply it")
         reset(.update)
+        return true
     }
 
     /// A whole update the way its source sends it: start, every chunk, finish.

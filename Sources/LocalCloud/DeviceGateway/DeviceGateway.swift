@@ -40,8 +40,11 @@ public final class DeviceGateway: Sendable {
     public let requestTimeout: Duration
     /// A connection that has not said hello this long after connecting is closed.
     public let helloTimeout: Duration
+    /// What a session's wait for an acknowledgement is timed on.
+    let clock: any Clock<Duration>
     let fault: Mutex<(@Sendable (String, Int, inout [UInt8]) -> Void)?> = Mutex(nil)
     let acknowledgementHook: Mutex<(@Sendable (String, CloudTransferAck) -> Void)?> = Mutex(nil)
+    let checkpointHook: Mutex<(@Sendable (String, Checkpoint) async -> Void)?> = Mutex(nil)
     private let sessions = Mutex<[String: DeviceSession]>([:])
     private let record = Mutex<[Transfer]>([])
     private let turnedAway = Mutex<[String]>([])
@@ -60,10 +63,12 @@ public final class DeviceGateway: Sendable {
     private let logger: Logger
 
     public init(store: LocalCloudStore, events: EventHub, trust: CloudTrust, sender: CloudUpdateSender = CloudUpdateSender(),
-                requestTimeout: Duration = .seconds(30), helloTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "otabench.cloud.devices")) {
+                requestTimeout: Duration = .seconds(30), helloTimeout: Duration = .seconds(10), clock: any Clock<Duration> = ContinuousClock(),
+                logger: Logger = Logger(label: "otabench.cloud.devices")) {
         self.sender = sender
         self.requestTimeout = requestTimeout
         self.helloTimeout = helloTimeout
+        self.clock = clock
         self.store = store
         self.events = events
         self.trust = trust
@@ -79,6 +84,26 @@ public final class DeviceGateway: Sendable {
     /// the device has reached), for tests.
     public func watchAcknowledgements(_ hook: (@Sendable (_ device: String, _ ack: CloudTransferAck) -> Void)?) {
         acknowledgementHook.withLock { $0 = hook }
+    }
+
+    /// Points in a session's life where a test can hold it, to force an interleaving that load
+    /// makes only sometimes.
+    enum Checkpoint: Sendable {
+        /// A message from the device, read and about to be handled.
+        case handling(DeviceMessage)
+        /// A new connection of the device said hello and closed its previous session's
+        /// connection; it waits for that session to end next.
+        case superseding
+    }
+
+    /// Holds each session at every `Checkpoint` until `hook` returns, for tests.
+    func hold(at hook: (@Sendable (_ device: String, _ point: Checkpoint) async -> Void)?) {
+        checkpointHook.withLock { $0 = hook }
+    }
+
+    private func pass(_ point: Checkpoint, of device: String) async {
+        guard let hook = checkpointHook.withLock({ $0 }) else { return }
+        await hook(device, point)
     }
 
     public var transfers: [Transfer] { record.withLock { $0 } }
@@ -176,6 +201,7 @@ public final class DeviceGateway: Sendable {
         // A peer that never says hello (or never finishes the handshake) is not waited for.
         let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) { channel.close(promise: nil) }
         var session: DeviceSession?
+        var wentOnline = false
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var messages = inbound.makeAsyncIterator()
@@ -190,12 +216,26 @@ public final class DeviceGateway: Sendable {
                 guard let product = try store.product(ofDevice: hello.deviceID) else {
                     throw DeviceChannelError.protocolViolation("device \(hello.deviceID) belongs to no product here")
                 }
-                let current = DeviceSession(hello: hello, product: product, outbound: outbound, channel: channel)
+                let current = DeviceSession(hello: hello, product: product, outbound: outbound, channel: channel, clock: clock)
                 session = current
-                sessions.withLock { $0.updateValue(current, forKey: hello.deviceID) }?.close()
+                // Registered at once: a later connection of the device waits for this one in turn,
+                // and what the REST side sends the device from now on is queued here.
+                if let previous = sessions.withLock({ $0.updateValue(current, forKey: hello.deviceID) }) {
+                    // The device holds one connection, so everything it sent on the previous one
+                    // came before this hello (the UpdateFinish answer it sent before resetting).
+                    // That session ends on what it received, its transfer's outcome and its
+                    // offline published, before this one begins. Only its connection is closed
+                    // here: failing its waiters from outside would fail an answer already read.
+                    previous.closeConnection()
+                    await pass(.superseding, of: hello.deviceID)
+                    await previous.ended()
+                    // Superseded in turn while waiting, or dropped: the device is not on this one.
+                    guard !current.isClosed, sessions.withLock({ $0[hello.deviceID] === current }) else { return }
+                }
                 begun.withLock { $0[hello.deviceID, default: 0] += 1 }
                 let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
                 publish(current, "spark/status", "online")
+                wentOnline = true
                 let forced = try store.isForced(device: hello.deviceID)
                 if forced != hello.updatesForced { current.enqueue(.event(name: "particle/device/updates/forced", data: forced ? "true" : "false")) }
                 current.enqueue(.directFlash)
@@ -203,11 +243,17 @@ public final class DeviceGateway: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await self.work(current) }
                     group.addTask { await current.watch(timeout: self.requestTimeout) }
+                    // However the loop ends (the device closed, a read failed, a protocol
+                    // violation), the session is over now: what waits on it fails at once, not
+                    // after its own timer, and nothing can hand it more work.
+                    defer {
+                        current.close()
+                        group.cancelAll()
+                    }
                     while let message = try await messages.next() {
+                        await self.pass(.handling(message), of: current.deviceID)
                         try self.received(message, in: current)
                     }
-                    current.close()
-                    group.cancelAll()
                 }
             }
         } catch {
@@ -222,15 +268,17 @@ public final class DeviceGateway: Sendable {
         helloDeadline.cancel()
         guard let session else { return }
         session.close()
-        let wasCurrent = sessions.withLock { sessions in
-            guard sessions[session.deviceID] === session else { return false }
-            sessions[session.deviceID] = nil
-            return true
+        sessions.withLock { sessions in
+            if sessions[session.deviceID] === session { sessions[session.deviceID] = nil }
         }
-        if wasCurrent {
+        // Every online has its offline, even when a newer connection took over: that one waits
+        // for this end before its own online, so the device's events stay in order.
+        if wentOnline {
             try? store.sessionEnded(device: session.deviceID)
             publish(session, "spark/status", "offline")
         }
+        // Last, on every way out: a newer session of the device begins now.
+        session.markEnded()
     }
 
     static func certifiedDeviceID(_ channel: any Channel) async throws -> String? {
@@ -256,6 +304,9 @@ public final class DeviceGateway: Sendable {
 
     func work(_ session: DeviceSession) async {
         for await item in session.work {
+            // What is left when the session closed stays undone: a direct flash stays in the store
+            // for the device's next session instead of being taken and failed here.
+            guard !session.isClosed else { break }
             do {
                 switch item {
                 case .event(let name, let data):

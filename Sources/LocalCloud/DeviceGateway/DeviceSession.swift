@@ -28,6 +28,26 @@ final class DeviceSession: Sendable {
         var acknowledgements: [DeviceResponse] = []
         var waiter: (token: UInt64, continuation: CheckedContinuation<DeviceResponse?, any Error>)?
         var nextToken: UInt64 = 0
+        /// A wait that ended (its timer, its task cancelled) before its waiter was in place: the
+        /// waiter takes this instead of waiting.
+        var expired: (token: UInt64, result: Result<DeviceResponse?, any Error>)?
+        /// The newest posted request an acknowledgement answered: acknowledgements are cumulative,
+        /// so a late one for an id at or below it says nothing new.
+        var acknowledgedThrough: UInt32 = 0
+        /// The gateway is done with the session (its work over, its end published), and who
+        /// waits for that: the device's next session.
+        var ended = false
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// What an answer to a posted request does.
+    private enum PostedAnswer {
+        /// `id` was not posted (or was a request that is waited for).
+        case notPosted
+        /// A later acknowledgement covered it already.
+        case stale
+        case queued
+        case handed(CheckedContinuation<DeviceResponse?, any Error>)
     }
 
     let deviceID: String
@@ -35,18 +55,24 @@ final class DeviceSession: Sendable {
     let hello: DeviceHello
     private let outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>
     private let channel: any Channel
+    /// What the acknowledgement wait's timer runs on.
+    private let clock: any Clock<Duration>
     private let state = Mutex(State())
     let work: AsyncStream<Work>
     private let workInput: AsyncStream<Work>.Continuation
 
-    init(hello: DeviceHello, product: String, outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>, channel: any Channel) {
+    init(hello: DeviceHello, product: String, outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>, channel: any Channel,
+         clock: any Clock<Duration> = ContinuousClock()) {
         self.deviceID = hello.deviceID
         self.hello = hello
         self.product = product
         self.outbound = outbound
         self.channel = channel
+        self.clock = clock
         (work, workInput) = AsyncStream.makeStream(of: Work.self)
     }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
 
     func enqueue(_ item: Work) { workInput.yield(item) }
 
@@ -106,35 +132,65 @@ final class DeviceSession: Sendable {
     }
 
     /// The next answer to a posted request, in arrival order; nil after `timeout` without one.
+    /// A cancelled caller stops waiting at once.
     func nextAnswer(within timeout: Duration) async throws -> DeviceResponse? {
         let token = state.withLock { state in
             state.nextToken += 1
             return state.nextToken
         }
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            let waiter = self.state.withLock { state -> CheckedContinuation<DeviceResponse?, any Error>? in
-                guard state.waiter?.token == token else { return nil }
-                defer { state.waiter = nil }
-                return state.waiter?.continuation
+        let clock = self.clock
+        return try await withThrowingTaskGroup(of: Void.self, returning: DeviceResponse?.self) { group in
+            // The timer is this call's child: it ends with the call, so no sleeping task outlives
+            // the wait (nor the session) to fire into a later one.
+            group.addTask {
+                do { try await clock.sleep(for: timeout) } catch { return }
+                self.endWait(token, with: .success(nil))
             }
-            waiter?.resume(returning: nil)
+            defer { group.cancelAll() }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DeviceResponse?, any Error>) in
+                    let ready: Result<DeviceResponse?, any Error>? = state.withLock { state in
+                        if !state.acknowledgements.isEmpty { return .success(state.acknowledgements.removeFirst()) }
+                        if state.closed { return .failure(LinkError.disconnected) }
+                        if let expired = state.expired, expired.token == token {
+                            state.expired = nil
+                            return expired.result
+                        }
+                        state.waiter = (token, continuation)
+                        return nil
+                    }
+                    if let ready { continuation.resume(with: ready) }
+                }
+            } onCancel: {
+                self.endWait(token, with: .failure(CancellationError()))
+            }
         }
-        defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<DeviceResponse?, any Error>? = state.withLock { state in
-                if !state.acknowledgements.isEmpty { return .success(state.acknowledgements.removeFirst()) }
-                if state.closed { return .failure(LinkError.disconnected) }
-                state.waiter = (token, continuation)
+    }
+
+    /// Ends wait `token` without an answer. A waiter not in place yet finds the result when it
+    /// comes; a wait already answered is left alone.
+    private func endWait(_ token: UInt64, with result: Result<DeviceResponse?, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<DeviceResponse?, any Error>? in
+            guard let waiter = state.waiter, waiter.token == token else {
+                // Only the newest wait can still be waiting to begin; an older one is over.
+                if token == state.nextToken { state.expired = (token, result) }
                 return nil
             }
-            if let ready { continuation.resume(with: ready) }
+            state.waiter = nil
+            return waiter.continuation
         }
+        waiter?.resume(with: result)
     }
 
     /// The device's answer to request `id`. False for an id nobody asked.
     func resolve(_ id: UInt32, _ response: DeviceResponse) -> Bool {
-        if let posted = resolvePosted(id, response) { return posted }
+        switch resolvePosted(id, response) {
+        case .notPosted: break
+        case .stale, .queued: return true
+        case .handed(let waiter):
+            waiter.resume(returning: response)
+            return true
+        }
         let waiting: CheckedContinuation<DeviceResponse, any Error>?? = state.withLock { state in
             switch state.slots[id] {
             case .sent:
@@ -152,29 +208,37 @@ final class DeviceSession: Sendable {
         return true
     }
 
-    /// An answer to a posted request: handed to whoever waits for one, or queued. Nil when `id`
-    /// was not posted.
-    private func resolvePosted(_ id: UInt32, _ response: DeviceResponse) -> Bool? {
-        let outcome: (Bool, CheckedContinuation<DeviceResponse?, any Error>?) = state.withLock { state in
-            guard case .posted = state.slots[id] else { return (false, nil) }
+    /// An answer to a posted request: handed to whoever waits for one, or queued; the caller
+    /// resumes a waiter it is handed.
+    private func resolvePosted(_ id: UInt32, _ response: DeviceResponse) -> PostedAnswer {
+        state.withLock { state -> PostedAnswer in
+            switch state.slots[id] {
+            case .posted:
+                break
+            case nil:
+                // Answered already by a later acknowledgement that covered it (it overtook this
+                // one on the way): nothing new, and no reason to end the session.
+                if case .acknowledged = response, id <= state.acknowledgedThrough { return .stale }
+                return .notPosted
+            case .sent, .answered, .waiting:
+                return .notPosted
+            }
             state.slots[id] = nil
             // An acknowledgement is cumulative: the device answers the newest chunk of a batch,
             // and the chunks posted before it are answered with it.
             if case .acknowledged = response {
+                state.acknowledgedThrough = max(state.acknowledgedThrough, id)
                 for (earlier, slot) in state.slots where earlier < id {
                     if case .posted = slot { state.slots[earlier] = nil }
                 }
             }
             if let waiter = state.waiter {
                 state.waiter = nil
-                return (true, waiter.continuation)
+                return .handed(waiter.continuation)
             }
             state.acknowledgements.append(response)
-            return (true, nil)
+            return .queued
         }
-        guard outcome.0 else { return nil }
-        outcome.1?.resume(returning: response)
-        return true
     }
 
     /// The session is over: what waits fails as disconnected, the work queue ends.
@@ -193,6 +257,34 @@ final class DeviceSession: Sendable {
         waiting.1?.resume(throwing: LinkError.disconnected)
         workInput.finish()
         channel.close(promise: nil)
+    }
+
+    /// Closes the connection only: what was read from it already is still handled by the
+    /// session's loop, which then closes the session itself (failing only what is unanswered).
+    func closeConnection() {
+        channel.close(promise: nil)
+    }
+
+    /// The gateway is done with the session: its work ended, its outcome and offline published.
+    func markEnded() {
+        let waiters = state.withLock { state in
+            state.ended = true
+            defer { state.endWaiters = [] }
+            return state.endWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once `markEnded` was called.
+    func ended() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if state.ended { return true }
+                state.endWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
     }
 
     /// Closes the session when a request has gone unanswered for `timeout`.
