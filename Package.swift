@@ -150,6 +150,18 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Coverage-guided fuzzing of everything that reads outside bytes: the targets, and the
+        // libFuzzer entry point that Scripts/fuzz builds with --sanitize=fuzzer.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Firmware", "Links", "Serial", "DFU", "ControlRequests", "CloudOTA", "Cloud", "LocalCloud", "Bench", "Power",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "otabench-fuzz", dependencies: ["FuzzTargets"]),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["Firmware", "Links"], path: "Tests/TestSupport"),
@@ -180,6 +192,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "Serial", "otabench"]),
+        // Replays each fuzz target's seed corpus and recorded crashes (Corpus/, Crashes/).
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], exclude: ["Corpus", "Crashes"]),
     ],
     swiftLanguageModes: [.v6]
 )

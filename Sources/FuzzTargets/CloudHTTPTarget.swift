@@ -87,7 +87,7 @@ enum CloudHTTPTarget {
     }
 
     static func isPlainName(_ name: String) -> Bool {
-        // Printable ASCII but for '"', ';' and '\\'.
+        // Printable ASCII but for the quote, the semicolon and the backslash.
         name.utf8.allSatisfy { (byte: UInt8) -> Bool in byte >= 0x20 && byte <= 0x7E && byte != 0x22 && byte != 0x3B && byte != 0x5C }
     }
 

@@ -20,7 +20,7 @@ enum ListeningModeTarget {
         let chunkSize = Int((input.byte() ?? 0) & 0x3F) + 1
         let parts = input.rest().split(separator: 0, omittingEmptySubsequences: false).map { Array($0) }
         let stream = ScriptedByteStream(initial: parts.first ?? [], answers: Array(parts.dropFirst()), chunkSize: chunkSize,
-                                        silenceLimit: 2, readLimit: bytes.count + 64)
+                                        silenceLimit: 2, readLimit: 2 * bytes.count + 64)
         // Long timeouts that never pass: the stream ends every wait itself.
         let client = ListeningModeClient(stream: stream, timeout: .seconds(30), quietPeriod: .milliseconds(1))
         if let identity = try? await client.identify() {

@@ -12,7 +12,6 @@ final class ScriptedByteStream: ByteStream {
     private struct State {
         var readable: [UInt8]
         var answers: [[UInt8]]
-        var written: [[UInt8]] = []
         var silentReads = 0
         var reads = 0
         var closed = false
@@ -29,9 +28,6 @@ final class ScriptedByteStream: ByteStream {
         self.silenceLimit = silenceLimit
         self.readLimit = readLimit
     }
-
-    /// Everything written, one element per write.
-    var written: [[UInt8]] { state.withLock { $0.written } }
 
     func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
         let outcome = state.withLock { state -> Result<[UInt8], LinkError> in
@@ -58,7 +54,6 @@ final class ScriptedByteStream: ByteStream {
     func write(_ bytes: [UInt8]) async throws {
         let closed = state.withLock { state -> Bool in
             if state.closed { return true }
-            state.written.append(bytes)
             state.silentReads = 0
             if !state.answers.isEmpty { state.readable += state.answers.removeFirst() }
             return false

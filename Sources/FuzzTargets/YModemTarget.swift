@@ -68,7 +68,7 @@ enum YModemTarget {
     /// Over a line that delivers the bytes in pieces and then stays silent: the receiver asks
     /// again, gives up, and the transfer throws, all without waiting.
     static func transfer(_ bytes: [UInt8]) async {
-        let stream = ScriptedByteStream(initial: bytes, chunkSize: 700, silenceLimit: 32, readLimit: bytes.count + 64)
+        let stream = ScriptedByteStream(initial: bytes, chunkSize: 700, silenceLimit: 32, readLimit: 2 * bytes.count + 64)
         guard let files = try? await YModemTransfer.receive(over: stream, maximumFileSize: maximumFileSize, timeout: .zero) else { return }
         for file in files {
             precondition(!file.name.isEmpty, "YMODEM received a file without a name")

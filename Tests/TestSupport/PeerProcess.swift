@@ -96,6 +96,15 @@ public enum ToolProcess {
         public var output: String
     }
 
+    /// The same, waited for from a thread of its own: a test whose server runs in its own
+    /// process on Swift's concurrency pool must not block a pool thread while the tool talks to
+    /// it (on two cores, two such waits leave the server no thread to answer on).
+    public static func runOnOwnThread(_ executable: String, _ arguments: [String]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Swift.Result { try run(executable, arguments) }) }.start()
+        }
+    }
+
     /// Runs a tool to completion, collecting stdout and stderr together.
     public static func run(_ executable: String, _ arguments: [String]) throws -> Result {
         let process = Process()

@@ -54,12 +54,12 @@ struct RunDriver {
         }
         // The watcher outlives nothing: it exits the process itself only when the run will not stop.
         let watcher = Task.detached {
-            let signal = await StopSignals.next()
+            guard let signal = await StopSignals.next() else { return }
             stopped.withLock { $0 = signal }
             reportError("\(verb): \(StopSignals.name(signal)): stopping the cases in flight, then writing the reports (again to stop at once)")
             running.cancel()
             let forced = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { await StopSignals.next(); return true }
+                group.addTask { await StopSignals.next() != nil }
                 group.addTask { try? await Task.sleep(for: gracePeriod); return true }
                 defer { group.cancelAll() }
                 return await group.next() ?? true
@@ -83,7 +83,8 @@ struct RunDriver {
             throw ExitStatus.couldNotRun.exitCode
         }
         finished.withLock { $0 = true }
-        _ = watcher
+        // Done: the watcher stops waiting for a signal, unless one already came.
+        if stopped.withLock({ $0 }) == nil { watcher.cancel() }
         guard let id = summary.runID ?? runID.withLock({ $0 }) else { throw ExitStatus.couldNotRun.exitCode }
         let signal = stopped.withLock { $0 }
         if let signal { try store.markInterrupted(run: id, signal: StopSignals.name(signal)) }
