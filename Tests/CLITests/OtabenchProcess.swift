@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 
 /// Runs the built `otabench` executable as a user would.
@@ -38,10 +39,28 @@ struct OtabenchProcess {
                       standardError: String(decoding: errData, as: UTF8.self))
     }
 
-    /// Runs otabench as the nobody user, as a second person at the bench would (setpriv).
+    /// Runs otabench as the nobody user, as a second person at the bench would (setpriv), from
+    /// a copy in a folder anyone may enter: the checkout's build folder may sit under a home
+    /// nobody cannot reach.
     static func runAsNobody(_ arguments: [String]) throws -> Result {
-        try run(["--reuid=65534", "--regid=65534", "--clear-groups", executable.path] + arguments,
+        try run(["--reuid=65534", "--regid=65534", "--clear-groups", try nobodysCopy().path] + arguments,
                 executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
+    }
+
+    private static let copy = Mutex<URL?>(nil)
+
+    private static func nobodysCopy() throws -> URL {
+        try copy.withLock { copy in
+            if let copy { return copy }
+            let folder = URL(fileURLWithPath: "/tmp/otabench-for-nobody-\(getpid())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+            let target = folder.appendingPathComponent("otabench")
+            if !FileManager.default.fileExists(atPath: target.path) { try FileManager.default.copyItem(at: executable, to: target) }
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target.path)
+            copy = target
+            return target
+        }
     }
 
     /// Starts a command that serves until stopped (`emulate`, `cloud serve`) and returns it

@@ -97,6 +97,16 @@ public struct Inventory: Sendable {
     }
 
     public static func parse(_ text: String, file: String) throws(InventoryError) -> Inventory {
+        // toml++ (inside TOMLKit) asserts, and so aborts the process, on a non-ASCII character
+        // where a bare key goes (`[[é]]`, found by the inventory fuzz target). Inventory keys are
+        // ASCII: such text outside quotes and comments is refused here, with its line.
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let code = line.prefix { $0 != "\"" && $0 != "'" && $0 != "#" }
+            if code.unicodeScalars.contains(where: { !$0.isASCII }) {
+                throw InventoryError(file: file, line: number + 1, key: nil,
+                                     message: "text that is not ASCII outside a quoted string; keys are plain ASCII, values go in quotes")
+            }
+        }
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw InventoryError(file: file, line: Int(error.source.begin.line), key: nil, message: error.description)
