@@ -247,18 +247,10 @@ public struct Runner: Sendable {
             let issueText = knownIssue.map { "\($0.reason) (\($0.source))" }
             let status: CaseStatus
             let message: String?
-            if Task.isCancelled {
-                // Stopped from outside: whatever the body said as it was torn down is no verdict.
-                (status, message) = (.interrupted, "interrupted while it ran" + (failure.map { " (\($0))" } ?? ""))
-                if let caseID {
-                    try store?.finishCase(caseID, status: status, seconds: seconds, message: message, knownIssue: issueText, console: console,
-                                          consoleLog: await board.consoleLog?.path)
-                }
-                return CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
-                                  argument: scenarioCase.argument, status: status, attempts: attempt, seconds: totalSeconds,
-                                  message: message, knownIssue: issueText)
-            }
+            let interrupted = Task.isCancelled
             switch (failure, issueText) {
+            // Stopped from outside: whatever the body said as it was torn down is no verdict.
+            case _ where interrupted: (status, message) = (.interrupted, "interrupted while it ran" + (failure.map { " (\($0))" } ?? ""))
             case (nil, nil): (status, message) = (attempt == 1 ? .passed : .flaky, nil)
             case (nil, let issue?): (status, message) = (.unexpectedPass, "passed, but a known issue says it fails: \(issue)")
             case (let failure?, .some): (status, message) = (.knownFailure, failure)
@@ -269,7 +261,7 @@ public struct Runner: Sendable {
                                       consoleLog: await board.consoleLog?.path)
             }
             lastFailure = failure
-            if failure == nil || knownIssue != nil || attempt == attempts {
+            if failure == nil || interrupted || knownIssue != nil || attempt == attempts {
                 return CaseResult(board: board.name, platform: board.platform.buildName, scenario: scenario.name,
                                   argument: scenarioCase.argument, status: status, attempts: attempt, seconds: totalSeconds,
                                   message: message, knownIssue: issueText)
