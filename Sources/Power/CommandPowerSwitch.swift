@@ -14,12 +14,15 @@ public final class CommandPowerSwitch: PowerSwitch {
     public let hook: PowerCommandHook
     public let board: String
     public let timeout: Duration
+    /// What the time limit is measured on; a test gives a manual one.
+    let clock: any Clock<Duration>
     private let record = Mutex<(state: PowerState, output: String)>((.unknown, ""))
 
-    public init(hook: PowerCommandHook, board: String, timeout: Duration = .seconds(30)) {
+    public init(hook: PowerCommandHook, board: String, timeout: Duration = .seconds(30), clock: any Clock<Duration> = ContinuousClock()) {
         self.hook = hook
         self.board = board
         self.timeout = timeout
+        self.clock = clock
     }
 
     /// What the last command printed, standard output and error together.
@@ -30,7 +33,7 @@ public final class CommandPowerSwitch: PowerSwitch {
         guard let argv = hook.arguments(for: state, board: board), !argv.isEmpty else {
             throw PowerSwitchError(board: board, command: [], reason: "the inventory gives no command to switch it \(state.rawValue)")
         }
-        let output = try await Self.execute(argv, timeout: timeout, board: board)
+        let output = try await Self.execute(argv, timeout: timeout, clock: clock, board: board)
         record.withLock { $0 = (state, output) }
     }
 
@@ -39,7 +42,7 @@ public final class CommandPowerSwitch: PowerSwitch {
 
     static let outputLimit = 64 * 1024
 
-    static func execute(_ argv: [String], timeout: Duration, board: String) async throws -> String {
+    static func execute(_ argv: [String], timeout: Duration, clock: any Clock<Duration>, board: String) async throws -> String {
         let executable: Executable = argv[0].contains("/") ? .path(FilePath(argv[0])) : .name(argv[0])
         var options = PlatformOptions()
         // A stuck relay tool gets a moment to stop cleanly before it is killed.
@@ -49,7 +52,7 @@ public final class CommandPowerSwitch: PowerSwitch {
                                      output: .string(limit: outputLimit), error: .combinedWithOutput)
         }
         let watchdog = Task {
-            try await Task.sleep(for: timeout)
+            try await clock.sleep(for: timeout)
             run.cancel()
         }
         defer { watchdog.cancel() }

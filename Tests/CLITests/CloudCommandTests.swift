@@ -7,34 +7,34 @@ import Testing
 @Suite("otabench cloud serve")
 struct CloudCommandTests {
     @Test("Serves on loopback, prints the client's environment, answers curl, stops cleanly at SIGINT; a taken port is exit 2")
-    func serve() throws {
+    func serve() async throws {
         let folder = try temporaryFolder("cloud-serve")
-        let (server, lines) = try OtabenchProcess.serve(
+        let (server, lines) = try await OtabenchProcess.serve(
             ["cloud", "serve", "--port", "0", "--device-port", "0", "--db", folder.appendingPathComponent("cloud.sqlite").path, "--token", "t0ken"],
             ready: "serving the local cloud")
         let base = try #require(lines.first { $0.hasPrefix("PARTICLE_API_BASE_URL=http://127.0.0.1:") }?.dropFirst("PARTICLE_API_BASE_URL=".count))
         #expect(lines.contains("PARTICLE_ACCESS_TOKEN=t0ken"))
 
-        let answer = try ToolProcess.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", "-H", "Authorization: Bearer t0ken", "\(base)/v1/products/none/groups"])
+        let answer = try await ToolProcess.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", "-H", "Authorization: Bearer t0ken", "\(base)/v1/products/none/groups"])
         #expect(answer.output == "{\"error\":\"no product none\",\"ok\":false} 404", "\(answer.output)")
         let port = try #require(base.split(separator: ":").last.map(String.init))
-        let taken = try OtabenchProcess.run(["cloud", "serve", "--port", port, "--device-port", "0", "--db", folder.appendingPathComponent("other.sqlite").path])
+        let taken = try await OtabenchProcess.run(["cloud", "serve", "--port", port, "--device-port", "0", "--db", folder.appendingPathComponent("other.sqlite").path])
         #expect(taken.status == 2 && taken.standardError.contains("Address already in use"), "\(taken.standardError)")
         let devicePort = try #require(lines.first { $0.hasPrefix("OTABENCH_DEVICE_CLOUD=") }?.split(separator: ":").last.map(String.init))
-        let takenDevices = try OtabenchProcess.run(["cloud", "serve", "--port", "0", "--device-port", devicePort, "--db",
+        let takenDevices = try await OtabenchProcess.run(["cloud", "serve", "--port", "0", "--device-port", devicePort, "--db",
                                                     folder.appendingPathComponent("third.sqlite").path])
         #expect(takenDevices.status == 2 && takenDevices.standardError.contains("Address already in use"), "\(takenDevices.standardError)")
 
         server.interrupt()
-        server.waitUntilExit()
+        await server.exited()
         #expect(server.terminationStatus == 0)
     }
 
     @Test("A fleet of emulated boards in another process connects to a served cloud over TLS and takes an immediate release made with curl")
-    func fleetAgainstServedCloud() throws {
+    func fleetAgainstServedCloud() async throws {
         let folder = try temporaryFolder("cloud-fleet")
         let trust = folder.appendingPathComponent("trust").path
-        let (server, lines, _) = try OtabenchProcess.serve(
+        let (server, lines, _) = try await OtabenchProcess.serve(
             ["cloud", "serve", "--port", "0", "--device-port", "0", "--db", folder.appendingPathComponent("cloud.sqlite").path, "--token", "fl33t",
              "--trust", trust],
             ready: "serving the local cloud", environment: [:])
@@ -47,15 +47,15 @@ struct CloudCommandTests {
         let environment = ["PARTICLE_API_BASE_URL": String(base), "PARTICLE_ACCESS_TOKEN": "fl33t",
                            "OTABENCH_DEVICE_CLOUD": String(deviceCloud), "OTABENCH_CLOUD_TRUST": trust]
 
-        let (fleet, _, fleetOutput) = try OtabenchProcess.serve(["cloud", "fleet", "--count", "5", "--product", "cli-fleet"],
+        let (fleet, _, fleetOutput) = try await OtabenchProcess.serve(["cloud", "fleet", "--count", "5", "--product", "cli-fleet"],
                                                                 ready: "boards connected", environment: environment)
         let app = folder.appendingPathComponent("v2.bin")
         try Data(try FirmwareSet.application(for: Platform(buildName: "boron")!, size: 30_000, seed: 2, product: .init(id: 4242, version: 2))).write(to: app)
-        let upload = try ToolProcess.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", "-H", "Authorization: Bearer fl33t",
+        let upload = try await ToolProcess.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", "-H", "Authorization: Bearer fl33t",
                                                            "-F", "version=2", "-F", "title=v2", "-F", "binary=@\(app.path)",
                                                            "\(base)/v1/products/cli-fleet/firmware"])
         #expect(upload.output.hasSuffix(" 201"), "\(upload.output)")
-        let release = try ToolProcess.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", "-X", "PUT", "-H", "Authorization: Bearer fl33t",
+        let release = try await ToolProcess.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", "-X", "PUT", "-H", "Authorization: Bearer fl33t",
                                                             "-H", "Content-Type: application/json",
                                                             "-d", #"{"version":2,"product_default":true,"intelligent":true}"#,
                                                             "\(base)/v1/products/cli-fleet/firmware/release"])
@@ -65,21 +65,22 @@ struct CloudCommandTests {
         let deadline = Date().addingTimeInterval(60)
         var updated = 0
         while updated < 5, Date() < deadline {
-            updated = try ids.filter { id in
-                let state = try ToolProcess.run("/usr/bin/curl", ["-s", "-H", "Authorization: Bearer fl33t", "\(base)/v1/products/cli-fleet/devices/\(id)"])
-                return state.output.contains(#""firmware_version":2"#)
-            }.count
-            if updated < 5 { Thread.sleep(forTimeInterval: 0.2) }
+            updated = 0
+            for id in ids {
+                let state = try await ToolProcess.run("/usr/bin/curl", ["-s", "-H", "Authorization: Bearer fl33t", "\(base)/v1/products/cli-fleet/devices/\(id)"])
+                if state.output.contains(#""firmware_version":2"#) { updated += 1 }
+            }
+            if updated < 5 { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(updated == 5)
         fleet.interrupt()
-        let rest = String(decoding: fleetOutput.readDataToEndOfFile(), as: UTF8.self)
-        fleet.waitUntilExit()
+        let rest = String(decoding: await fleetOutput.readAll(), as: UTF8.self)
+        await fleet.exited()
         #expect(fleet.terminationStatus == 0)
         #expect(rest.contains("fleet: 5 boards run product version 2"), "\(rest)")
 
         // A trust folder that is not a cloud's: said so, exit 2.
-        let wrong = try OtabenchProcess.run(["cloud", "fleet", "--count", "1", "--trust", folder.path, "--device-cloud", String(deviceCloud)],
+        let wrong = try await OtabenchProcess.run(["cloud", "fleet", "--count", "1", "--trust", folder.path, "--device-cloud", String(deviceCloud)],
                                             environment: environment)
         #expect(wrong.status == 2 && wrong.standardError.contains("not a cloud's trust folder"), "\(wrong.standardError)")
     }

@@ -14,9 +14,9 @@ struct InspectCommandTests {
     }
 
     @Test("A valid module exits 0 and prints its summary")
-    func validModule() throws {
+    func validModule() async throws {
         let path = try Self.temporaryFile(try SampleModules.userApp(for: SampleModules.platform("boron"), systemVersion: 4100), name: "app.bin")
-        let result = try OtabenchProcess.run(["inspect", path])
+        let result = try await OtabenchProcess.run(["inspect", path])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("boron (13)"))
         #expect(result.standardOutput.contains("system 1 v4100"))
@@ -24,9 +24,9 @@ struct InspectCommandTests {
     }
 
     @Test("--json on one file prints one object with every documented key")
-    func jsonObject() throws {
+    func jsonObject() async throws {
         let path = try Self.temporaryFile(try SampleModules.userApp(for: SampleModules.platform("p2"), systemVersion: 5301), name: "p2.bin")
-        let result = try OtabenchProcess.run(["inspect", "--json", path])
+        let result = try await OtabenchProcess.run(["inspect", "--json", path])
         #expect(result.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
         for key in ["file", "valid", "platformId", "platform", "function", "index", "version", "prefixOffset", "startAddress",
@@ -40,32 +40,32 @@ struct InspectCommandTests {
     }
 
     @Test("A damaged module exits 1 and names the problem")
-    func damagedModule() throws {
+    func damagedModule() async throws {
         var bytes = try SampleModules.userApp(for: SampleModules.platform("photon"), systemVersion: 3)
         bytes[500] ^= 0x40
         let path = try Self.temporaryFile(bytes, name: "bad.bin")
-        let result = try OtabenchProcess.run(["inspect", path])
+        let result = try await OtabenchProcess.run(["inspect", path])
         #expect(result.status == 1)
         #expect(result.standardOutput.contains("CRC-32 mismatch"))
     }
 
     @Test("Usage errors and unreadable files exit 2 with one clear line")
-    func usageErrors() throws {
-        #expect(try OtabenchProcess.run(["inspect"]).status == 2)
-        #expect(try OtabenchProcess.run(["inspect", "--no-such-flag", "x.bin"]).status == 2)
-        #expect(try OtabenchProcess.run(["no-such-verb"]).status == 2)
-        let missing = try OtabenchProcess.run(["inspect", "/nonexistent/firmware.bin"])
+    func usageErrors() async throws {
+        #expect(try await OtabenchProcess.run(["inspect"]).status == 2)
+        #expect(try await OtabenchProcess.run(["inspect", "--no-such-flag", "x.bin"]).status == 2)
+        #expect(try await OtabenchProcess.run(["no-such-verb"]).status == 2)
+        let missing = try await OtabenchProcess.run(["inspect", "/nonexistent/firmware.bin"])
         #expect(missing.status == 2)
         #expect(missing.standardError.contains("cannot read /nonexistent/firmware.bin: no such file"))
         #expect(missing.standardOutput.isEmpty)
-        #expect(try OtabenchProcess.run(["inspect", FileManager.default.temporaryDirectory.path]).status == 2)
+        #expect(try await OtabenchProcess.run(["inspect", FileManager.default.temporaryDirectory.path]).status == 2)
     }
 
     @Test("inspect --json over the real binaries agrees with the fixture table", .enabled(if: Fixtures.enabled))
-    func fixturesAgree() throws {
+    func fixturesAgree() async throws {
         let table = try FixtureTable.load()
         let files = try Fixtures.firmwareFiles()
-        let result = try OtabenchProcess.run(["inspect", "--json"] + files.map(\.path))
+        let result = try await OtabenchProcess.run(["inspect", "--json"] + files.map(\.path))
         #expect(result.status == 1)  // the negatives are in there
         let reports = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
         #expect(reports.count == files.count)
@@ -97,12 +97,12 @@ struct InspectCommandTests {
     }
 
     @Test("platforms lists the catalog and refuses unknown names")
-    func platformsCommand() throws {
-        let all = try OtabenchProcess.run(["platforms", "--json"])
+    func platformsCommand() async throws {
+        let all = try await OtabenchProcess.run(["platforms", "--json"])
         #expect(all.status == 0)
         let list = try #require(try JSONSerialization.jsonObject(with: Data(all.standardOutput.utf8)) as? [[String: Any]])
         #expect(list.count == Platform.catalog.count)
-        let unknown = try OtabenchProcess.run(["platforms", "zebra"])
+        let unknown = try await OtabenchProcess.run(["platforms", "zebra"])
         #expect(unknown.status == 2)
         #expect(unknown.standardError.contains("no platform named zebra"))
     }

@@ -7,22 +7,22 @@ import Testing
 struct NightlyTests {
     static let root = Fixtures.repositoryRoot
 
-    static func nightly(_ folder: URL, inventory: URL, keep: Int = 2) throws -> ToolProcess.Result {
+    static func nightly(_ folder: URL, inventory: URL, keep: Int = 2) async throws -> ToolProcess.Result {
         let environment = ["OTABENCH_INVENTORY": inventory.path, "OTABENCH_NIGHTLY_DIR": folder.path, "OTABENCH_KEEP_RUNS": "\(keep)",
                            "OTABENCH_SKIP_BUILD": "1", "OTABENCH": OtabenchProcess.executable.path]
-        return try ToolProcess.run("/usr/bin/env", environment.map { "\($0)=\($1)" } + [root.appendingPathComponent("Scripts/nightly").path])
+        return try await ToolProcess.run("/usr/bin/env", environment.map { "\($0)=\($1)" } + [root.appendingPathComponent("Scripts/nightly").path])
     }
 
     @Test("Each night a run folder; stable latest link and JUnit path; old folders rotated; every run kept in the database")
-    func runsAndRotates() throws {
+    func runsAndRotates() async throws {
         let folder = try temporaryFolder("nightly")
         let inventory = folder.appendingPathComponent("lab.toml")
         try "[[board]]\nname = \"boron\"\nplatform = \"boron\"\n".write(to: inventory, atomically: true, encoding: .utf8)
         let nights = folder.appendingPathComponent("nightly")
         for night in 0..<3 {
-            let result = try Self.nightly(nights, inventory: inventory)
+            let result = try await Self.nightly(nights, inventory: inventory)
             #expect(result.status == 0, "\(result.output)")
-            if night < 2 { Thread.sleep(forTimeInterval: 1.1) }  // run folders are named by the second
+            if night < 2 { try await Task.sleep(for: .milliseconds(1100)) }  // run folders are named by the second
         }
         let runs = try FileManager.default.contentsOfDirectory(atPath: nights.appendingPathComponent("runs").path).sorted()
         #expect(runs.count == 2, "\(runs)")
@@ -30,7 +30,7 @@ struct NightlyTests {
         #expect(latest == "runs/" + runs.last!)
         let junit = try String(contentsOf: nights.appendingPathComponent("junit.xml"), encoding: .utf8)
         #expect(junit == (try String(contentsOf: nights.appendingPathComponent("latest/junit.xml"), encoding: .utf8)))
-        let history = try OtabenchProcess.run(["history", "--db", nights.appendingPathComponent("results.sqlite").path,
+        let history = try await OtabenchProcess.run(["history", "--db", nights.appendingPathComponent("results.sqlite").path,
                                                "--scenario", "ota/happy-path"])
         #expect(history.standardOutput.contains("ota/happy-path\tboron\t3\t100%"), "\(history.standardOutput)")
     }
@@ -41,7 +41,7 @@ struct NightlyTests {
         let inventory = folder.appendingPathComponent("lab.toml")
         try "[[board]]\nname = \"boron\"\nplatform = \"boron\"\n".write(to: inventory, atomically: true, encoding: .utf8)
         let nights = folder.appendingPathComponent("nightly")
-        #expect(try Self.nightly(nights, inventory: inventory).status == 0)
+        #expect(try await Self.nightly(nights, inventory: inventory).status == 0)
         let finished = try FileManager.default.destinationOfSymbolicLink(atPath: nights.appendingPathComponent("latest").path)
         try await Task.sleep(for: .milliseconds(1100))  // run folders are named by the second
 
@@ -59,9 +59,10 @@ struct NightlyTests {
             let runs = (try? FileManager.default.contentsOfDirectory(atPath: nights.appendingPathComponent("runs").path)) ?? []
             guard let newest = runs.sorted().last, "runs/" + newest != finished,
                   FileManager.default.fileExists(atPath: nights.appendingPathComponent("runs/\(newest)/report.json").path) else { continue }
-            let pgrep = try ToolProcess.run("/usr/bin/pgrep", ["-P", "\(script.processIdentifier)"])
-            let grandchildren = try pgrep.output.split(separator: "\n").flatMap { pid in
-                try ToolProcess.run("/usr/bin/pgrep", ["-P", String(pid)]).output.split(separator: "\n")
+            let pgrep = try await ToolProcess.run("/usr/bin/pgrep", ["-P", "\(script.processIdentifier)"])
+            var grandchildren: [Substring] = []
+            for pid in pgrep.output.split(separator: "\n") {
+                grandchildren += try await ToolProcess.run("/usr/bin/pgrep", ["-P", String(pid)]).output.split(separator: "\n")
             }
             child = (grandchildren + pgrep.output.split(separator: "\n")).compactMap { Int32($0) }.first { pid in
                 ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("otabench")
@@ -72,14 +73,14 @@ struct NightlyTests {
         #expect(running.contains("<error message=\"UNFINISHED: nightly") && running.contains("is running"), "\(running)")
         let pid = try #require(child)
         kill(pid, SIGKILL)
-        script.waitUntilExit()
+        await script.exited()
         let after = try String(contentsOf: nights.appendingPathComponent("junit.xml"), encoding: .utf8)
         #expect(after.contains("without finishing its reports"), "\(after)")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: nights.appendingPathComponent("latest").path) == finished)
     }
 
     @Test("A second nightly while one runs does not start; a bad setting is refused")
-    func oneAtATime() throws {
+    func oneAtATime() async throws {
         let folder = try temporaryFolder("nightly-lock")
         let nights = folder.appendingPathComponent("nightly")
         try FileManager.default.createDirectory(at: nights, withIntermediateDirectories: true)
@@ -89,17 +90,17 @@ struct NightlyTests {
         let lock = open(nights.appendingPathComponent(".lock").path, O_WRONLY | O_CREAT, 0o644)
         #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
         defer { close(lock) }
-        let refused = try Self.nightly(nights, inventory: inventory)
+        let refused = try await Self.nightly(nights, inventory: inventory)
         #expect(refused.status == 2)
         #expect(refused.output.contains("another nightly run holds"), "\(refused.output)")
         let runs = (try? FileManager.default.contentsOfDirectory(atPath: nights.appendingPathComponent("runs").path)) ?? []
         #expect(runs.isEmpty, "no run started: \(runs)")
-        let bad = try Self.nightly(folder.appendingPathComponent("other"), inventory: inventory, keep: 0)
+        let bad = try await Self.nightly(folder.appendingPathComponent("other"), inventory: inventory, keep: 0)
         #expect(bad.status == 2 && bad.output.contains("OTABENCH_KEEP_RUNS"))
     }
 
     @Test("The systemd service and timer pass systemd-analyze verify, and a broken timer would not")
-    func systemdUnits() throws {
+    func systemdUnits() async throws {
         let folder = try temporaryFolder("units")
         let units = Self.root.appendingPathComponent("Scripts/systemd")
         // The units name the install path; point them at this checkout.
@@ -108,12 +109,12 @@ struct NightlyTests {
         try service.write(to: folder.appendingPathComponent("otabench-nightly.service"), atomically: true, encoding: .utf8)
         let timer = try String(contentsOf: units.appendingPathComponent("otabench-nightly.timer"), encoding: .utf8)
         try timer.write(to: folder.appendingPathComponent("otabench-nightly.timer"), atomically: true, encoding: .utf8)
-        let verified = try ToolProcess.run("/usr/bin/systemd-analyze", ["verify", folder.appendingPathComponent("otabench-nightly.service").path,
+        let verified = try await ToolProcess.run("/usr/bin/systemd-analyze", ["verify", folder.appendingPathComponent("otabench-nightly.service").path,
                                                                         folder.appendingPathComponent("otabench-nightly.timer").path])
         #expect(verified.status == 0 && verified.output.isEmpty, "\(verified.output)")
         try timer.replacingOccurrences(of: "02:00:00", with: "at two").write(to: folder.appendingPathComponent("otabench-nightly.timer"),
                                                                               atomically: true, encoding: .utf8)
-        #expect(try ToolProcess.run("/usr/bin/systemd-analyze", ["verify", folder.appendingPathComponent("otabench-nightly.timer").path]).status != 0)
+        #expect(try await ToolProcess.run("/usr/bin/systemd-analyze", ["verify", folder.appendingPathComponent("otabench-nightly.timer").path]).status != 0)
     }
 
     @Test("The udev rules give plugdev the boards (vendor 2b04), their ttys and hubs, in udev's rule syntax")

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Runs the built `otabench` executable as a user would.
 struct OtabenchProcess {
-    struct Result {
+    struct Result: Sendable {
         var status: Int32
         var standardOutput: String
         var standardError: String
@@ -17,7 +17,13 @@ struct OtabenchProcess {
     }()
 
     /// `program`: another executable to start instead (setpriv, to run otabench as another user).
-    static func run(_ arguments: [String], environment extra: [String: String] = [:], executable program: URL? = nil) throws -> Result {
+    /// Waited for from a thread of its own (see `onOwnThread`): many of these tests talk to an
+    /// emulated board served from this process.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:], executable program: URL? = nil) async throws -> Result {
+        try await onOwnThread { try runBlocking(arguments, environment: extra, executable: program) }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment extra: [String: String], executable program: URL?) throws -> Result {
         let process = Process()
         process.executableURL = program ?? executable
         process.arguments = arguments
@@ -42,8 +48,8 @@ struct OtabenchProcess {
     /// Runs otabench as the nobody user, as a second person at the bench would (setpriv), from
     /// a copy in a folder anyone may enter: the checkout's build folder may sit under a home
     /// nobody cannot reach.
-    static func runAsNobody(_ arguments: [String]) throws -> Result {
-        try run(["--reuid=65534", "--regid=65534", "--clear-groups", try nobodysCopy().path] + arguments,
+    static func runAsNobody(_ arguments: [String]) async throws -> Result {
+        try await run(["--reuid=65534", "--regid=65534", "--clear-groups", try nobodysCopy().path] + arguments,
                 executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
     }
 
@@ -65,13 +71,13 @@ struct OtabenchProcess {
 
     /// Starts a command that serves until stopped (`emulate`, `cloud serve`) and returns it
     /// with the lines it printed up to and including the one containing `ready`.
-    static func serve(_ arguments: [String], ready: String) throws -> (Process, [String]) {
-        let (server, lines, _) = try serve(arguments, ready: ready, environment: [:])
+    static func serve(_ arguments: [String], ready: String) async throws -> (Process, [String]) {
+        let (server, lines, _) = try await serve(arguments, ready: ready, environment: [:])
         return (server, lines)
     }
 
     /// The same, with more environment, also handing back its output to read the rest of.
-    static func serve(_ arguments: [String], ready: String, environment extra: [String: String]) throws -> (Process, [String], FileHandle) {
+    static func serve(_ arguments: [String], ready: String, environment extra: [String: String]) async throws -> (Process, [String], FileHandle) {
         let server = Process()
         server.executableURL = executable
         server.arguments = arguments
@@ -82,7 +88,7 @@ struct OtabenchProcess {
         try server.run()
         var text = ""
         while !text.contains(ready) {
-            let data = output.fileHandleForReading.availableData
+            let data = await output.fileHandleForReading.nextAvailable()
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)
         }

@@ -12,19 +12,19 @@ struct QualifyCommandTests {
     }
 
     @Test("Qualify on emulated boards passes and signs its evidence; a one-byte change fails verification; a seeded defect fails the next release, named and compared")
-    func qualifyVerifyAndCompare() throws {
+    func qualifyVerifyAndCompare() async throws {
         let folder = try temporaryFolder("qualify")
         let key = folder.appendingPathComponent("release-key")
-        let made = try OtabenchProcess.run(["keygen", "--out", key.path])
+        let made = try await OtabenchProcess.run(["keygen", "--out", key.path])
         #expect(made.status == 0, "\(made.standardError)")
         let attributes = try FileManager.default.attributesOfItem(atPath: key.path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "the private key is its owner's only")
-        #expect(try OtabenchProcess.run(["keygen", "--out", key.path]).status == 2, "an existing key is never overwritten")
+        #expect(try await OtabenchProcess.run(["keygen", "--out", key.path]).status == 2, "an existing key is never overwritten")
 
         let inventory = folder.appendingPathComponent("lab.toml")
         try Self.inventory(inventory)
         let reports = folder.appendingPathComponent("reports")
-        let first = try OtabenchProcess.run(["qualify", "--release", "v1.0", "--inventory", inventory.path, "--key", key.path,
+        let first = try await OtabenchProcess.run(["qualify", "--release", "v1.0", "--inventory", inventory.path, "--key", key.path,
                                              "--report-dir", reports.path])
         #expect(first.status == 0, "\(first.standardOutput)\(first.standardError)")
         #expect(first.standardOutput.hasPrefix("v1.0: PASS on boron, p2"), "\(first.standardOutput)")
@@ -34,7 +34,7 @@ struct QualifyCommandTests {
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href=") && !html.contains("url("),
                 "self-contained: nothing to fetch")
 
-        let verified = try OtabenchProcess.run(["verify-report", evidence.path, "--key", key.path + ".pub"])
+        let verified = try await OtabenchProcess.run(["verify-report", evidence.path, "--key", key.path + ".pub"])
         #expect(verified.status == 0, "\(verified.standardOutput)\(verified.standardError)")
         #expect(verified.standardOutput.contains("verified") && verified.standardOutput.contains("v1.0: PASS"))
 
@@ -44,17 +44,17 @@ struct QualifyCommandTests {
         try Data(bytes).write(to: tampered)
         try FileManager.default.copyItem(at: reports.appendingPathComponent("qualification.json.sig"),
                                          to: folder.appendingPathComponent("tampered.json.sig"))
-        let refused = try OtabenchProcess.run(["verify-report", tampered.path, "--key", key.path + ".pub"])
+        let refused = try await OtabenchProcess.run(["verify-report", tampered.path, "--key", key.path + ".pub"])
         #expect(refused.status == 1)
         #expect(refused.standardOutput.contains("NOT VERIFIED"))
         let otherKey = folder.appendingPathComponent("other-key")
-        _ = try OtabenchProcess.run(["keygen", "--out", otherKey.path])
-        let wrongKey = try OtabenchProcess.run(["verify-report", evidence.path, "--key", otherKey.path + ".pub"])
+        _ = try await OtabenchProcess.run(["keygen", "--out", otherKey.path])
+        let wrongKey = try await OtabenchProcess.run(["verify-report", evidence.path, "--key", otherKey.path + ".pub"])
         #expect(wrongKey.status == 1 && wrongKey.standardOutput.contains("not by"))
 
         // The same inventory with a bug seeded into the Boron's firmware.
         try Self.inventory(inventory, defects: ["ignore-platform"])
-        let second = try OtabenchProcess.run(["qualify", "--release", "v1.1", "--inventory", inventory.path, "--report-dir", reports.path])
+        let second = try await OtabenchProcess.run(["qualify", "--release", "v1.1", "--inventory", inventory.path, "--report-dir", reports.path])
         #expect(second.status == 1)
         #expect(second.standardOutput.hasPrefix("v1.1: FAIL"))
         #expect(second.standardOutput.contains("boron: guard/wrong-platform-refused-by-device failed"), "\(second.standardOutput)")
@@ -65,7 +65,7 @@ struct QualifyCommandTests {
     }
 
     @Test("A release folder: each file's role comes from inspecting it; a platform without a release image is INCOMPLETE; a foreign file is refused")
-    func releaseFolder() throws {
+    func releaseFolder() async throws {
         let folder = try temporaryFolder("qualify-release")
         let inventory = folder.appendingPathComponent("lab.toml")
         try Self.inventory(inventory)
@@ -75,7 +75,7 @@ struct QualifyCommandTests {
         let app = try FirmwareSet.application(for: boron, size: 20_000, seed: 77, systemVersion: try FirmwareSet.standard(for: boron).systemVersion)
         try Data(app).write(to: release.appendingPathComponent("tracker-edge-v19.bin"))
         let reports = folder.appendingPathComponent("reports")
-        let result = try OtabenchProcess.run(["qualify", "--release", "v2", "--inventory", inventory.path, "--firmware", release.path,
+        let result = try await OtabenchProcess.run(["qualify", "--release", "v2", "--inventory", inventory.path, "--firmware", release.path,
                                               "--report-dir", reports.path])
         #expect(result.status == 3, "\(result.standardOutput)\(result.standardError)")
         #expect(result.standardOutput.contains("v2: INCOMPLETE"))
@@ -87,26 +87,26 @@ struct QualifyCommandTests {
         #expect(nextApp["sha256"] as? String == SHA256.digest(app).hexString)
 
         try Data("not firmware".utf8).write(to: release.appendingPathComponent("notes.bin"))
-        let refused = try OtabenchProcess.run(["qualify", "--release", "v2", "--inventory", inventory.path, "--firmware", release.path,
+        let refused = try await OtabenchProcess.run(["qualify", "--release", "v2", "--inventory", inventory.path, "--firmware", release.path,
                                                "--report-dir", reports.path])
         #expect(refused.status == 2)
         #expect(refused.standardError.contains("notes.bin"), "\(refused.standardError)")
     }
 
     @Test("history reads the runs of a results database")
-    func history() throws {
+    func history() async throws {
         let folder = try temporaryFolder("history-cli")
         let reports = folder.appendingPathComponent("reports")
         for _ in 0..<3 {
-            let run = try OtabenchProcess.run(["run", "--platform", "boron", "--scenario", "ota/happy-path", "--report-dir", reports.path,
+            let run = try await OtabenchProcess.run(["run", "--platform", "boron", "--scenario", "ota/happy-path", "--report-dir", reports.path,
                                                "--lease-dir", folder.appendingPathComponent("leases").path])
             #expect(run.status == 0, "\(run.standardError)")
         }
-        let history = try OtabenchProcess.run(["history", "--db", reports.appendingPathComponent("results.sqlite").path, "--board", "boron"])
+        let history = try await OtabenchProcess.run(["history", "--db", reports.appendingPathComponent("results.sqlite").path, "--board", "boron"])
         #expect(history.status == 0, "\(history.standardError)")
         let line = try #require(history.standardOutput.split(separator: "\n").first { $0.hasPrefix("ota/happy-path\tboron") })
         #expect(line.split(separator: "\t")[2...4] == ["3", "100%", "0%"], "\(line)")
-        #expect(try OtabenchProcess.run(["history", "--db", folder.appendingPathComponent("none.sqlite").path]).status == 2)
-        #expect(try OtabenchProcess.run(["history", "--db", reports.appendingPathComponent("results.sqlite").path, "--since", "yesterday"]).status == 2)
+        #expect(try await OtabenchProcess.run(["history", "--db", folder.appendingPathComponent("none.sqlite").path]).status == 2)
+        #expect(try await OtabenchProcess.run(["history", "--db", reports.appendingPathComponent("results.sqlite").path, "--since", "yesterday"]).status == 2)
     }
 }

@@ -15,16 +15,16 @@ struct ReportBrowserTests {
     }
 
     @Test("The qualification report renders in headless Chromium with its verdict, a screenshot, and no console errors")
-    func rendersCleanly() throws {
+    func rendersCleanly() async throws {
         let folder = try temporaryFolder("report-browser")
         let inventory = folder.appendingPathComponent("lab.toml")
         try "[[board]]\nname = \"boron\"\nplatform = \"boron\"\n\n[[board]]\nname = \"photon\"\nplatform = \"photon\"\n"
             .write(to: inventory, atomically: true, encoding: .utf8)
         let reports = folder.appendingPathComponent("reports")
-        let result = try OtabenchProcess.run(["qualify", "--release", "browser-check", "--inventory", inventory.path, "--report-dir", reports.path])
+        let result = try await OtabenchProcess.run(["qualify", "--release", "browser-check", "--inventory", inventory.path, "--report-dir", reports.path])
         #expect(result.status == 0, "\(result.standardError)")
         let screenshot = folder.appendingPathComponent("qualification.png")
-        let rendering = try HeadlessChromium.render(reports.appendingPathComponent("qualification.html"), screenshot: screenshot)
+        let rendering = try await HeadlessChromium.render(reports.appendingPathComponent("qualification.html"), screenshot: screenshot)
         #expect(Self.problems(rendering, verdict: "PASS").isEmpty, "\(Self.problems(rendering, verdict: "PASS"))")
         #expect(rendering.dom.contains("Power-cut coverage") && rendering.dom.contains("<circle"))
         let png = try Data(contentsOf: screenshot)
@@ -32,16 +32,16 @@ struct ReportBrowserTests {
     }
 
     @Test("The check itself catches a page that throws and a page without its verdict")
-    func catchesBrokenPages() throws {
+    func catchesBrokenPages() async throws {
         let folder = try temporaryFolder("report-browser-bad")
         let throwing = folder.appendingPathComponent("throwing.html")
         try "<!DOCTYPE html><html><body><p id=\"verdict\" data-verdict=\"PASS\">PASS</p><script>missingFunction()</script></body></html>"
             .write(to: throwing, atomically: true, encoding: .utf8)
-        let thrown = Self.problems(try HeadlessChromium.render(throwing), verdict: "PASS")
+        let thrown = Self.problems(try await HeadlessChromium.render(throwing), verdict: "PASS")
         #expect(thrown.contains { $0.contains("missingFunction is not defined") }, "\(thrown)")
 
         let empty = folder.appendingPathComponent("empty.html")
         try "<!DOCTYPE html><html><body><h1>Qualification</h1></body></html>".write(to: empty, atomically: true, encoding: .utf8)
-        #expect(Self.problems(try HeadlessChromium.render(empty), verdict: "PASS") == ["no verdict on the page"])
+        #expect(Self.problems(try await HeadlessChromium.render(empty), verdict: "PASS") == ["no verdict on the page"])
     }
 }

@@ -20,10 +20,10 @@ struct RunCommandTests {
     }
 
     @Test("A passing run exits 0 and writes JUnit, JSON and HTML that parse back")
-    func passingRun() throws {
+    func passingRun() async throws {
         let dir = try Self.folder()
         let boards = try Self.inventory("[[board]]\nname = \"b\"\nplatform = \"boron\"\n\n[[board]]\nname = \"p\"\nplatform = \"photon\"\n", in: dir)
-        let result = try OtabenchProcess.run(["run", "--inventory", boards, "--tag", "nightly", "--report-dir", dir.path,
+        let result = try await OtabenchProcess.run(["run", "--inventory", boards, "--tag", "nightly", "--report-dir", dir.path,
                                               "--lease-dir", dir.appendingPathComponent("leases").path])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.contains("known-failure"))
@@ -60,20 +60,20 @@ struct RunCommandTests {
     }
 
     @Test("A failing run exits 1; a bad inventory exits 2 naming file, line and key")
-    func exitCodes() throws {
+    func exitCodes() async throws {
         let dir = try Self.folder()
         let defective = try Self.inventory("[[board]]\nname = \"bad\"\nplatform = \"boron\"\ndefects = [\"non-atomic-apply\"]\n", in: dir)
-        let failing = try OtabenchProcess.run(["run", "--inventory", defective, "--scenario", "ota/power-cut-during-apply",
+        let failing = try await OtabenchProcess.run(["run", "--inventory", defective, "--scenario", "ota/power-cut-during-apply",
                                                "--report-dir", dir.path, "--lease-dir", dir.appendingPathComponent("leases").path])
         #expect(failing.status == 1, "\(failing.standardError)")
         #expect(failing.standardError.contains("FAIL"))
 
         let broken = try Self.inventory("[[board]]\nname = \"x\"\nplatform = \"zebra\"\n", in: dir)
-        let bad = try OtabenchProcess.run(["run", "--inventory", broken, "--report-dir", dir.path])
+        let bad = try await OtabenchProcess.run(["run", "--inventory", broken, "--report-dir", dir.path])
         #expect(bad.status == 2)
         #expect(bad.standardError.contains("\(broken):3: key platform: unknown platform \"zebra\""))
-        #expect(try OtabenchProcess.run(["run", "--platform", "zebra", "--report-dir", dir.path]).status == 2)
-        #expect(try OtabenchProcess.run(["report", "--db", dir.appendingPathComponent("none.sqlite").path]).status == 2)
+        #expect(try await OtabenchProcess.run(["run", "--platform", "zebra", "--report-dir", dir.path]).status == 2)
+        #expect(try await OtabenchProcess.run(["report", "--db", dir.appendingPathComponent("none.sqlite").path]).status == 2)
     }
 
     @Test("A run killed with SIGKILL keeps every finished step, and report renders it")
@@ -91,16 +91,16 @@ struct RunCommandTests {
         // Let it finish a number of cases, then kill it without warning.
         var said = ""
         while said.components(separatedBy: ": pass").count < 12 {
-            let data = progress.fileHandleForReading.availableData
+            let data = await progress.fileHandleForReading.nextAvailable()
             if data.isEmpty { break }
             said += String(decoding: data, as: UTF8.self)
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationReason == .uncaughtSignal)
 
         let out = dir.appendingPathComponent("after")
-        let report = try OtabenchProcess.run(["report", "--db", database, "--out", out.path])
+        let report = try await OtabenchProcess.run(["report", "--db", database, "--out", out.path])
         #expect(report.status == 0, "\(report.standardError)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any])
         let run = try #require(json["run"] as? [String: Any])
@@ -141,7 +141,7 @@ struct RunCommandTests {
         try process.run()
         var said = ""
         while said.components(separatedBy: ": pass").count < 4 {
-            let data = progress.fileHandleForReading.availableData
+            let data = await progress.fileHandleForReading.nextAvailable()
             if data.isEmpty { break }
             said += String(decoding: data, as: UTF8.self)
         }
@@ -149,8 +149,8 @@ struct RunCommandTests {
         let during = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(during.contains(">UNFINISHED<") && !during.contains("an old run"), "\(during.prefix(300))")
         kill(process.processIdentifier, signal)
-        let rest = progress.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let rest = await progress.fileHandleForReading.readAll()
+        await process.exited()
         said += String(decoding: rest, as: UTF8.self)
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 128 + signal, "\(said.suffix(2000))")
@@ -186,7 +186,7 @@ struct RunCommandTests {
             probe.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
             probe.arguments = ["-n", file, "true"]
             try probe.run()
-            probe.waitUntilExit()
+            await probe.exited()
             if probe.terminationStatus != 0 { return }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -202,7 +202,7 @@ struct RunCommandTests {
         let holder = try Self.holdLease(file)
         defer { if holder.isRunning { holder.terminate() } }
         try await Self.waitUntilLocked(file)
-        let second = try OtabenchProcess.run(["run", "--inventory", boards, "--scenario", "ota/happy-path", "--scenario", "dfu/*",
+        let second = try await OtabenchProcess.run(["run", "--inventory", boards, "--scenario", "ota/happy-path", "--scenario", "dfu/*",
                                               "--report-dir", dir.appendingPathComponent("second").path, "--lease-dir", leases])
         #expect(second.status == 3, "\(second.standardError)")
         #expect(second.standardError.contains("lab-boron is leased by pid \(holder.processIdentifier), a lab script"), "\(second.standardError)")
@@ -211,11 +211,11 @@ struct RunCommandTests {
         #expect(junit.contains("<skipped message=\"not run: lab-boron is leased by pid \(holder.processIdentifier)"), "\(junit)")
         #expect(junit.contains("type=\"incomplete\""))
         // The other commands that drive the board wait their turn too.
-        let power = try OtabenchProcess.run(["power", "lab-boron", "off", "--inventory", boards, "--lease-dir", leases])
+        let power = try await OtabenchProcess.run(["power", "lab-boron", "off", "--inventory", boards, "--lease-dir", leases])
         #expect(power.status == 2)
         #expect(power.standardError.contains("lab-boron is leased by pid \(holder.processIdentifier)"), "\(power.standardError)")
         for command in [["reset", "E00FCE68AAAA000000000001"], ["info", "e00fce68aaaa000000000001"]] {
-            let refused = try OtabenchProcess.run(command + ["--lease-dir", leases])
+            let refused = try await OtabenchProcess.run(command + ["--lease-dir", leases])
             #expect(refused.status == 2)
             #expect(refused.standardError.contains("is leased by pid \(holder.processIdentifier)"), "\(command): \(refused.standardError)")
         }
@@ -225,8 +225,8 @@ struct RunCommandTests {
         kill(holder.processIdentifier, SIGKILL)
         // flock(1)'s own child would keep the process's descriptors, and with them its wait, for a minute.
         for child in children.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(child, SIGKILL) }
-        holder.waitUntilExit()
-        let third = try OtabenchProcess.run(["info", "e00fce68aaaa000000000001", "--lease-dir", leases])
+        await holder.exited()
+        let third = try await OtabenchProcess.run(["info", "e00fce68aaaa000000000001", "--lease-dir", leases])
         #expect(third.standardError.contains("took over the lease of e00fce68aaaa000000000001 from a holder that is gone (pid \(holder.processIdentifier)"),
                 "\(third.standardError)")
         #expect(!third.standardError.contains("is leased by"))
@@ -252,13 +252,13 @@ struct RunCommandTests {
         try rootHolds.run()
         defer { kill(rootHolds.processIdentifier, SIGKILL); for child in Self.children(rootHolds.processIdentifier) { kill(child, SIGKILL) } }
         try await Self.waitUntilLocked(shared + "/e00fce68aaaa000000000003.lease")
-        let result = try OtabenchProcess.runAsNobody(run)
+        let result = try await OtabenchProcess.runAsNobody(run)
         #expect(result.status == 3, "\(result.standardError)")
         #expect(result.standardError.contains("lab-argon is leased by pid 1, root's run"), "\(result.standardError)")
         #expect(!result.standardError.contains("Permission denied"))
         kill(rootHolds.processIdentifier, SIGKILL)
         for child in Self.children(rootHolds.processIdentifier) { kill(child, SIGKILL) }
-        rootHolds.waitUntilExit()
+        await rootHolds.exited()
 
         // Nobody holds a lease of a board nobody leased before: nobody makes the file, root respects it.
         let other = try Self.inventory("[[board]]\nname = \"lab-bsom\"\nplatform = \"bsom\"\nemulated = false\ndevice-id = \"e00fce68aaaa000000000004\"\npower-on = [\"true\"]\npower-off = [\"true\"]\n", in: dir,
@@ -275,7 +275,7 @@ struct RunCommandTests {
         try await Self.waitUntilLocked(shared + "/e00fce68aaaa000000000004.lease")
         let owner = try FileManager.default.attributesOfItem(atPath: shared + "/e00fce68aaaa000000000004.lease")[.ownerAccountID] as? Int
         #expect(owner == 65534, "nobody made the lease file")
-        let rootPower = try OtabenchProcess.run(["power", "lab-bsom", "off", "--inventory", other, "--lease-dir", shared])
+        let rootPower = try await OtabenchProcess.run(["power", "lab-bsom", "off", "--inventory", other, "--lease-dir", shared])
         #expect(rootPower.status == 2 && rootPower.standardError.contains("lab-bsom is leased by pid \(held.processIdentifier), nobody"),
                 "\(rootPower.standardError)")
 
@@ -283,7 +283,7 @@ struct RunCommandTests {
         let closed = dir.appendingPathComponent("closed").path
         try FileManager.default.createDirectory(atPath: closed, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: closed)
-        let refused = try OtabenchProcess.runAsNobody(["run", "--inventory", boards, "--report-dir", reports.path, "--lease-dir", closed])
+        let refused = try await OtabenchProcess.runAsNobody(["run", "--inventory", boards, "--report-dir", reports.path, "--lease-dir", closed])
         #expect(refused.status == 2, "\(refused.standardError)")
         #expect(refused.standardError.contains("cannot check the lease of e00fce68aaaa000000000003 at \(closed)/"), "\(refused.standardError)")
     }
@@ -294,29 +294,29 @@ struct RunCommandTests {
     }
 
     @Test("A lease folder that cannot be used is an error naming it before anything runs, never a skip")
-    func unusableLeaseFolder() throws {
+    func unusableLeaseFolder() async throws {
         let dir = try Self.folder()
         let boards = try Self.inventory("[[board]]\nname = \"lab-boron\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"e00fce68aaaa000000000002\"\n", in: dir)
         let file = dir.appendingPathComponent("not-a-folder").path
         FileManager.default.createFile(atPath: file, contents: Data())
-        let result = try OtabenchProcess.run(["run", "--inventory", boards, "--report-dir", dir.appendingPathComponent("r").path, "--lease-dir", file])
+        let result = try await OtabenchProcess.run(["run", "--inventory", boards, "--report-dir", dir.appendingPathComponent("r").path, "--lease-dir", file])
         #expect(result.status == 2, "\(result.standardError)")
         #expect(result.standardError.contains("cannot check the lease of e00fce68aaaa000000000002 at \(file)/"), "\(result.standardError)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r/junit.xml").path), "no report of a run that never started")
     }
 
     @Test("--cut-points re-spreads the power-cut scenarios; other scenarios keep their cases")
-    func cutPoints() throws {
-        func listed(_ extra: [String]) throws -> [String] {
-            let result = try OtabenchProcess.run(["run", "--platform", "boron", "--tag", "power-cut", "--list"] + extra)
+    func cutPoints() async throws {
+        func listed(_ extra: [String]) async throws -> [String] {
+            let result = try await OtabenchProcess.run(["run", "--platform", "boron", "--tag", "power-cut", "--list"] + extra)
             #expect(result.status == 0, "\(result.standardError)")
             return result.standardOutput.split(separator: "\n").map(String.init)
         }
-        #expect(try listed([]).count == 16)
-        let seven = try listed(["--cut-points", "7"])
+        #expect(try await listed([]).count == 16)
+        let seven = try await listed(["--cut-points", "7"])
         #expect(seven.count == 28)
         #expect(seven.contains { $0.hasSuffix("ota/power-cut-during-download[download 7%]") }, "\(seven)")
-        let refused = try OtabenchProcess.run(["run", "--cut-points", "0", "--list"])
+        let refused = try await OtabenchProcess.run(["run", "--cut-points", "0", "--list"])
         #expect(refused.status == 2)
         #expect(refused.standardError.contains("--cut-points must be between 1 and 1000"))
     }

@@ -5,14 +5,8 @@ import Serial
 import TestSupport
 import Testing
 
-/// Runs the otabench executable on a thread of its own, so the emulated board this test
-/// serves in-process keeps the cooperative pool.
 func otabench(_ arguments: [String]) async throws -> OtabenchProcess.Result {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try OtabenchProcess.run(arguments) })
-        }
-    }
+    try await OtabenchProcess.run(arguments)
 }
 
 @Suite("Serial commands against boards on pseudo-terminals", .timeLimit(.minutes(2)))
@@ -95,8 +89,8 @@ struct SerialCommandTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         process.interrupt()
-        let shown = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let shown = String(decoding: await output.fileHandleForReading.readAll(), as: UTF8.self)
+        await process.exited()
         #expect(process.terminationStatus == 0)
         #expect(shown.contains("[app] INFO: before the reset\r\n"))
         #expect(shown.contains("[app] INFO: after the reset\r\n"))
@@ -119,7 +113,7 @@ struct SerialCommandTests {
         defer { if process.isRunning { process.terminate() } }
         var text = ""
         while !text.contains("serving") {
-            let data = output.fileHandleForReading.availableData
+            let data = await output.fileHandleForReading.nextAvailable()
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)
         }
@@ -133,7 +127,7 @@ struct SerialCommandTests {
             port.closeNow()
         }
         process.interrupt()
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: folder.path))
     }

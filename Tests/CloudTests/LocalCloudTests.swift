@@ -159,7 +159,7 @@ struct LocalCloudTests {
         defer { Task { await cloud.stop() } }
         try await cloud.client().addDevices(product: Self.product, ["e00fce680000000000000001"])
         let url = cloud.baseURL + "/v1/products/\(Self.product)" + path
-        let result = try await ToolProcess.runOnOwnThread("/usr/bin/curl", ["-s", "-o", "/dev/stderr", "-w", "%{http_code}", "-H", "Authorization: Bearer test-token"]
+        let result = try await ToolProcess.run("/usr/bin/curl", ["-s", "-o", "/dev/stderr", "-w", "%{http_code}", "-H", "Authorization: Bearer test-token"]
                                          + arguments + [url])
         #expect(result.output.hasSuffix("\(status)"), "\(result.output)")
         #expect(result.output.contains("\"ok\":false"), "a JSON refusal with the reason: \(result.output)")

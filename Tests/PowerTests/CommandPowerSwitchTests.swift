@@ -34,13 +34,25 @@ struct CommandPowerSwitchTests {
 
     @Test("A command that hangs is stopped at its time limit, and the switch says so")
     func timeout() async throws {
-        let tool = try Self.folder().appendingPathComponent("stuck-relay")
-        try "#!/bin/sh\nexec sleep 30\n".write(to: tool, atomically: true, encoding: .utf8)
+        let folder = try Self.folder()
+        let tool = folder.appendingPathComponent("stuck-relay")
+        let started = folder.appendingPathComponent("started")
+        // The relay tool says it is running (its pid), then hangs.
+        try "#!/bin/sh\necho $$ > \(started.path).new\nmv \(started.path).new \(started.path)\nexec sleep 600\n"
+            .write(to: tool, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool.path)
-        let power = CommandPowerSwitch(hook: PowerCommandHook(on: [tool.path], off: []), board: "b1", timeout: .milliseconds(300))
-        let started = ContinuousClock.now
-        await #expect { try await power.setPower(true) } throws: { "\($0)".contains("did not finish within") }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        let clock = ManualClock()
+        let power = CommandPowerSwitch(hook: PowerCommandHook(on: [tool.path], off: []), board: "b1", timeout: .milliseconds(300), clock: clock)
+        let switching = Task { try await power.setPower(true) }
+        await clock.waitForSleepers()
+        while !FileManager.default.fileExists(atPath: started.path) { try await Task.sleep(for: .milliseconds(10)) }
+        let pid = try #require(pid_t(try String(contentsOf: started, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Short of its limit the command keeps running; at it, it is stopped.
+        clock.advance(by: .milliseconds(299))
+        #expect(kill(pid, 0) == 0)
+        clock.advance(by: .milliseconds(1))
+        await #expect { try await switching.value } throws: { "\($0)".contains("did not finish within 0.3 seconds") }
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the stuck command was left running")
         #expect(try await power.state() == .unknown)
     }
 

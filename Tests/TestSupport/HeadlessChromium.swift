@@ -14,7 +14,12 @@ public enum HeadlessChromium {
 
     /// Loads `file`, dumps its DOM and collects its console; with `screenshot`, also renders it
     /// to that PNG.
-    public static func render(_ file: URL, screenshot: URL? = nil, timeout: TimeInterval = 60) throws -> Rendering {
+    /// Waited for from a thread of its own (see `onOwnThread`).
+    public static func render(_ file: URL, screenshot: URL? = nil, timeout: TimeInterval = 60) async throws -> Rendering {
+        try await onOwnThread { try renderBlocking(file, screenshot: screenshot, timeout: timeout) }
+    }
+
+    private static func renderBlocking(_ file: URL, screenshot: URL?, timeout: TimeInterval) throws -> Rendering {
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
         // As root (CI containers) Chromium needs --no-sandbox; the page is our own file.

@@ -49,8 +49,8 @@ public enum PeerProcess {
             }
             try await group.waitForAll()
         }
-        process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        await process.exited()
+        let stderr = String(decoding: await errors.fileHandleForReading.readAll(), as: UTF8.self)
         return Result(status: process.terminationStatus, standardError: stderr)
     }
 }
@@ -75,7 +75,7 @@ extension PeerProcess {
             if ContinuousClock.now > deadline { process.terminate() }
             try await Task.sleep(for: .milliseconds(5))
         }
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: await errors.fileHandleForReading.readAll(), as: UTF8.self)
         return Result(status: process.terminationStatus, standardError: stderr)
     }
 }
@@ -96,17 +96,13 @@ public enum ToolProcess {
         public var output: String
     }
 
-    /// The same, waited for from a thread of its own: a test whose server runs in its own
-    /// process on Swift's concurrency pool must not block a pool thread while the tool talks to
-    /// it (on two cores, two such waits leave the server no thread to answer on).
-    public static func runOnOwnThread(_ executable: String, _ arguments: [String]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Swift.Result { try run(executable, arguments) }) }.start()
-        }
+    /// Runs a tool to completion, collecting stdout and stderr together, waited for from a
+    /// thread of its own (see `onOwnThread`).
+    public static func run(_ executable: String, _ arguments: [String]) async throws -> Result {
+        try await onOwnThread { try runBlocking(executable, arguments) }
     }
 
-    /// Runs a tool to completion, collecting stdout and stderr together.
-    public static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+    private static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Result {
         let process = Process()
         configure(process, executable, arguments)
         let pipe = Pipe()

@@ -71,7 +71,7 @@ struct EmulatedUSBTests {
 
         let theirs = sharedUSB
         let index = try theirs.serve(try Self.dfuBoard("boron", serial: 12))
-        let result = try ToolProcess.run("/usr/bin/dfu-util", ["-d", "2b04:d00d", "-S", theirs.board(index).deviceID, "-a", "0", "-s", "0x000b4000",
+        let result = try await ToolProcess.run("/usr/bin/dfu-util", ["-d", "2b04:d00d", "-S", theirs.board(index).deviceID, "-a", "0", "-s", "0x000b4000",
                                                         "-D", file.path])
         #expect(result.status == 0, "dfu-util: \(result.output)")
         let flashedByDfuUtil = theirs.board(index).storage.read(.internal, 0xB4000, count: image.count)

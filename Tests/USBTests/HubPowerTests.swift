@@ -76,26 +76,26 @@ extension EmulatedUSBTests {
         let location = sharedUSB.hubLocation(hub)
         let ours = HubPortPowerSwitch(HubPort(location: location, port: 3))
 
-        let listing = try ToolProcess.run("/usr/sbin/uhubctl", ["-l", location])
+        let listing = try await ToolProcess.run("/usr/sbin/uhubctl", ["-l", location])
         #expect(listing.status == 0, "uhubctl: \(listing.output)")
         #expect(listing.output.contains("ppps"), "uhubctl reads per-port switching from the descriptor: \(listing.output)")
         #expect(listing.output.contains(deviceID), "uhubctl finds the board on its port: \(listing.output)")
 
-        let off = try ToolProcess.run("/usr/sbin/uhubctl", ["-l", location, "-p", "3", "-a", "off"])
+        let off = try await ToolProcess.run("/usr/sbin/uhubctl", ["-l", location, "-p", "3", "-a", "off"])
         #expect(off.status == 0, "uhubctl: \(off.output)")
         #expect(off.output.contains("2-"), "uhubctl switches the SuperSpeed twin too: \(off.output)")
         #expect(try await Self.waitFor { !EmulatedHubs.onUSB(deviceID) })
         #expect(sharedUSB.board(index).mode == .off)
         #expect(try await ours.state() == .off)
 
-        let on = try ToolProcess.run("/usr/sbin/uhubctl", ["-l", location, "-p", "3", "-a", "on"])
+        let on = try await ToolProcess.run("/usr/sbin/uhubctl", ["-l", location, "-p", "3", "-a", "on"])
         #expect(on.status == 0, "uhubctl: \(on.output)")
         #expect(try await Self.waitFor { EmulatedHubs.onUSB(deviceID) })
         #expect(try await ours.state() == .on)
 
         // And the other way round: uhubctl reads back what our switch did.
         try await ours.setPower(false)
-        let status = try ToolProcess.run("/usr/sbin/uhubctl", ["-l", location, "-p", "3"])
+        let status = try await ToolProcess.run("/usr/sbin/uhubctl", ["-l", location, "-p", "3"])
         #expect(status.output.contains("Port 3: 0000 off"), "uhubctl: \(status.output)")
         try await ours.setPower(true)
     }
