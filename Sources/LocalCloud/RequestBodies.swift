@@ -32,6 +32,9 @@ package enum RequestBodies {
     /// other named part a field.
     package static func form(boundary: String, body: ByteBuffer) throws(LocalCloudError) -> Form {
         guard !boundary.isEmpty else { throw .unsupportedMediaType("send multipart/form-data with a boundary") }
+        if let offset = nonASCIIHeaderName(boundary: boundary, body: body) {
+            throw .badRequest("the multipart body is malformed: a part's header name holds a byte that is not ASCII (at byte \(offset))")
+        }
         let parser = MultipartParser(boundary: boundary)
         var form = Form()
         var headers: [String: String] = [:]
@@ -51,6 +54,38 @@ package enum RequestBodies {
         do { try parser.execute(body) } catch { throw .badRequest("the multipart body is malformed: \(error)") }
         guard complete else { throw .badRequest("the multipart body has no complete part") }
         return form
+    }
+
+    /// MultipartKit 4 looks each header-name byte up in a 128-entry table and traps on one
+    /// above 0x7F (found by the cloud-http fuzz target). Header names are ASCII tokens (RFC 7230),
+    /// so such a body is malformed anyway: find it first. This looks after every "--boundary"
+    /// followed by CRLF, more places than the parser will, so it misses none of them.
+    static func nonASCIIHeaderName(boundary: String, body: ByteBuffer) -> Int? {
+        let bytes = Array(body.readableBytesView)
+        let delimiter = Array("--\(boundary)\r\n".utf8)
+        guard bytes.count >= delimiter.count else { return nil }
+        var start = 0
+        while start + delimiter.count <= bytes.count {
+            guard bytes[start] == delimiter[0], bytes[start..<(start + delimiter.count)].elementsEqual(delimiter) else {
+                start += 1
+                continue
+            }
+            var index = start + delimiter.count
+            // Each header line: its name runs to the colon; an empty line ends the headers.
+            lines: while index < bytes.count, bytes[index] != UInt8(ascii: "\r") {
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if byte >= 0x80 { return index }
+                    index += 1
+                    if byte == UInt8(ascii: ":") { break }
+                    if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") { break lines }
+                }
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+                index += 1
+            }
+            start += 1
+        }
+        return nil
     }
 
     static func parameter(_ name: String, in disposition: String) -> String? {
@@ -143,7 +178,7 @@ package enum RequestBodies {
     }
 
     static func isDeviceID(_ text: String) -> Bool {
-        text.count == 24 && text.allSatisfy(\.isHexDigit)
+        DeviceID.isValid(text)
     }
 
     /// A product firmware binary must at least be a module: refusing garbage here is what the

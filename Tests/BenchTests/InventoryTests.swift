@@ -41,6 +41,14 @@ struct InventoryTests {
         (InventoryTests.realBoard + "\n[cloud]\napi = \"particle\"\n", 8, "api", "base URL"),
         (InventoryTests.realBoard + "\n[cloud]\ntoken-env = \"MY TOKEN\"\n", 8, "token-env", "environment variable"),
         (InventoryTests.realBoard + "\n[cloud]\ntimeout = 0\n", 8, "timeout", "1…3600"),
+        // TOML's inf, nan and huge floats are where a plain Int(_:) would trap.
+        (InventoryTests.realBoard + "\n[cloud]\ntimeout = inf\n", 8, "timeout", "1…3600"),
+        (InventoryTests.realBoard + "\n[cloud]\ntimeout = nan\n", 8, "timeout", "1…3600"),
+        (InventoryTests.realBoard + "\n[cloud]\ntimeout = 1e300\n", 8, "timeout", "1…3600"),
+        (InventoryTests.realBoard + "power-timeout = inf\n", 6, "power-timeout", "above 0"),
+        (InventoryTests.realBoard + "power-timeout = -nan\n", 6, "power-timeout", "above 0"),
+        (InventoryTests.realBoard + "power-timeout = 1e19\n", 6, "power-timeout", "above 0"),
+        (InventoryTests.realBoard + "power-off-time = inf\n", 6, "power-off-time", "above 0"),
         (InventoryTests.realBoard + "\n[cloud]\nproduct = 3\n", 8, "product", "unknown key in [cloud]"),
     ])
     func errors(_ text: String, _ line: Int, _ key: String, _ message: String) {

@@ -50,6 +50,10 @@ struct PowerCommandTests {
         #expect(emulated.standardError.contains("is emulated"))
         let unknown = try await OtabenchProcess.run(["power", "nobody", "off", "--inventory", inventory.path])
         #expect(unknown.status == 2)
+        for offTime in ["inf", "nan", "0", "1e19"] {
+            let bad = try await OtabenchProcess.run(["power", "argon-3", "cycle", "--off-time", offTime, "--inventory", inventory.path])
+            #expect(bad.status == 2 && bad.standardError.contains("--off-time must be a number of seconds above 0"), "\(offTime): \(bad.standardError)")
+        }
         // The relay tool disappears: the command cannot run.
         try FileManager.default.removeItem(at: calls.deletingLastPathComponent().appendingPathComponent("relayctl"))
         let failed = try await OtabenchProcess.run(["power", "argon-3", "off", "--inventory", inventory.path])

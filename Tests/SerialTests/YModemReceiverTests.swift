@@ -109,7 +109,17 @@ struct YModemReceiverTests {
         #expect(short.receive([YModemControl.eot]).events == [.aborted("the file ended 3976 bytes short of its announced size")])
 
         var limited = YModemReceiver(maximumFileSize: 1000)
-        #expect(limited.receive(Self.header("big.bin", 5000)).events == [.aborted("big.bin is 5000 bytes, more than the 1000 this receiver takes")])
+        #expect(limited.receive(Self.header("big.bin", 5000)).events == [.aborted("big.bin is 5000 bytes, more than the 1000 bytes this receiver takes")])
+        // A header with no size, or one too long for any number, does not lift the limit.
+        var unsized = YModemReceiver(maximumFileSize: 1500)
+        _ = unsized.receive(Self.block(0, Array("big.bin".utf8) + [0], size: 128))
+        #expect(unsized.receive(Self.block(1, [UInt8](repeating: 7, count: 1024))).events == [.data([UInt8](repeating: 7, count: 1024))])
+        let past = unsized.receive(Self.block(2, [UInt8](repeating: 7, count: 1024)))
+        #expect(past.events == [.aborted("the file runs past the 1500 bytes this receiver takes")])
+        #expect(past.reply.contains(YModemControl.can))
+        var endless = YModemReceiver(maximumFileSize: 1500)
+        let digits = endless.receive(Self.block(0, Array("big.bin".utf8) + [0] + [UInt8](repeating: UInt8(ascii: "9"), count: 40), size: 128))
+        #expect(digits.events == [.aborted("big.bin is 40 digits long, more than the 1500 bytes this receiver takes")])
 
         var silent = YModemReceiver(maximumRetries: 3)
         #expect(silent.timedOut().reply == [YModemControl.crcRequest])

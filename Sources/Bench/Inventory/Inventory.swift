@@ -149,7 +149,7 @@ public struct Inventory: Sendable {
                 guard let flag = value.bool else { throw fail("emulated", "must be true or false") }
                 emulated = flag
             }
-            if !emulated, board["device-id"]?.string?.count != 24 {
+            if !emulated, !DeviceID.isValid(board["device-id"]?.string ?? "") {
                 throw fail(board["device-id"] == nil ? "emulated" : "device-id",
                            "a real board needs its device-id: the 24 hex digits of its USB serial number (`otabench boards` lists them)")
             }
@@ -222,7 +222,7 @@ public struct Inventory: Sendable {
                 throw fail("power-port", "power-port goes with power-hub, the hub's location")
             }
             if let value = board["power-timeout"] {
-                guard let seconds = value.int ?? value.double.map({ Int($0.rounded(.up)) }), seconds > 0 else {
+                guard let seconds = value.int ?? value.double.flatMap({ Self.wholeSeconds($0, rounded: .up) }), seconds > 0 else {
                     throw fail("power-timeout", "must be a number of seconds above 0")
                 }
                 entry.powerTimeout = .seconds(seconds)
@@ -269,12 +269,18 @@ public struct Inventory: Sendable {
             settings.tokenVariable = name
         }
         if let timeout = table["timeout"] {
-            guard let seconds = timeout.int ?? timeout.double.map({ Int($0) }), (1...3600).contains(seconds) else {
+            guard let seconds = timeout.int ?? timeout.double.flatMap({ Self.wholeSeconds($0, rounded: .towardZero) }), (1...3600).contains(seconds) else {
                 throw fail("timeout", "must be 1…3600 seconds")
             }
             settings.timeout = .seconds(seconds)
         }
         return settings
+    }
+
+    /// TOML allows inf, nan and 1e300, where Int(_:) traps: those are no number of seconds.
+    static func wholeSeconds(_ value: Double, rounded rule: FloatingPointRoundingRule) -> Int? {
+        let whole = value.rounded(rule)
+        return whole.isFinite && abs(whole) <= 1e9 ? Int(whole) : nil
     }
 
     /// `1-1` or `3-1.4.2`: a bus number, then at least one port, as the kernel names a device.

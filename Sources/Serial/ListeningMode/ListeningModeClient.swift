@@ -147,7 +147,7 @@ public struct DeviceIdentity: Hashable, Sendable {
         for line in lines {
             for marker in ["Device ID:", "Your device id is"] where line.hasPrefix(marker) {
                 let id = line.dropFirst(marker.count).trimmingCharacters(in: .whitespaces).lowercased()
-                if id.count == 24, id.allSatisfy(\.isHexDigit) { deviceID = id }
+                if DeviceID.isValid(id) { deviceID = id }
             }
             if deviceID != nil, !line.hasPrefix("Device ID:"), let colon = line.firstIndex(of: ":") {
                 details[String(line[..<colon]).trimmingCharacters(in: .whitespaces)] =

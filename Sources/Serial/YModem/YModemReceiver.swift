@@ -37,6 +37,8 @@ public struct YModemReceiver: Sendable {
     private var retries = 0
     private var remaining: Int?
     private var endOfTransmissionSeen = false
+    /// File bytes taken so far: the limit holds when the header gives no size, or a lie.
+    private var receivedCount = 0
     private var cancelSeen = false
     private var garbage = 0
 
@@ -71,22 +73,26 @@ public struct YModemReceiver: Sendable {
         var output = Output()
         guard !isDone else { return output }
         buffer += bytes
-        while !buffer.isEmpty, !isDone {
-            let lead = buffer[0]
+        // Taken bytes are dropped once, at the end: dropping each from the front of the array
+        // made a line of noise cost the square of its length.
+        var taken = 0
+        defer { if !buffer.isEmpty { buffer.removeFirst(min(taken, buffer.count)) } }
+        while taken < buffer.count, !isDone {
+            let lead = buffer[taken]
             switch lead {
             case YModemControl.soh, YModemControl.stx:
                 cancelSeen = false
                 let payloadSize = lead == YModemControl.soh ? 128 : 1024
                 let total = 3 + payloadSize + 2
-                guard buffer.count >= total else { return output }
-                let block = Array(buffer[0..<total])
-                buffer.removeFirst(total)
+                guard buffer.count - taken >= total else { return output }
+                let block = Array(buffer[taken..<(taken + total)])
+                taken += total
                 handleBlock(block, payloadSize: payloadSize, into: &output)
             case YModemControl.eot:
-                buffer.removeFirst()
+                taken += 1
                 handleEndOfTransmission(into: &output)
             case YModemControl.can:
-                buffer.removeFirst()
+                taken += 1
                 if cancelSeen {
                     state = .aborted
                     output.events.append(.aborted("the sender cancelled"))
@@ -95,7 +101,7 @@ public struct YModemReceiver: Sendable {
                 cancelSeen = true
             default:
                 // Line noise between blocks: skip it, but not forever.
-                buffer.removeFirst()
+                taken += 1
                 garbage += 1
                 if garbage > 4096 {
                     let cancelled = cancel("too much garbage on the line")
@@ -130,14 +136,17 @@ public struct YModemReceiver: Sendable {
                 return
             }
             let sizeField = payload[(nameEnd < payload.endIndex ? nameEnd + 1 : nameEnd)...].prefix { $0 >= 0x30 && $0 <= 0x39 }
-            let size = sizeField.isEmpty ? nil : Int(String(decoding: sizeField, as: UTF8.self))
+            // More digits than an Int holds is a size no limit allows.
+            let size = sizeField.isEmpty ? nil : Int(String(decoding: sizeField, as: UTF8.self)) ?? Int.max
             if let size, let limit = maximumFileSize, size > limit {
-                let cancelled = cancel("\(name) is \(size) bytes, more than the \(limit) this receiver takes")
+                let shown = size == Int.max ? "\(sizeField.count) digits long" : "\(size) bytes"
+                let cancelled = cancel("\(name) is \(shown), more than the \(limit) bytes this receiver takes")
                 output.reply += cancelled.reply
                 output.events += cancelled.events
                 return
             }
             remaining = size
+            receivedCount = 0
             endOfTransmissionSeen = false
             currentHeader = Array(payload)
             output.events.append(.fileStarted(name: name, size: size))
@@ -149,6 +158,13 @@ public struct YModemReceiver: Sendable {
                 if let left = remaining {
                     data = Array(data.prefix(left))
                     remaining = left - data.count
+                }
+                receivedCount += data.count
+                if let limit = maximumFileSize, receivedCount > limit {
+                    let cancelled = cancel("the file runs past the \(limit) bytes this receiver takes")
+                    output.reply += cancelled.reply
+                    output.events += cancelled.events
+                    return
                 }
                 if !data.isEmpty { output.events.append(.data(data)) }
                 output.reply.append(YModemControl.ack)

@@ -32,6 +32,12 @@ struct PowerCommand: AsyncParsableCommand {
 
     @OptionGroup var lease: LeaseOptions
 
+    func validate() throws {
+        guard offTime.isFinite, offTime > 0, offTime <= 3600 else {
+            throw ValidationError("--off-time must be a number of seconds above 0 and at most 3600, not \(offTime)")
+        }
+    }
+
     func run() async throws {
         let path = inventory ?? "Boards/emulated.toml"
         let entries: [Inventory.Entry]
