@@ -2,6 +2,7 @@
 import Emulator
 import Firmware
 import Foundation
+import Links
 import Scenarios
 import Synchronization
 import Testing
@@ -58,19 +59,30 @@ struct RunnerTests {
 
     @Test("Step and case timeouts end a hung case with a clear failure")
     func timeouts() async throws {
+        // The bodies hang until cancelled; only the run's clock, moved by the test, ends them.
         let hungStep = Scenario("test/hung-step", "a step that hangs", tags: ["test"]) { bench in
-            try await bench.step("hang", timeout: .milliseconds(100)) { try await Task.sleep(for: .seconds(30)) }
+            try await bench.step("hang", timeout: .milliseconds(100)) { try await Task.sleep(for: .seconds(3600)) }
         }
         let hungCase = Scenario("test/hung-case", "a case that hangs", tags: ["test"], timeout: .milliseconds(200)) { _ in
-            try await Task.sleep(for: .seconds(30))
+            try await Task.sleep(for: .seconds(3600))
         }
-        let started = ContinuousClock.now
-        let summary = try await Runner(scenarios: [hungStep, hungCase], boards: try boards(["boron"]), store: nil, options: RunOptions()).run()
-        // Far less than the 30 s the bodies would hang (recovery included, on a loaded machine).
-        #expect(ContinuousClock.now - started < .seconds(25))
-        #expect(summary.results.map(\.status) == [.failed, .failed])
-        #expect(summary.results[0].message?.contains("step \"hang\" did not finish within") == true)
-        #expect(summary.results[1].message?.contains("did not finish within") == true)
+        let board = try boards(["boron"])
+        func run(_ scenario: Scenario, sleepers: Int, advancing steps: [Duration]) async throws -> RunSummary {
+            let clock = ManualClock()
+            var options = RunOptions()
+            options.clock = clock
+            let running = Task { try await Runner(scenarios: [scenario], boards: board, store: nil, options: options).run() }
+            // The case's limit, and the step's when there is one, wait on the clock.
+            await clock.waitForSleepers(sleepers)
+            for step in steps { clock.advance(by: step) }
+            return try await running.value
+        }
+        let step = try await run(hungStep, sleepers: 2, advancing: [.milliseconds(100)])
+        #expect(step.results.map(\.status) == [.failed])
+        #expect(step.results[0].message?.contains("step \"hang\" did not finish within 0.1 seconds") == true, "\(step.results)")
+        let whole = try await run(hungCase, sleepers: 1, advancing: [.milliseconds(199), .milliseconds(1)])
+        #expect(whole.results.map(\.status) == [.failed])
+        #expect(whole.results[0].message?.contains("did not finish within 0.2 seconds") == true, "\(whole.results)")
     }
 
     @Test("Retries: a pass on a rerun is flaky, recorded with its failed attempt")

@@ -59,6 +59,25 @@ struct GatewaySessionTests {
         }
     }
 
+    @Test("Waiting for a device's session ends at its hello, not on a timer; a cancelled wait ends at once", .timeLimit(.minutes(1)))
+    func waitForSession() async throws {
+        let cloud = try await FakeCloud.start("session-wait")
+        let cancelled = Task { try await cloud.gateway.waitForSession(FakeCloud.deviceID, beyond: 0) }
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+
+        let first = Task { try await cloud.gateway.waitForSession(FakeCloud.deviceID, beyond: 0) }
+        let device = try cloud.device()
+        try await device.session { _, _ in try await first.value }
+        #expect(cloud.gateway.sessionsBegun(FakeCloud.deviceID) == 1)
+        // One begun already: a wait beyond none returns at once, a wait beyond one needs the next hello.
+        try await cloud.gateway.waitForSession(FakeCloud.deviceID, beyond: 0)
+        let second = Task { try await cloud.gateway.waitForSession(FakeCloud.deviceID, beyond: 1) }
+        try await device.session { _, _ in try await second.value }
+        #expect(cloud.gateway.sessionsBegun(FakeCloud.deviceID) == 2)
+        await cloud.stop()
+    }
+
     // MARK: Cause 2: every way out of a session closes it
 
     @Test("A protocol violation mid-transfer ends the session at once: failed published, the session gone, the next direct flash reaches the next session",

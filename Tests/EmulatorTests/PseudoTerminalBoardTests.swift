@@ -14,10 +14,10 @@ struct PseudoTerminalBoardTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("otabench-pty-\(UUID().uuidString)")
     }
 
-    static func text(from port: SerialPort, until marker: String, timeout: Duration = .seconds(5)) async throws -> String {
+    /// What the board printed up to `marker`; the suite's time limit stops a marker that never comes.
+    static func text(from port: SerialPort, until marker: String) async throws -> String {
         var received: [UInt8] = []
-        let deadline = ContinuousClock.now + timeout
-        while !String(decoding: received, as: UTF8.self).contains(marker), ContinuousClock.now < deadline {
+        while !String(decoding: received, as: UTF8.self).contains(marker) {
             received += try await port.read(maximum: 4096, timeout: .milliseconds(100))
         }
         return String(decoding: received, as: UTF8.self)
@@ -42,8 +42,7 @@ struct PseudoTerminalBoardTests {
         #expect(table.platformID == Int(model.platform.id.rawValue))
         #expect(!table.modules.isEmpty)
         try await client.exit()
-        let deadline = ContinuousClock.now + .seconds(5)
-        while await board.mode == .listening, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try await board.waitUntil { $0.mode != .listening }
         #expect(await board.mode == .running)
     }
 
@@ -77,11 +76,10 @@ struct PseudoTerminalBoardTests {
         _ = try await server.waitForPort()
         let port = try SerialPort.open(try await server.waitForPort(), bitRate: 14400)
         defer { port.closeNow() }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while await board.mode != .dfu, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        #expect(await board.mode == .dfu)
-        while server.path != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        #expect(server.path == nil)
+        try await board.waitUntil { $0.mode == .dfu }
+        // The server hangs the line up on its next look at the board; only the suite's limit
+        // stops a line that never goes.
+        while server.path != nil { try await Task.sleep(for: .milliseconds(5)) }
     }
 
     @Test("Our YMODEM sender flashes a Gen 2 board through its pty (`f`), and the board runs the app")
@@ -97,10 +95,7 @@ struct PseudoTerminalBoardTests {
         try await port.write(Array("f".utf8))
         _ = try await Self.text(from: port, until: "press 'a' to abort")
         try await YModemTransfer.send(name: "app.bin", data: image, over: port, timeout: .seconds(1))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while await board.snapshot().runningApp?.size != image.count, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await board.waitUntil { $0.runningApp?.size == image.count }
         let model = await board.snapshot()
         #expect(model.lastResetReason == .update)
         #expect(model.runningApp?.size == image.count)

@@ -1,6 +1,7 @@
 @testable import Emulator
 import Firmware
 import Foundation
+import Links
 import Serial
 import TestSupport
 import Testing
@@ -50,5 +51,22 @@ struct YModemFlashTests {
         let sb = try await PeerProcess.run("/usr/bin/sb", [file.path], over: port, timeout: .seconds(30))
         #expect(sb.status != 0)
         #expect(await board.mode == .listening)
+    }
+
+    @Test("The board's receiver asks again after 3 s without input, measured on the board's clock, not the host's speed")
+    func receiverTimesOutOnItsClock() async throws {
+        let clock = ManualClock()
+        let board = EmulatedBoard(try BoardModel.provisioned(platform: Platform(buildName: "photon")!), clock: clock)
+        await board.update { $0.enterListeningMode() }
+        let port = EmulatedSerialPort(board: board)
+        _ = try await ListeningModeFaceTests.readAll(port)
+        try await port.write(Array("f".utf8))
+        #expect(try await ListeningModeFaceTests.readAll(port).contains("Waiting for the binary file"))
+        // However long the wall clock takes, nothing until the board's clock passes 3 s.
+        clock.advance(by: .milliseconds(2999))
+        #expect(try await port.read(maximum: 64, timeout: .zero).isEmpty)
+        clock.advance(by: .milliseconds(2))
+        #expect(try await port.read(maximum: 64, timeout: .zero) == [YModemControl.crcRequest])
+        #expect(try await port.read(maximum: 64, timeout: .zero).isEmpty)
     }
 }

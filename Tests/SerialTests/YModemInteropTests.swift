@@ -22,7 +22,8 @@ struct YModemInteropTests {
         let folder = try Self.temporaryFolder()
         let payload = Self.data(size)
         let (ours, theirs) = MemoryByteStream.pair()
-        async let peer = PeerProcess.run("/usr/bin/rb", ["-q"], over: theirs, timeout: .seconds(20), workingDirectory: folder.path)
+        // rb itself may stall 10 s on its own read timeout (see below): the limit allows for that.
+        async let peer = PeerProcess.run("/usr/bin/rb", ["-q"], over: theirs, timeout: .seconds(60), workingDirectory: folder.path)
         var sendError: (any Error)?
         do { try await YModemTransfer.send(name: "image.bin", data: payload, over: ours) } catch { sendError = error }
         let result = try await peer

@@ -27,6 +27,9 @@ public final class EmulatedBenchBoard: Board {
     private let lastCut = Mutex<PowerCutRecord?>(nil)
     /// The console line (numbered from the board's first) the current case started at.
     private let caseConsoleStart = Mutex(0)
+    /// What the limits on waits for the board are measured on. The waits themselves end at the
+    /// board's change, so these limits only stop a board that never gets there.
+    private let limitClock: any Clock<Duration>
 
     struct SerialConsole: Sendable {
         var server: PseudoTerminalBoardServer
@@ -36,8 +39,10 @@ public final class EmulatedBenchBoard: Board {
     /// `consoleDirectory`: where a pseudo-terminal board's console log goes (`<name>.log`).
     public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil,
                 serialTransport: Inventory.SerialTransport = .inProcess, consoleDirectory: URL? = nil,
-                powerSwitch: (@Sendable (EmulatedBoard) -> any PowerSwitch)? = nil) throws {
+                powerSwitch: (@Sendable (EmulatedBoard) -> any PowerSwitch)? = nil,
+                limitClock: any Clock<Duration> = ContinuousClock()) throws {
         self.name = name
+        self.limitClock = limitClock
         self.platform = platform
         let template = try ProvisionedTemplates.shared.template(for: platform)
         var model = template.board.cloned(deviceID: BoardModel.defaultDeviceID(platform, serial: serial), defects: defects)
@@ -149,12 +154,21 @@ public final class EmulatedBenchBoard: Board {
         try await dfu.leave()
         // The bootloader resets about 500 ms after the manifest status; wait for that boot,
         // whatever it ends in (a damaged image leaves the board in DFU).
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await emulator.snapshot().bootCount == boots {
-            guard ContinuousClock.now < deadline else {
-                throw BoardError(board: name, operation: "flash", reason: "the board did not reset after DFU leave")
-            }
-            try await Task.sleep(for: .milliseconds(2))
+        guard try await waitForBoard(.seconds(10), { $0.bootCount != boots }) else {
+            throw BoardError(board: name, operation: "flash", reason: "the board did not reset after DFU leave")
+        }
+    }
+
+    /// Waits for the emulated board's state to meet `condition`: woken by the change itself, so
+    /// a busy machine makes the wait longer, never wrong. `limit` only guards against a board
+    /// that never gets there; false when it passed.
+    private func waitForBoard(_ limit: Duration, _ condition: @escaping @Sendable (BoardModel) -> Bool) async throws -> Bool {
+        let emulator = self.emulator
+        do {
+            try await withTimeout(limit, what: "the board", clock: limitClock) { try await emulator.waitUntil(condition) }
+            return true
+        } catch is TimeoutError {
+            return false
         }
     }
 
@@ -172,15 +186,16 @@ public final class EmulatedBenchBoard: Board {
                     let port = await console.capture.stream()
                     defer { Task { await port.close() } }
                     // The line may be replaced under us (a reset the server has not seen yet):
-                    // ask again on the current line until the board answers with its prompt.
+                    // ask again on the new line. On the same line the answer is awaited
+                    // however slow the machine is; the limit only stops a board that never answers.
                     var afterPrompt: [UInt8]?
                     for _ in 0..<3 where afterPrompt == nil {
                         let current = try await console.server.waitForPort()
                         try await console.capture.waitUntilAttached(to: current)
                         try await port.write(Array("f".utf8))
                         var said: [UInt8] = []
-                        let deadline = ContinuousClock.now + .seconds(2)
-                        while afterPrompt == nil, ContinuousClock.now < deadline {
+                        let limit = ContinuousClock.now + .seconds(30)
+                        while afterPrompt == nil, console.server.path == current, ContinuousClock.now < limit {
                             said += (try? await port.read(maximum: 4096, timeout: .milliseconds(50))) ?? []
                             // What follows the prompt line (the receiver's first "C") is the transfer's.
                             if let prompt = said.firstRange(of: Array("Waiting for the binary file".utf8)),
@@ -316,32 +331,29 @@ public final class EmulatedBenchBoard: Board {
                 throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
             }
         }
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let lines = await consoleLines()
-            if let line = lines.dropFirst(after).first(where: { $0.contains(text) }) { return line }
-            guard ContinuousClock.now < deadline else {
-                throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        // Counted from this case's first line, as `consoleLines()` is.
+        let first = caseConsoleStart.withLock { $0 } + after
+        let printed = try await waitForBoard(timeout) { model in
+            let kept = model.consoleLinesPrinted - model.console.count
+            return model.console.dropFirst(max(0, first - kept)).contains { $0.text.contains(text) }
         }
+        if printed, let line = await consoleLines().dropFirst(after).first(where: { $0.contains(text) }) { return line }
+        throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
     }
 
     public func waitUntilUp(timeout: Duration) async throws -> BoardMode {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let mode = await mode()
-            switch mode {
-            case .running, .safeMode, .listening: return mode
-            case .unreachable(let reason):
-                // An emulated board that bricked stays so: no point waiting.
-                throw BoardError(board: name, operation: "wait for the board", reason: "it does not start: \(reason)")
-            default:
-                guard ContinuousClock.now < deadline else {
-                    throw BoardError(board: name, operation: "wait for the board", reason: "still \(mode) after \(timeout)")
-                }
-                try await Task.sleep(for: .milliseconds(5))
+        // Up, or bricked: an emulated board that bricked stays so, no point waiting.
+        _ = try await waitForBoard(timeout) { model in
+            switch model.mode {
+            case .running, .safeMode, .listening, .bricked: true
+            case .off, .dfu: false
             }
+        }
+        let mode = await mode()
+        switch mode {
+        case .running, .safeMode, .listening: return mode
+        case .unreachable(let reason): throw BoardError(board: name, operation: "wait for the board", reason: "it does not start: \(reason)")
+        default: throw BoardError(board: name, operation: "wait for the board", reason: "still \(mode) after \(timeout)")
         }
     }
 

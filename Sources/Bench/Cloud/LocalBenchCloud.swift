@@ -54,12 +54,14 @@ public actor LocalBenchCloud {
                                                             endpoint: DeviceCloudEndpoint(port: running.gatewayPort)),
                 retryDelay: .milliseconds(100))
             connections[id] = (ObjectIdentifier(board), Task { await connection.run() })
-            let deadline = ContinuousClock.now + .seconds(10)
-            while running.gateway.sessionsBegun(id) == before || !running.gateway.onlineDevices.contains(id) {
-                guard ContinuousClock.now < deadline else {
-                    throw CloudError(operation: "connect \(id) to the local cloud", status: nil, message: "the board did not come online within 10 s")
+            // Woken by the board's hello; the limit only stops a board that never says it.
+            let gateway = running.gateway
+            do {
+                try await withTimeout(.seconds(60), what: "connect \(id) to the local cloud") {
+                    try await gateway.waitForSession(id, beyond: before)
                 }
-                try await Task.sleep(for: .milliseconds(5))
+            } catch is TimeoutError {
+                throw CloudError(operation: "connect \(id) to the local cloud", status: nil, message: "the board did not come online within 60 s")
             }
         }
         return try await CloudFlash(client: running.client, timeout: timeout).flash(image, deviceID: id)

@@ -16,6 +16,9 @@ public struct RunOptions: Sendable {
     public var stepTimeout: Duration = .seconds(60)
     /// Overrides every scenario's own timeout (tests use it).
     public var caseTimeout: Duration?
+    /// What step and case limits are measured on: wall time for a run, a manual clock for a
+    /// test of the limits themselves.
+    public var clock: any Clock<Duration> = ContinuousClock()
     /// Where board leases live; nil runs without leases.
     public var leaseDirectory: String?
     /// How the power-cut check before power-cut scenarios waits, on real and emulated boards.

@@ -227,12 +227,13 @@ public struct Runner: Sendable {
             // power cut, the events not taken and the console lines printed before this point.
             await board.beginCase()
             let recorder = CaseRecorder(store: store, caseID: caseID ?? 0)
-            let context = ScenarioContext(board: board, firmware: entry.firmware, recorder: recorder, stepTimeout: options.stepTimeout)
+            let context = ScenarioContext(board: board, firmware: entry.firmware, recorder: recorder, stepTimeout: options.stepTimeout,
+                                          clock: options.clock)
             let started = ContinuousClock.now
             var failure: String?
             var console: [String] = []
             do {
-                try await withTimeout(options.caseTimeout ?? scenario.timeout, what: "case \(scenarioCase.id)") {
+                try await withTimeout(options.caseTimeout ?? scenario.timeout, what: "case \(scenarioCase.id)", clock: options.clock) {
                     try await scenarioCase.body(context)
                 }
             } catch let error as ExpectationFailure {

@@ -8,12 +8,15 @@ public final class ScenarioContext: Sendable {
     public let firmware: FirmwareLibrary
     let recorder: CaseRecorder
     let stepTimeout: Duration
+    let clock: any Clock<Duration>
 
-    init(board: any Board, firmware: FirmwareLibrary, recorder: CaseRecorder, stepTimeout: Duration) {
+    init(board: any Board, firmware: FirmwareLibrary, recorder: CaseRecorder, stepTimeout: Duration,
+         clock: any Clock<Duration> = ContinuousClock()) {
         self.board = board
         self.firmware = firmware
         self.recorder = recorder
         self.stepTimeout = stepTimeout
+        self.clock = clock
     }
 
     public func image(_ role: FirmwareRole) -> FirmwareImage { firmware.image(role) }
@@ -24,7 +27,7 @@ public final class ScenarioContext: Sendable {
         let started = ContinuousClock.now
         await recorder.stepStarted(name)
         do {
-            let value = try await withTimeout(timeout ?? stepTimeout, what: "step \"\(name)\"") { try await body() }
+            let value = try await withTimeout(timeout ?? stepTimeout, what: "step \"\(name)\"", clock: clock) { try await body() }
             await recorder.stepEnded(name, duration: ContinuousClock.now - started, failure: nil)
             return value
         } catch {
@@ -104,13 +107,15 @@ public struct TimeoutError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(what) did not finish within \(limit)" }
 }
 
-/// Runs `body`, failing with a `TimeoutError` if it takes longer than `limit`.
-public func withTimeout<T: Sendable>(_ limit: Duration, what: String, _ body: @Sendable () async throws -> T) async throws -> T {
+/// Runs `body`, failing with a `TimeoutError` if it takes longer than `limit` on `clock`
+/// (wall time for a run, a manual clock for a test of the limit itself).
+public func withTimeout<T: Sendable>(_ limit: Duration, what: String, clock: any Clock<Duration> = ContinuousClock(),
+                                     _ body: @Sendable () async throws -> T) async throws -> T {
     try await withoutActuallyEscaping(body) { body in
         try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                try await Task.sleep(for: limit)
+                try await clock.sleep(for: limit)
                 throw TimeoutError(what: what, limit: limit)
             }
             defer { group.cancelAll() }

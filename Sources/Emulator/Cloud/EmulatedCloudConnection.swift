@@ -36,10 +36,9 @@ public final class EmulatedCloudConnection: Sendable {
     /// Keeps the board connected until the task is cancelled.
     public func run() async {
         while !Task.isCancelled {
-            guard await board.runsDeviceOS else {
-                try? await Task.sleep(for: .milliseconds(50))
-                continue
-            }
+            // Off, in DFU, bricked: the connection waits for Device OS to run again (woken by
+            // the board's change, or ended by cancellation).
+            guard (try? await board.waitUntil({ $0.runsDeviceOS })) != nil else { break }
             let (outbox, input) = AsyncStream.makeStream(of: (name: String, data: String).self)
             state.withLock { state in
                 state.outbox = input

@@ -33,8 +33,8 @@ extension EmulatedBoard {
     static let ymodemTimeout = Duration.seconds(3)
 
     func serialRead(maximum: Int) throws -> [UInt8] {
-        if model.ymodem != nil, ContinuousClock.now - lastSerialActivity > Self.ymodemTimeout {
-            lastSerialActivity = .now
+        if model.ymodem != nil, elapsed() - lastSerialActivity > Self.ymodemTimeout {
+            lastSerialActivity = elapsed()
             model.serialTimedOut()
         }
         guard model.mode.productID(model.platform) == model.platform.usb.normalProductID else {
@@ -46,7 +46,7 @@ extension EmulatedBoard {
 
     func serialWrite(_ bytes: [UInt8]) throws {
         guard model.mode.productID(model.platform) == model.platform.usb.normalProductID else { throw LinkError.disconnected }
-        lastSerialActivity = .now
+        lastSerialActivity = elapsed()
         model.serialInput(bytes)
     }
 }

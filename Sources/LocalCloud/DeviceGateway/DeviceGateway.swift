@@ -48,7 +48,15 @@ public final class DeviceGateway: Sendable {
     private let sessions = Mutex<[String: DeviceSession]>([:])
     private let record = Mutex<[Transfer]>([])
     private let turnedAway = Mutex<[String]>([])
-    private let begun = Mutex<[String: Int]>([:])
+    private let begun = Mutex<Begun>(Begun())
+
+    /// Sessions begun per device, and who waits for the next one.
+    private struct Begun {
+        var counts: [String: Int] = [:]
+        var waiters: [Int: (device: String, beyond: Int, continuation: CheckedContinuation<Void, any Error>)] = [:]
+        var nextWaiter = 0
+        var cancelled: Set<Int> = []
+    }
     /// Accepted connections not yet taken by `serve` (NIO traps when one of these is dropped
     /// unused, as its server stream does to those still arriving when it closes: the gateway
     /// holds them, and runs to its end any the stream never delivers), the connections being
@@ -112,7 +120,37 @@ public final class DeviceGateway: Sendable {
     public var refusals: [String] { turnedAway.withLock { $0 } }
     public var onlineDevices: Set<String> { sessions.withLock { Set($0.keys) } }
     /// Sessions a device has begun since the gateway started (each hello that was accepted).
-    public func sessionsBegun(_ deviceID: String) -> Int { begun.withLock { $0[deviceID] ?? 0 } }
+    public func sessionsBegun(_ deviceID: String) -> Int { begun.withLock { $0.counts[deviceID] ?? 0 } }
+
+    /// Returns once the device has begun more than `count` sessions (its hello accepted, online):
+    /// at the hello itself, so a loaded machine makes this later, never wrong. Throws
+    /// CancellationError when the waiting task is cancelled (a caller's time limit).
+    public func waitForSession(_ deviceID: String, beyond count: Int) async throws {
+        let id = begun.withLock { state -> Int in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resume: Result<Void, any Error>? = begun.withLock { state in
+                    if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                    if state.counts[deviceID, default: 0] > count { return .success(()) }
+                    state.waiters[id] = (deviceID, count, continuation)
+                    return nil
+                }
+                if let resume { continuation.resume(with: resume) }
+            }
+        } onCancel: {
+            let waiter = begun.withLock { state in
+                guard let waiter = state.waiters.removeValue(forKey: id) else {
+                    state.cancelled.insert(id)
+                    return nil as CheckedContinuation<Void, any Error>?
+                }
+                return waiter.continuation
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
 
     /// Ends a device's session as a dropped connection would.
     public func dropConnection(_ deviceID: String) {
@@ -198,8 +236,15 @@ public final class DeviceGateway: Sendable {
             return true
         }) else { return }
         defer { _ = connections.withLock { $0.open.removeValue(forKey: key) } }
-        // A peer that never says hello (or never finishes the handshake) is not waited for.
-        let helloDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(helloTimeout)) { channel.close(promise: nil) }
+        // A peer that never says hello (or never finishes the handshake) is not waited for. On
+        // the gateway's clock: a test moves it, so a slow handshake on a busy machine is never
+        // taken for silence.
+        let clock = self.clock, helloTimeout = self.helloTimeout
+        let helloDeadline = Task {
+            try await clock.sleep(for: helloTimeout)
+            channel.close(promise: nil)
+        }
+        defer { helloDeadline.cancel() }
         var session: DeviceSession?
         var wentOnline = false
         do {
@@ -232,7 +277,14 @@ public final class DeviceGateway: Sendable {
                     // Superseded in turn while waiting, or dropped: the device is not on this one.
                     guard !current.isClosed, sessions.withLock({ $0[hello.deviceID] === current }) else { return }
                 }
-                begun.withLock { $0[hello.deviceID, default: 0] += 1 }
+                let woken = begun.withLock { state in
+                    state.counts[hello.deviceID, default: 0] += 1
+                    let count = state.counts[hello.deviceID]!
+                    let due = state.waiters.filter { $0.value.device == hello.deviceID && count > $0.value.beyond }
+                    for id in due.keys { state.waiters.removeValue(forKey: id) }
+                    return due.values.map(\.continuation)
+                }
+                for continuation in woken { continuation.resume() }
                 let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
                 publish(current, "spark/status", "online")
                 wentOnline = true

@@ -119,17 +119,20 @@ enum SerialFlash {
         var table: ModuleTableDescription
         do { table = try await client.moduleTable() } catch is ListeningModeError {
             // Not listening (silence, or its application's log). Gen 2-era Device OS enters
-            // listening mode when the line is set to 28800 baud.
-            // A board that notices the line coding late (a busy host, a slow USB stack) gets a
-            // second, longer request.
+            // listening mode when the line is set to 28800 baud. The line stays at 28800 until
+            // the board answers: a pulse of fixed length is missed by a board that looks at
+            // the line coding late (a busy host, a slow USB stack). The rate does not matter to
+            // the bytes on a USB serial line, so the questions go at 28800.
+            try? port.setBitRate(28800)
+            defer { try? port.setBitRate(9600) }
+            let asking = ListeningModeClient(stream: port, timeout: .milliseconds(500))
+            let limit = ContinuousClock.now + .seconds(15)
             var answered: ModuleTableDescription?
-            for hold in [Duration.milliseconds(500), .seconds(2)] where answered == nil {
-                try? port.setBitRate(28800)
-                try await Task.sleep(for: hold)
-                try? port.setBitRate(9600)
-                do { answered = try await ListeningModeClient(stream: port).moduleTable() } catch {
-                    guard hold == .seconds(2) else { continue }
-                    reportError("flash: \(board): \(error)")
+            while answered == nil {
+                do { answered = try await asking.moduleTable() } catch is ListeningModeError where ContinuousClock.now < limit {
+                    continue  // not listening yet: ask again
+                } catch {
+                    reportError("flash: \(board): \(error) (asked for 15 s with the line at 28800 baud)")
                     throw ExitStatus.couldNotRun.exitCode
                 }
             }
