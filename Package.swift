@@ -193,7 +193,7 @@ let package = Package(
         ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "Serial", "otabench"]),
         // Replays each fuzz target's seed corpus and recorded crashes (Corpus/, Crashes/).
-        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], exclude: ["Corpus", "Crashes"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], exclude: ["Corpus", "Crashes", "LeakSuppressions.txt"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -71,7 +71,9 @@ package enum RequestBodies {
                 continue
             }
             var index = start + delimiter.count
-            // Each header line: its name runs to the colon; an empty line ends the headers.
+            // As the parser reads them: a name runs to its colon, a value to CR (a bare LF is
+            // part of the value), LF follows; a CR where a name would start ends the headers.
+            // Wherever the parser would throw, the scan stops too.
             lines: while index < bytes.count, bytes[index] != UInt8(ascii: "\r") {
                 while index < bytes.count {
                     let byte = bytes[index]
@@ -80,8 +82,9 @@ package enum RequestBodies {
                     if byte == UInt8(ascii: ":") { break }
                     if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") { break lines }
                 }
-                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
-                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\r") { index += 1 }
+                guard index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") else { break }
+                index += 2
             }
             start += 1
         }

@@ -59,6 +59,24 @@ struct InventoryTests {
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")
     }
 
+    @Test("Text toml++ would abort the process on is refused first, with its line: a bare key that is not ASCII, a control character anywhere", arguments: [
+        ("[[board]]\nname = \"a\"\n[[\u{e9}]]\n", 3, "not ASCII"),
+        ("[[board]]\nname = \"a\"\n[\u{5}\u{5}]\n", 3, "control character (U+0005)"),
+        ("[[board]]\nname = \"a\u{1}\"\n", 2, "control character (U+0001)"),
+        ("# a comment \u{7F}\n[[board]]\n", 1, "control character (U+007F)"),
+    ])
+    func refusedBeforeTOMLKit(_ text: String, _ line: Int, _ message: String) {
+        let error = #expect(throws: InventoryError.self) { try Inventory.parse(text, file: "lab.toml") }
+        #expect(error?.line == line, "\(String(describing: error))")
+        #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test("Tabs and CRLF line ends are TOML, and are taken")
+    func tabsAndCRLF() throws {
+        let entries = try Inventory.parse("[[board]]\r\nname\t= \"a\"\r\nplatform = \"boron\"\r\n", file: "lab.toml").entries
+        #expect(entries.map(\.name) == ["a"])
+    }
+
     @Test("A board on a hub port gets the hub switch; a board with commands gets the command switch")
     func powerSwitches() throws {
         let text = """

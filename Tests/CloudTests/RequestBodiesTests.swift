@@ -15,6 +15,8 @@ struct RequestBodiesTests {
         Array("Content-Disposition: form-data; name=\"t\"".utf8) + [0xFF, 0xFE],
         Array("X-\u{e9}: 1\r\nContent-Disposition: form-data; name=\"t\"".utf8),
         [0x80, 0x3A, 0x20, 0x81],
+        // A bare LF belongs to the value: the next header name starts after the CR LF (found by the cloud-http fuzz target).
+        Array("Content-Disposition: a\nb\r\n-\u{e9}: 1".utf8),
     ])
     func nonASCIIHeaders(_ header: [UInt8]) {
         do {

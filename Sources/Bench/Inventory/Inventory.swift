@@ -100,7 +100,15 @@ public struct Inventory: Sendable {
         // toml++ (inside TOMLKit) asserts, and so aborts the process, on a non-ASCII character
         // where a bare key goes (`[[é]]`, found by the inventory fuzz target). Inventory keys are
         // ASCII: such text outside quotes and comments is refused here, with its line.
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character: split on it as on "\n", so a file with CRLF line ends has lines.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map(String.init)
+        for (number, line) in lines.enumerated() {
+            // The same for control characters, anywhere (`[\u{5}]` asserted too): TOML allows
+            // none but tab outside strings and comments, and none unescaped inside them.
+            if let control = line.unicodeScalars.first(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
+                throw InventoryError(file: file, line: number + 1, key: nil,
+                                     message: "a control character (U+\(String(format: "%04X", control.value))), which TOML does not allow; is this a text file?")
+            }
             let code = line.prefix { $0 != "\"" && $0 != "'" && $0 != "#" }
             if code.unicodeScalars.contains(where: { !$0.isASCII }) {
                 throw InventoryError(file: file, line: number + 1, key: nil,
@@ -113,7 +121,6 @@ public struct Inventory: Sendable {
         } catch {
             throw InventoryError(file: file, line: nil, key: nil, message: "\(error)")
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for key in table.keys where key != "board" && key != "cloud" {
             throw InventoryError(file: file, line: line(of: key, in: lines), key: key,
                                  message: "unknown top-level key; boards go in [[board]] tables, the cloud API in [cloud]")
