@@ -64,6 +64,9 @@ struct InventoryTests {
         ("[[board]]\nname = \"a\"\n[\u{5}\u{5}]\n", 3, "control character (U+0005)"),
         ("[[board]]\nname = \"a\u{1}\"\n", 2, "control character (U+0001)"),
         ("# a comment \u{7F}\n[[board]]\n", 1, "control character (U+007F)"),
+        ("[[`oard]]\nname = \"a\"\n", 1, "\"`\" outside a quoted string"),
+        ("[[board]]\nname = \"a\" @\n", 2, "\"@\" outside a quoted string"),
+        ("[[board]]\nname = 'it''s'\nx = 1\rplatform = \"boron\"\n", 3, "control character (U+000D)"),
     ])
     func refusedBeforeTOMLKit(_ text: String, _ line: Int, _ message: String) {
         let error = #expect(throws: InventoryError.self) { try Inventory.parse(text, file: "lab.toml") }
@@ -75,6 +78,11 @@ struct InventoryTests {
     func tabsAndCRLF() throws {
         let entries = try Inventory.parse("[[board]]\r\nname\t= \"a\"\r\nplatform = \"boron\"\r\n", file: "lab.toml").entries
         #expect(entries.map(\.name) == ["a"])
+        // What strings and comments hold is theirs: quotes, escapes, any script.
+        let quoted = try Inventory.parse("# `@ é\n[[board]]\nname = \"b \\\" `@ é\" # ok\nplatform = 'boron'\ntags = [\"x\", 'y # not a comment']\n",
+                                         file: "lab.toml").entries
+        #expect(quoted.map(\.name) == ["b \" `@ é"])
+        #expect(quoted.first?.tags == ["x", "y # not a comment"])
     }
 
     @Test("A board on a hub port gets the hub switch; a board with commands gets the command switch")
