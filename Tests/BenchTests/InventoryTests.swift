@@ -60,11 +60,16 @@ struct InventoryTests {
     }
 
     @Test("Text toml++ would abort the process on is refused first, with its line: a bare key that is not ASCII, a control character anywhere", arguments: [
-        ("[[board]]\nname = \"a\"\n[[\u{e9}]]\n", 3, "not ASCII"),
+        ("[[board]]\nname = \"a\"\n[[\u{e9}]]\n", 3, "\"\u{e9}\" where a key starts"),
+        ("[[board]]\nname = \"a\"\nb\u{e9} = 1\n", 3, "not ASCII"),
         ("[[board]]\nname = \"a\"\n[\u{5}\u{5}]\n", 3, "control character (U+0005)"),
         ("[[board]]\nname = \"a\u{1}\"\n", 2, "control character (U+0001)"),
         ("# a comment \u{7F}\n[[board]]\n", 1, "control character (U+007F)"),
-        ("[[`oard]]\nname = \"a\"\n", 1, "\"`\" outside a quoted string"),
+        ("[[`oard]]\nname = \"a\"\n", 1, "\"`\" where a key starts"),
+        ("[[[[board]]\nname = \"a\"\n", 1, "\"[\" where a key starts"),
+        ("[[board]]\nname.=\"a\"\n", 2, "\"=\" where a key starts"),
+        ("[[board]]\nx = { a = 1, ]\n", 2, "\"]\" where a key starts"),
+        ("[[board]]\nna`me = \"a\"\n", 2, "\"`\" outside a quoted string"),
         ("[[board]]\nname = \"a\" @\n", 2, "\"@\" outside a quoted string"),
         ("[[board]]\nname = 'it''s'\nx = 1\rplatform = \"boron\"\n", 3, "control character (U+000D)"),
     ])
@@ -83,6 +88,9 @@ struct InventoryTests {
                                          file: "lab.toml").entries
         #expect(quoted.map(\.name) == ["b \" `@ é"])
         #expect(quoted.first?.tags == ["x", "y # not a comment"])
+        // Arrays over several lines hold values, not keys; inline tables hold keys.
+        let spread = try Inventory.parse("[[board]]\nname = \"c\"\nplatform = \"boron\"\ntags = [\n  \"lab\", # first\n  \"x\",\n]\n", file: "lab.toml").entries
+        #expect(spread.first?.tags == ["lab", "x"])
     }
 
     @Test("A board on a hub port gets the hub switch; a board with commands gets the command switch")

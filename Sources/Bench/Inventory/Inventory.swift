@@ -246,6 +246,19 @@ public struct Inventory: Sendable {
         var place = Place.code
         var line = 1
         var index = 0
+        // Where keys start (toml++'s parse_key takes the first character on trust): at a line's
+        // start outside arrays and inline tables, inside a table header, after a dot in a key,
+        // after `{` and after a comma in an inline table.
+        var nesting: [Unicode.Scalar] = []
+        var expectKey = true, inKey = false, lineStart = true, header = false
+        func stray(_ scalar: Unicode.Scalar) -> (line: Int, problem: String)? {
+            let allowed = scalar.isASCII && (scalar.properties.isAlphabetic || scalar.properties.isASCIIHexDigit
+                || "_-+.:=[]{}, \t\r\"'#".unicodeScalars.contains(scalar))
+            if allowed { return nil }
+            return (line, scalar.isASCII
+                ? "\"\(Character(scalar))\" outside a quoted string, where TOML allows none; keys are letters, digits, - and _, values go in quotes"
+                : "text that is not ASCII outside a quoted string; keys are plain ASCII, values go in quotes")
+        }
         func starts(_ marker: String) -> Bool {
             let marks = Array(marker.unicodeScalars)
             return index + marks.count <= scalars.count && Array(scalars[index..<(index + marks.count)]) == marks
@@ -259,11 +272,50 @@ public struct Inventory: Sendable {
             if scalar == "\n" {
                 line += 1
                 if place != .multilineBasic && place != .multilineLiteral { place = .code }
+                if nesting.isEmpty { (expectKey, inKey, header) = (true, false, false) }
+                lineStart = true
                 index += 1
                 continue
             }
             switch place {
+            case .code where scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "#":
+                if scalar == "#" { place = .comment }
+            case .code where expectKey:
+                defer { lineStart = false }
+                let bare = scalar.isASCII && (scalar.properties.isAlphabetic || scalar.properties.isASCIIHexDigit || scalar == "_" || scalar == "-")
+                if nesting.isEmpty, lineStart, scalar == "[" {
+                    if starts("[[") { index += 1 }
+                    header = true
+                } else if bare || scalar == "\"" || scalar == "'" {
+                    (expectKey, inKey) = (false, true)
+                    if scalar == "\"" { place = .basic } else if scalar == "'" { place = .literal }
+                } else if scalar == "}", nesting.last == "{" {
+                    nesting.removeLast()
+                    expectKey = false
+                } else {
+                    return (line, "\"\(Character(scalar))\" where a key starts, which no key can begin with; keys are letters, digits, - and _, or quoted")
+                }
+            case .code where inKey:
+                if let problem = stray(scalar) { return problem }
+                switch scalar {
+                case ".": expectKey = true
+                case "=": inKey = false
+                case "]" where header:
+                    if starts("]]") { index += 1 }
+                    (inKey, header) = (false, false)
+                default: break
+                }
+                if scalar == "\"" { place = .basic } else if scalar == "'" { place = .literal }
             case .code:
+                switch scalar {
+                case "[": nesting.append("[")
+                case "{":
+                    nesting.append("{")
+                    expectKey = true
+                case "]" where nesting.last == "[", "}" where nesting.last == "{": nesting.removeLast()
+                case "," where nesting.last == "{": expectKey = true
+                default: break
+                }
                 if scalar == "#" {
                     place = .comment
                 } else if starts("\"\"\"") {
@@ -276,11 +328,8 @@ public struct Inventory: Sendable {
                     index += 2
                 } else if scalar == "'" {
                     place = .literal
-                } else if !(scalar.properties.isASCIIHexDigit || (scalar.isASCII && (scalar.properties.isAlphabetic
-                            || "_-+.:=[]{}, \t\r".unicodeScalars.contains(scalar)))) {
-                    return (line, scalar.isASCII
-                        ? "\"\(Character(scalar))\" outside a quoted string, where TOML allows none; keys are letters, digits, - and _, values go in quotes"
-                        : "text that is not ASCII outside a quoted string; keys are plain ASCII, values go in quotes")
+                } else if let problem = stray(scalar) {
+                    return problem
                 }
             case .basic, .multilineBasic:
                 if scalar == "\\" {
