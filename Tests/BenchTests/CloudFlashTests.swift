@@ -7,7 +7,7 @@ import LocalCloud
 import TestSupport
 import Testing
 
-@Suite("Updating a board through a cloud API")
+@Suite("Updating a board through a cloud API", .timeLimit(.minutes(10)))
 struct CloudFlashTests {
     @Test("A board that never comes online ends the flash with a timeout naming it; an unknown device is the API's 404")
     func timeoutAndUnknownDevice() async throws {

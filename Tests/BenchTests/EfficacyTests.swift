@@ -2,7 +2,7 @@ import Bench
 import Scenarios
 import Testing
 
-@Suite("Efficacy")
+@Suite("Efficacy", .timeLimit(.minutes(10)))
 struct EfficacyTests {
     @Test("Every seeded defect is caught by a scenario, and every fault-probing scenario catches one")
     func everyDefectCaught() async throws {

@@ -5,7 +5,7 @@ import Scenarios
 import TestSupport
 import Testing
 
-@Suite("Firmware folders", .enabled(if: Fixtures.enabled))
+@Suite("Firmware folders", .enabled(if: Fixtures.enabled), .timeLimit(.minutes(10)))
 struct FirmwareFolderTests {
     static func folder(_ files: [String: String]) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-fw-\(UUID().uuidString)")

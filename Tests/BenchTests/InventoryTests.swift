@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("Inventory")
+@Suite("Inventory", .timeLimit(.minutes(10)))
 struct InventoryTests {
     /// A real board's first five lines, for the errors that follow them.
     static let realBoard = "[[board]]\nname = \"a\"\nplatform = \"boron\"\nemulated = false\ndevice-id = \"e00fce68000d000000000001\"\n"
@@ -70,6 +70,10 @@ struct InventoryTests {
         ("[[board]]\nname.=\"a\"\n", 2, "\"=\" where a key starts"),
         ("[[board]]\nx = { a = 1, ]\n", 2, "\"]\" where a key starts"),
         ("[[board]]\nna`me = \"a\"\n", 2, "\"`\" outside a quoted string"),
+        ("[\nname = \"a\"\n", 1, "a key is missing where the line ends"),
+        ("[[board]]\nname. # no key\n", 2, "a key is missing where the line ends"),
+        ("[[board]]\nx = { a = 1,\n", 2, "a key is missing where the line ends"),
+        ("[[board]]\n[", 2, "a key is missing where the line ends"),
         ("[[board]]\nname = \"a\" @\n", 2, "\"@\" outside a quoted string"),
         ("[[board]]\nname = 'it''s'\nx = 1\rplatform = \"boron\"\n", 3, "control character (U+000D)"),
     ])

@@ -47,7 +47,7 @@ func driving<T: Sendable>(_ clock: ManualClock, step: Duration = .milliseconds(1
     return (await task.value, start.duration(to: clock.now))
 }
 
-@Suite("Verified power cuts")
+@Suite("Verified power cuts", .timeLimit(.minutes(10)))
 struct PowerCutVerificationTests {
     static var quick: PowerCutVerification.Limits {
         var limits = PowerCutVerification.Limits()

@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("Qualification evidence, signatures and history")
+@Suite("Qualification evidence, signatures and history", .timeLimit(.minutes(10)))
 struct QualificationTests {
     static func record(_ platform: String, _ scenario: String, _ status: String, board: String? = nil, seconds: Double = 1)
         -> QualificationEvidence.CaseRecord {

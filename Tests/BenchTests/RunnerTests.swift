@@ -23,7 +23,7 @@ final class Counter: Sendable {
     func next() -> Int { value.withLock { $0 += 1; return $0 } }
 }
 
-@Suite("Runner")
+@Suite("Runner", .timeLimit(.minutes(10)))
 struct RunnerTests {
     @Test("The library on a board of each family, in parallel: Gen 2 apply cuts are known failures, all else passes")
     func libraryOnEachFamily() async throws {

@@ -48,7 +48,7 @@ struct USBBoardConsoleTests {
     }
 }
 
-@Suite("USB board power")
+@Suite("USB board power", .timeLimit(.minutes(10)))
 struct USBBoardPowerTests {
     @Test("An inventory board with power commands can be powered off and on, and says it has power control")
     func commandSwitch() async throws {

@@ -8,7 +8,7 @@ import Testing
 
 /// Verdicts that can be believed: every planned case accounted for, nothing green when nothing
 /// ran, no record from another case, an interruption said as such.
-@Suite("Verdicts")
+@Suite("Verdicts", .timeLimit(.minutes(10)))
 struct VerdictTests {
     static func folder() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-verdict-\(UUID().uuidString)").path

@@ -5,7 +5,7 @@ import Testing
 
 /// Bad input and bad places: each is one line saying what was being done and what to try,
 /// exit 2, before any work; nothing of the user's is lost.
-@Suite("Clear errors and nothing lost", .serialized)
+@Suite("Clear errors and nothing lost", .serialized, .timeLimit(.minutes(10)))
 struct ClearErrorTests {
     @Test("inspect refuses what is not a file, saying what it is: a device, a FIFO, a folder, a symlink loop, a missing file")
     func inspectNonFiles() async throws {

@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("otabench cloud serve")
+@Suite("otabench cloud serve", .timeLimit(.minutes(10)))
 struct CloudCommandTests {
     @Test("Serves on loopback, prints the client's environment, answers curl, stops cleanly at SIGINT; a taken port is exit 2")
     func serve() async throws {

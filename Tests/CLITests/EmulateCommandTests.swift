@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("otabench emulate --usb")
+@Suite("otabench emulate --usb", .timeLimit(.minutes(10)))
 struct EmulateCommandTests {
     @Test("Serves emulated boards to another process: dfu-util lists their DFU memories; the testbed goes on exit")
     func dfuUtilListsServedBoards() async throws {

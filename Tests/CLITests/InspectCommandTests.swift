@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("otabench inspect")
+@Suite("otabench inspect", .timeLimit(.minutes(10)))
 struct InspectCommandTests {
     static func temporaryFile(_ bytes: [UInt8], name: String) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-tests-\(UUID().uuidString)")

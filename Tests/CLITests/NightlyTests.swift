@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// Scripts/nightly, its systemd units and the udev rules, as a lab installs them.
-@Suite("Nightly operations", .serialized)
+@Suite("Nightly operations", .serialized, .timeLimit(.minutes(10)))
 struct NightlyTests {
     static let root = Fixtures.repositoryRoot
 

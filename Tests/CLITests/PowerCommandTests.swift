@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("otabench power")
+@Suite("otabench power", .timeLimit(.minutes(10)))
 struct PowerCommandTests {
     /// An inventory with one real board whose relay tool appends its arguments to a log.
     static func lab() throws -> (inventory: URL, calls: URL) {

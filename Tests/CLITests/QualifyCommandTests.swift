@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("otabench qualify, verify-report, keygen, history", .serialized)
+@Suite("otabench qualify, verify-report, keygen, history", .serialized, .timeLimit(.minutes(10)))
 struct QualifyCommandTests {
     static func inventory(_ file: URL, defects: [String] = []) throws {
         let boron = "[[board]]\nname = \"boron\"\nplatform = \"boron\"\n" + (defects.isEmpty ? "" : "defects = [\(defects.map { "\"\($0)\"" }.joined(separator: ", "))]\n")

@@ -5,7 +5,7 @@ import FoundationXML
 import TestSupport
 import Testing
 
-@Suite("otabench run and report", .serialized)
+@Suite("otabench run and report", .serialized, .timeLimit(.minutes(10)))
 struct RunCommandTests {
     static func folder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-run-\(UUID().uuidString)")

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("otabench sweep")
+@Suite("otabench sweep", .timeLimit(.minutes(10)))
 struct SweepCommandTests {
     @Test("A Gen 3 sweep passes and reports every outcome with its first cut points")
     func gen3Passes() async throws {

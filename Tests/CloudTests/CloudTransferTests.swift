@@ -10,7 +10,7 @@ import Testing
 /// OTA protocol v3 between the local cloud's sender and an emulated board's Device OS, over an
 /// in-process session with the faults a network brings: a dropped connection, reordering,
 /// duplicates, a tampered chunk, and a power cut.
-@Suite("Cloud OTA transfer (protocol v3)")
+@Suite("Cloud OTA transfer (protocol v3)", .timeLimit(.minutes(10)))
 struct CloudTransferTests {
     /// A session that misbehaves the way it is told to.
     final class FaultyLink: CloudUpdateLink {

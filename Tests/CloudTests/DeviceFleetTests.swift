@@ -10,7 +10,7 @@ import Testing
 
 /// The cloud path end to end on fleets of 50 emulated boards: releases through the REST API,
 /// delivered over each board's TLS session by OTA v3, run by the boards afterwards.
-@Suite("Fleet releases over the device channel", .serialized)
+@Suite("Fleet releases over the device channel", .serialized, .timeLimit(.minutes(5)))
 struct DeviceFleetTests {
     static let size = 50
 

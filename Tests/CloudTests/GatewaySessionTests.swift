@@ -15,7 +15,7 @@ import Testing
 /// How a device's sessions follow one another on the gateway, how a session ends, and the order
 /// of acknowledgements, each under the interleaving that load makes only sometimes, forced here
 /// (a held checkpoint, a device the test speaks for, a clock that moves when told).
-@Suite("Gateway sessions: succession, ends, acknowledgement order")
+@Suite("Gateway sessions: succession, ends, acknowledgement order", .timeLimit(.minutes(10)))
 struct GatewaySessionTests {
     // MARK: Cause 1: the reconnect after UpdateFinish
 

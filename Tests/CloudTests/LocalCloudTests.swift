@@ -53,7 +53,7 @@ final class RunningCloud: Sendable {
     }
 }
 
-@Suite("Local cloud and cloud client over loopback HTTP", .serialized)
+@Suite("Local cloud and cloud client over loopback HTTP", .serialized, .timeLimit(.minutes(10)))
 struct LocalCloudTests {
     static let product = "otabench-fleet"
     static let devices = (1...5).map { String(format: "e00fce68%016x", $0) }
@@ -179,7 +179,7 @@ struct LocalCloudTests {
     }
 }
 
-@Suite("Server-sent events")
+@Suite("Server-sent events", .timeLimit(.minutes(10)))
 struct ServerSentEventTests {
     @Test("Messages split across reads, comments, CRLF and multi-line data come out whole")
     func parser() {

@@ -4,7 +4,7 @@ import NIOCore
 import Testing
 
 /// What the local cloud's routes take from request bodies, on input a client should never send.
-@Suite("Local cloud request bodies")
+@Suite("Local cloud request bodies", .timeLimit(.minutes(10)))
 struct RequestBodiesTests {
     static func form(_ headerLines: [UInt8], body: String = "x") -> ByteBuffer {
         ByteBuffer(bytes: Array("--b\r\n".utf8) + headerLines + Array("\r\n\r\n\(body)\r\n--b--\r\n".utf8))

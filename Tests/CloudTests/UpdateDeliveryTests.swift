@@ -9,7 +9,7 @@ import Testing
 /// The cloud's side of fleet updates (§8.3), on a fleet of 60 devices: who gets a release and
 /// when, and what update control does to it. Releases go through the REST API; device
 /// sessions call the cloud in-process (the device-facing network channel comes later).
-@Suite("Fleet update delivery", .serialized)
+@Suite("Fleet update delivery", .serialized, .timeLimit(.minutes(10)))
 struct UpdateDeliveryTests {
     static let product = "fleet"
     static let fleet = (1...60).map { String(format: "e00fce68%016x", 0x1000 + $0) }

@@ -3,7 +3,7 @@ import Firmware
 import TestSupport
 import Testing
 
-@Suite("Bootloaders per generation")
+@Suite("Bootloaders per generation", .timeLimit(.minutes(10)))
 struct BootloaderTests {
     @Test("RTL872x: an overlapping system-part update is lost when cut between clearing and re-arming its slot")
     func rtlOverlapWindow() throws {

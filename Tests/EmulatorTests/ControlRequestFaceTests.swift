@@ -58,7 +58,7 @@ struct TestControlHost {
     }
 }
 
-@Suite("Control-request face (§6)")
+@Suite("Control-request face (§6)", .timeLimit(.minutes(10)))
 struct ControlRequestFaceTests {
     static let boron = Platform(buildName: "boron")!
 
@@ -189,7 +189,7 @@ struct ControlRequestFaceTests {
     }
 }
 
-@Suite("Listening-mode face (§7, §9)")
+@Suite("Listening-mode face (§7, §9)", .timeLimit(.minutes(10)))
 struct ListeningModeFaceTests {
     static func readAll(_ port: EmulatedSerialPort) async throws -> String {
         var bytes: [UInt8] = []

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Each seeded defect, shown to break what it is about.
-@Suite("Seeded defects")
+@Suite("Seeded defects", .timeLimit(.minutes(10)))
 struct DefectTests {
     static let boron = Platform(buildName: "boron")!
 
@@ -64,7 +64,7 @@ struct DefectTests {
     }
 }
 
-@Suite("Seeded defects: forced updates")
+@Suite("Seeded defects: forced updates", .timeLimit(.minutes(10)))
 struct ForcedDefectTests {
     @Test("ignore-forced: a forced notice no longer overrides disableUpdates")
     func ignoreForced() throws {

@@ -4,7 +4,7 @@ import Firmware
 import Links
 import Testing
 
-@Suite("DfuSe face")
+@Suite("DfuSe face", .timeLimit(.minutes(10)))
 struct DfuSeFaceTests {
     static func boardInDFU(_ name: String) async throws -> EmulatedBoard {
         let board = try EmulatedBoard(platform: Platform(buildName: name)!)

@@ -3,7 +3,7 @@ import Firmware
 import Links
 import Testing
 
-@Suite("Emulated power switch")
+@Suite("Emulated power switch", .timeLimit(.minutes(10)))
 struct EmulatedPowerSwitchTests {
     @Test("Off cuts the board, on boots it once; switching to the state it is in does nothing; a cycle reboots")
     func switches() async throws {

@@ -2,7 +2,7 @@
 import Firmware
 import Testing
 
-@Suite("Emulated NOR flash")
+@Suite("Emulated NOR flash", .timeLimit(.minutes(10)))
 struct FlashTests {
     static let boron = Platform(buildName: "boron")!
     static let photon = Platform(buildName: "photon")!

@@ -19,7 +19,7 @@ func update(_ board: inout BoardModel, with image: [UInt8], source: BoardModel.U
     try board.finishUpdate()
 }
 
-@Suite("Emulated boards: boot and OTA")
+@Suite("Emulated boards: boot and OTA", .timeLimit(.minutes(10)))
 struct OTATests {
     static let families = ["photon", "boron", "p2"].map { Platform(buildName: $0)! }
 

@@ -2,7 +2,7 @@
 import Firmware
 import Testing
 
-@Suite("Power-cut sweeps")
+@Suite("Power-cut sweeps", .timeLimit(.minutes(10)))
 struct SweepTests {
     static func sweep(_ name: String, size: Int = 48 << 10, torn: Bool = true, defects: Set<Defect> = []) throws -> PowerCutSweep.Result {
         let platform = Platform(buildName: name)!

@@ -2,7 +2,7 @@
 import Firmware
 import Testing
 
-@Suite("Update control (§8.3)")
+@Suite("Update control (§8.3)", .timeLimit(.minutes(10)))
 struct UpdateControlTests {
     static let boron = Platform(buildName: "boron")!
 

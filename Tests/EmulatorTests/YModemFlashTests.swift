@@ -6,7 +6,7 @@ import Serial
 import TestSupport
 import Testing
 
-@Suite("Listening-mode YMODEM (Gen 2 `f`) against lrzsz")
+@Suite("Listening-mode YMODEM (Gen 2 `f`) against lrzsz", .timeLimit(.minutes(10)))
 struct YModemFlashTests {
     @Test("lrzsz's sb sends an app to a Gen 2 board's `f`; the board applies it and restarts", .timeLimit(.minutes(2)),
           arguments: [false, true])

@@ -2,7 +2,7 @@ import Firmware
 import TestSupport
 import Testing
 
-@Suite("Compatibility rules")
+@Suite("Compatibility rules", .timeLimit(.minutes(10)))
 struct CompatibilityTests {
     static let photon = SampleModules.platform("photon")
     static let electron = SampleModules.platform("electron")

@@ -2,7 +2,7 @@ import Firmware
 import TestSupport
 import Testing
 
-@Suite("Damaged modules are caught")
+@Suite("Damaged modules are caught", .timeLimit(.minutes(10)))
 struct CorruptionTests {
     static let boron = SampleModules.platform("boron")
 

@@ -1,7 +1,7 @@
 import Firmware
 import Testing
 
-@Suite("Device ids")
+@Suite("Device ids", .timeLimit(.minutes(10)))
 struct DeviceIDTests {
     @Test("24 ASCII hexadecimal digits, either case; nothing else", arguments: [
         ("e00fce68000d000000000001", true), ("E00FCE68000D000000000001", true),

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The reader against real Particle binaries and the table an independent parser produced.
-@Suite("Real Particle binaries agree with the fixture table", .enabled(if: Fixtures.enabled))
+@Suite("Real Particle binaries agree with the fixture table", .enabled(if: Fixtures.enabled), .timeLimit(.minutes(10)))
 struct FixtureReaderTests {
     static let rows: [FixtureTable.Row] = (try? FixtureTable.load().rows) ?? []
 

@@ -2,7 +2,7 @@ import Firmware
 import TestSupport
 import Testing
 
-@Suite("ModuleBuilder → reader round trip")
+@Suite("ModuleBuilder → reader round trip", .timeLimit(.minutes(10)))
 struct ModuleBuilderTests {
     /// Every catalog platform with every module function: the platform's own slots, and the
     /// functions it has no slot for, built at an explicit address.

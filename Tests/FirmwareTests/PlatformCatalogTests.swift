@@ -5,7 +5,7 @@ extension Platform: CustomTestStringConvertible {
     public var testDescription: String { buildName }
 }
 
-@Suite("Platform catalog")
+@Suite("Platform catalog", .timeLimit(.minutes(10)))
 struct PlatformCatalogTests {
     /// Build name → platform id, as reference §1.2 lists them.
     static let expectedIDs: [String: UInt16] = [

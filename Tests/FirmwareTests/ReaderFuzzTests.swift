@@ -6,7 +6,7 @@ import Testing
 
 /// 100,000 random and mutated inputs: the reader must answer every one, with a module or a
 /// typed error, and never trap or hang.
-@Suite("Reader under random and mutated input")
+@Suite("Reader under random and mutated input", .timeLimit(.minutes(10)))
 struct ReaderFuzzTests {
     static let inputCount = 100_000
 

@@ -90,7 +90,7 @@ struct YModemTerminalInteropTests {
     }
 }
 
-@Suite("YMODEM sender")
+@Suite("YMODEM sender", .timeLimit(.minutes(10)))
 struct YModemSenderTests {
     @Test("Noise before the receiver's C is ignored; a NAK resends; CAN CAN aborts; silence gives up")
     func badStreams() {

@@ -1,7 +1,7 @@
 import Serial
 import Testing
 
-@Suite("YMODEM receiver")
+@Suite("YMODEM receiver", .timeLimit(.minutes(10)))
 struct YModemReceiverTests {
     static func block(_ sequence: UInt8, _ payload: [UInt8], size: Int = 1024) -> [UInt8] {
         var data = payload + [UInt8](repeating: YModemControl.padding, count: size - payload.count)

@@ -11,7 +11,7 @@ import USB
 /// Emulated boards served as USB devices by umockdev, driven through the real libusb and
 /// libudev — and by dfu-util, a host nobody here wrote. Runs under umockdev's preload.
 @Suite("Emulated boards over libusb through umockdev", .serialized,
-       .enabled(if: UmockdevTestbed.preloaded || ProcessInfo.processInfo.environment["CI"] == "true"))
+       .enabled(if: UmockdevTestbed.preloaded || ProcessInfo.processInfo.environment["CI"] == "true"), .timeLimit(.minutes(10)))
 struct EmulatedUSBTests {
     static func dfuBoard(_ name: String, serial: Int) throws -> BoardModel {
         let platform = Platform(buildName: name)!

@@ -1,7 +1,7 @@
 import Testing
 import USB
 
-@Suite("Hub descriptors")
+@Suite("Hub descriptors", .timeLimit(.minutes(10)))
 struct HubDescriptorTests {
     @Test("wHubCharacteristics bits 1:0 give the switching mode; a one-port ganged hub switches its port alone", arguments: [
         ([9, 0x29, 4, 0x09, 0, 50, 100, 0, 0xFF] as [UInt8], false, HubDescriptor.PowerSwitching.perPort, 4),

@@ -1,7 +1,7 @@
 import Testing
 import USB
 
-@Suite("USB stack")
+@Suite("USB stack", .timeLimit(.minutes(10)))
 struct USBStackTests {
     @Test("libusb 1.0 is linked and reports its version")
     func libusbVersion() {

@@ -251,6 +251,10 @@ public struct Inventory: Sendable {
         // after `{` and after a comma in an inline table.
         var nesting: [Unicode.Scalar] = []
         var expectKey = true, inKey = false, lineStart = true, header = false
+        var dotted = false
+        // A key is owed on this line: after `[`, a dot, `{` or a comma in an inline table.
+        var keyOwed: Bool { expectKey && (header || dotted || nesting.last == "{") }
+        let missingKey = "a key is missing where the line ends (after `[`, a dot, `{` or a comma)"
         func stray(_ scalar: Unicode.Scalar) -> (line: Int, problem: String)? {
             let allowed = scalar.isASCII && (scalar.properties.isAlphabetic || scalar.properties.isASCIIHexDigit
                 || "_-+.:=[]{}, \t\r\"'#".unicodeScalars.contains(scalar))
@@ -270,9 +274,10 @@ public struct Inventory: Sendable {
                 return (line, "a control character (U+\(String(format: "%04X", scalar.value))), which TOML does not allow; is this a text file?")
             }
             if scalar == "\n" {
+                if place == .code || place == .comment, keyOwed { return (line, missingKey) }
                 line += 1
                 if place != .multilineBasic && place != .multilineLiteral { place = .code }
-                if nesting.isEmpty { (expectKey, inKey, header) = (true, false, false) }
+                if nesting.isEmpty { (expectKey, inKey, header, dotted) = (true, false, false, false) }
                 lineStart = true
                 index += 1
                 continue
@@ -287,7 +292,7 @@ public struct Inventory: Sendable {
                     if starts("[[") { index += 1 }
                     header = true
                 } else if bare || scalar == "\"" || scalar == "'" {
-                    (expectKey, inKey) = (false, true)
+                    (expectKey, inKey, dotted) = (false, true, false)
                     if scalar == "\"" { place = .basic } else if scalar == "'" { place = .literal }
                 } else if scalar == "}", nesting.last == "{" {
                     nesting.removeLast()
@@ -298,7 +303,7 @@ public struct Inventory: Sendable {
             case .code where inKey:
                 if let problem = stray(scalar) { return problem }
                 switch scalar {
-                case ".": expectKey = true
+                case ".": (expectKey, dotted) = (true, true)
                 case "=": inKey = false
                 case "]" where header:
                     if starts("]]") { index += 1 }
@@ -352,6 +357,7 @@ public struct Inventory: Sendable {
             }
             index += 1
         }
+        if place == .code || place == .comment, keyOwed { return (line, missingKey) }
         return nil
     }
 
