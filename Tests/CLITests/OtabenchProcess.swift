@@ -29,6 +29,11 @@ struct OtabenchProcess {
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        // Leases go to a folder of this call's own unless the test names one: tests running
+        // side by side must not hold each other's boards, nor a developer's real ones in the
+        // host-wide folder.
+        environment["OTABENCH_LEASE_DIR"] = FileManager.default.temporaryDirectory
+            .appendingPathComponent("otabench-test-leases-\(UUID().uuidString)").path
         environment.merge(extra) { $1 }
         process.environment = environment
         let output = Pipe()

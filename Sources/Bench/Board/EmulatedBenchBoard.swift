@@ -186,16 +186,15 @@ public final class EmulatedBenchBoard: Board {
                     let port = await console.capture.stream()
                     defer { Task { await port.close() } }
                     // The line may be replaced under us (a reset the server has not seen yet):
-                    // ask again on the new line. On the same line the answer is awaited
-                    // however slow the machine is; the limit only stops a board that never answers.
+                    // ask again on the current line until the board answers with its prompt.
                     var afterPrompt: [UInt8]?
                     for _ in 0..<3 where afterPrompt == nil {
                         let current = try await console.server.waitForPort()
                         try await console.capture.waitUntilAttached(to: current)
                         try await port.write(Array("f".utf8))
                         var said: [UInt8] = []
-                        let limit = ContinuousClock.now + .seconds(30)
-                        while afterPrompt == nil, console.server.path == current, ContinuousClock.now < limit {
+                        let deadline = ContinuousClock.now + .seconds(2)
+                        while afterPrompt == nil, ContinuousClock.now < deadline {
                             said += (try? await port.read(maximum: 4096, timeout: .milliseconds(50))) ?? []
                             // What follows the prompt line (the receiver's first "C") is the transfer's.
                             if let prompt = said.firstRange(of: Array("Waiting for the binary file".utf8)),
