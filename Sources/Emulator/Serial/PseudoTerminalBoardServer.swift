@@ -36,8 +36,9 @@ public final class PseudoTerminalBoardServer: Sendable {
     /// The pseudo-terminal's current path, while the board has one.
     public var path: String? { try? FileManager.default.destinationOfSymbolicLink(atPath: link.path) }
 
-    /// Waits until the board has a port; returns its path.
-    public func waitForPort(timeout: Duration = .seconds(5)) async throws -> String {
+    /// Waits until the board has a port; returns its path. The limit stops a board that never gets
+    /// one, far beyond what a loaded machine makes of the wait.
+    public func waitForPort(timeout: Duration = .seconds(30)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let path { return path }

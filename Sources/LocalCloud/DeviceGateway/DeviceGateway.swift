@@ -277,6 +277,11 @@ public final class DeviceGateway: Sendable {
                     // Superseded in turn while waiting, or dropped: the device is not on this one.
                     guard !current.isClosed, sessions.withLock({ $0[hello.deviceID] === current }) else { return }
                 }
+                let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
+                publish(current, "spark/status", "online")
+                wentOnline = true
+                // Counted, and its waiters woken, once the session has started and said so: a flash
+                // sent by a waiter from here on meets a session that is under way.
                 let woken = begun.withLock { state in
                     state.counts[hello.deviceID, default: 0] += 1
                     let count = state.counts[hello.deviceID]!
@@ -285,9 +290,6 @@ public final class DeviceGateway: Sendable {
                     return due.values.map(\.continuation)
                 }
                 for continuation in woken { continuation.resume() }
-                let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
-                publish(current, "spark/status", "online")
-                wentOnline = true
                 let forced = try store.isForced(device: hello.deviceID)
                 if forced != hello.updatesForced { current.enqueue(.event(name: "particle/device/updates/forced", data: forced ? "true" : "false")) }
                 current.enqueue(.directFlash)

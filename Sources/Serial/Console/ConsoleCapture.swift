@@ -123,8 +123,9 @@ public actor ConsoleCapture {
     var isAttached: Bool { port != nil }
 
     /// Waits until the capture has the board's port open; with `device`, that port: after a
-    /// reset the capture may still hold the line that went away.
-    public func waitUntilAttached(to device: String? = nil, timeout: Duration = .seconds(5)) async throws {
+    /// reset the capture may still hold the line that went away. The limit stops a port that never
+    /// comes, far beyond what a loaded machine makes of the wait.
+    public func waitUntilAttached(to device: String? = nil, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         let wanted = device.map(Self.resolved)
         while port == nil || (wanted != nil && attachedDevice != wanted) {
