@@ -152,7 +152,7 @@ package enum RequestBodies {
     package static func deviceIDs(_ body: ByteBuffer) throws(LocalCloudError) -> [String] {
         struct Body: Decodable { var ids: [String] }
         let ids = try json(Body.self, body).ids
-        guard !ids.isEmpty, ids.allSatisfy(isDeviceID) else {
+        guard !ids.isEmpty, ids.allSatisfy(DeviceID.isValid) else {
             throw .badRequest("ids must be device ids: 24 hexadecimal digits each")
         }
         return ids.map { $0.lowercased() }
@@ -178,10 +178,6 @@ package enum RequestBodies {
             guard groups.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else { throw .badRequest("group names are 1 to 64 characters") }
         }
         return settings
-    }
-
-    static func isDeviceID(_ text: String) -> Bool {
-        DeviceID.isValid(text)
     }
 
     /// A product firmware binary must at least be a module: refusing garbage here is what the
