@@ -169,6 +169,7 @@ let package = Package(
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
+        .testTarget(name: "LinksTests", dependencies: ["Links"]),
         .testTarget(
             name: "CloudTests",
             dependencies: [

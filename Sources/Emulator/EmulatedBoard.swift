@@ -6,30 +6,20 @@ import Links
 /// the board leaving USB and coming back with the other product id.
 public actor EmulatedBoard: ControlPipe {
     public internal(set) var model: BoardModel {
-        didSet { wakeWaiters() }
+        didSet { changes.wake(model) }
     }
     private let clock: any Clock<Duration>
-    private var waiters: [Int: Waiter] = [:]
-    private var nextWaiter = 0
+    private let changes = StateWaiters<BoardModel>()
 
-    private struct Waiter {
-        var condition: @Sendable (BoardModel) -> Bool
-        var continuation: CheckedContinuation<Void, any Error>
-    }
     /// Time on the board's clock since it was made: what its own timers (the YMODEM receiver's)
     /// measure, so a bench on an instant clock never sees them fire because the host was slow.
-    let elapsed: @Sendable () -> Duration
+    let stopwatch: Stopwatch
     var lastSerialActivity = Duration.zero
 
     public init(_ model: BoardModel, clock: any Clock<Duration> = ContinuousClock()) {
         self.model = model
         self.clock = clock
-        self.elapsed = Self.stopwatch(clock)
-    }
-
-    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
-        let origin = clock.now
-        return { origin.duration(to: clock.now) }
+        self.stopwatch = Stopwatch(clock)
     }
 
     public init(platform: Platform, defects: Set<Defect> = []) throws {
@@ -53,32 +43,7 @@ public actor EmulatedBoard: ControlPipe {
     /// clock: a busy machine makes the wait longer, never wrong. Throws CancellationError when
     /// the waiting task is cancelled (a caller's time limit).
     public func waitUntil(_ condition: @escaping @Sendable (BoardModel) -> Bool) async throws {
-        if condition(model) { return }
-        let id = nextWaiter
-        nextWaiter += 1
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                if Task.isCancelled {
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    waiters[id] = Waiter(condition: condition, continuation: continuation)
-                }
-            }
-        } onCancel: {
-            Task { await self.cancelWaiter(id) }
-        }
-    }
-
-    private func cancelWaiter(_ id: Int) {
-        waiters.removeValue(forKey: id)?.continuation.resume(throwing: CancellationError())
-    }
-
-    private func wakeWaiters() {
-        guard !waiters.isEmpty else { return }
-        for (id, waiter) in waiters where waiter.condition(model) {
-            waiters.removeValue(forKey: id)
-            waiter.continuation.resume()
-        }
+        try await changes.wait(until: condition, now: { model })
     }
 
     /// The product id the board currently enumerates with; nil while it is off USB.

@@ -2,6 +2,7 @@ import Cloud
 import CloudOTA
 import Emulator
 import Foundation
+import Links
 import LocalCloud
 import Logging
 
@@ -27,7 +28,10 @@ public actor LocalBenchCloud {
     /// Each device id's connection, with the board it belongs to: a case that makes a new board
     /// under the same id replaces the connection.
     private var connections: [String: (board: ObjectIdentifier, task: Task<Void, Never>)] = [:]
-    private var busy: Set<String> = []
+    private var busy: Set<String> = [] {
+        didSet { flashesDone.wake(busy) }
+    }
+    private let flashesDone = StateWaiters<Set<String>>()
 
     public init() {}
 
@@ -37,7 +41,8 @@ public actor LocalBenchCloud {
         let running = try await start()
         let id = await board.model.deviceID
         // One flash per device id at a time: two benches in one process (tests) may name boards alike.
-        while busy.contains(id) { try await Task.sleep(for: .milliseconds(10)) }
+        // Woken when the other flash ends; a third waiter may have taken the id meanwhile.
+        while busy.contains(id) { try await flashesDone.wait(until: { !$0.contains(id) }, now: { busy }) }
         busy.insert(id)
         defer { busy.remove(id) }
         if connections[id]?.board != ObjectIdentifier(board) {

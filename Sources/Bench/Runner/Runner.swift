@@ -1,4 +1,5 @@
 import Foundation
+import Links
 import Synchronization
 
 /// Runs scenario cases on boards: boards in parallel (each one case at a time), timeouts on

@@ -1,4 +1,5 @@
 import Firmware
+import Links
 import Synchronization
 
 /// What a scenario body gets: the board, firmware by role, steps, measurements and
@@ -100,26 +101,3 @@ public struct Measurement: Hashable, Sendable, Codable {
     public var withinLimits: Bool
 }
 
-/// Raised when a step or a case runs past its time.
-public struct TimeoutError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var what: String
-    public var limit: Duration
-    public var description: String { "\(what) did not finish within \(limit)" }
-}
-
-/// Runs `body`, failing with a `TimeoutError` if it takes longer than `limit` on `clock`
-/// (wall time for a run, a manual clock for a test of the limit itself).
-public func withTimeout<T: Sendable>(_ limit: Duration, what: String, clock: any Clock<Duration> = ContinuousClock(),
-                                     _ body: @Sendable () async throws -> T) async throws -> T {
-    try await withoutActuallyEscaping(body) { body in
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await clock.sleep(for: limit)
-                throw TimeoutError(what: what, limit: limit)
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
-}

@@ -48,15 +48,9 @@ public final class DeviceGateway: Sendable {
     private let sessions = Mutex<[String: DeviceSession]>([:])
     private let record = Mutex<[Transfer]>([])
     private let turnedAway = Mutex<[String]>([])
-    private let begun = Mutex<Begun>(Begun())
-
-    /// Sessions begun per device, and who waits for the next one.
-    private struct Begun {
-        var counts: [String: Int] = [:]
-        var waiters: [Int: (device: String, beyond: Int, continuation: CheckedContinuation<Void, any Error>)] = [:]
-        var nextWaiter = 0
-        var cancelled: Set<Int> = []
-    }
+    /// Sessions begun per device (each hello that was accepted), and who waits for the next one.
+    private let begun = Mutex<[String: Int]>([:])
+    private let sessionWaiters = StateWaiters<[String: Int]>()
     /// Accepted connections not yet taken by `serve` (NIO traps when one of these is dropped
     /// unused, as its server stream does to those still arriving when it closes: the gateway
     /// holds them, and runs to its end any the stream never delivers), the connections being
@@ -120,36 +114,13 @@ public final class DeviceGateway: Sendable {
     public var refusals: [String] { turnedAway.withLock { $0 } }
     public var onlineDevices: Set<String> { sessions.withLock { Set($0.keys) } }
     /// Sessions a device has begun since the gateway started (each hello that was accepted).
-    public func sessionsBegun(_ deviceID: String) -> Int { begun.withLock { $0.counts[deviceID] ?? 0 } }
+    public func sessionsBegun(_ deviceID: String) -> Int { begun.withLock { $0[deviceID] ?? 0 } }
 
     /// Returns once the device has begun more than `count` sessions (its hello accepted, online):
     /// at the hello itself, so a loaded machine makes this later, never wrong. Throws
     /// CancellationError when the waiting task is cancelled (a caller's time limit).
     public func waitForSession(_ deviceID: String, beyond count: Int) async throws {
-        let id = begun.withLock { state -> Int in
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resume: Result<Void, any Error>? = begun.withLock { state in
-                    if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
-                    if state.counts[deviceID, default: 0] > count { return .success(()) }
-                    state.waiters[id] = (deviceID, count, continuation)
-                    return nil
-                }
-                if let resume { continuation.resume(with: resume) }
-            }
-        } onCancel: {
-            let waiter = begun.withLock { state in
-                guard let waiter = state.waiters.removeValue(forKey: id) else {
-                    state.cancelled.insert(id)
-                    return nil as CheckedContinuation<Void, any Error>?
-                }
-                return waiter.continuation
-            }
-            waiter?.resume(throwing: CancellationError())
-        }
+        try await sessionWaiters.wait(until: { $0[deviceID, default: 0] > count }, now: { begun.withLock { $0 } })
     }
 
     /// Ends a device's session as a dropped connection would.
@@ -282,14 +253,11 @@ public final class DeviceGateway: Sendable {
                 wentOnline = true
                 // Counted, and its waiters woken, once the session has started and said so: a flash
                 // sent by a waiter from here on meets a session that is under way.
-                let woken = begun.withLock { state in
-                    state.counts[hello.deviceID, default: 0] += 1
-                    let count = state.counts[hello.deviceID]!
-                    let due = state.waiters.filter { $0.value.device == hello.deviceID && count > $0.value.beyond }
-                    for id in due.keys { state.waiters.removeValue(forKey: id) }
-                    return due.values.map(\.continuation)
+                let counts = begun.withLock { counts in
+                    counts[hello.deviceID, default: 0] += 1
+                    return counts
                 }
-                for continuation in woken { continuation.resume() }
+                sessionWaiters.wake(counts)
                 let forced = try store.isForced(device: hello.deviceID)
                 if forced != hello.updatesForced { current.enqueue(.event(name: "particle/device/updates/forced", data: forced ? "true" : "false")) }
                 current.enqueue(.directFlash)
