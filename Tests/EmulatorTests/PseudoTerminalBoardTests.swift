@@ -46,6 +46,29 @@ struct PseudoTerminalBoardTests {
         #expect(await board.mode == .running)
     }
 
+    @Test("A board without a port: the wait for one ends when the board gets it, or when the server's clock passes its limit")
+    func waitForPortOnItsClock() async throws {
+        let clock = ManualClock()
+        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        await board.update { $0.powerOff() }
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder(), clock: clock)
+        defer { Task { await server.stop() } }
+        let off = Task { try await server.waitForPort(timeout: .seconds(30)) }
+        await clock.waitForSleepers()
+        clock.advance(by: .seconds(29))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .seconds(1))
+        await #expect(throws: LinkError.timedOut) { try await off.value }
+        #expect(server.path == nil)
+
+        let on = Task { try await server.waitForPort(timeout: .seconds(30)) }
+        await clock.waitForSleepers()
+        await board.update { $0.powerOn() }
+        let path = try await on.value
+        #expect(server.path == path)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: server.link.path) == path)
+    }
+
     @Test("A reset hangs the line up; the board comes back on a new pty that its link follows")
     func followsResets() async throws {
         let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)

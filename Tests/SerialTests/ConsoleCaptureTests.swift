@@ -49,6 +49,43 @@ struct ConsoleCaptureTests {
         #expect(first.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 0000000001 \[app\] INFO: sensor reading 1 — ok\r/) != nil)
     }
 
+    @Test("Waits for a line or for the port end at the line or the port itself; their limits run on the capture's clock")
+    func waitsOnItsClock() async throws {
+        let clock = ManualClock()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-console-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let link = folder.appendingPathComponent("board")
+        let capture = try ConsoleCapture(logFile: Self.logFile(), following: link.path, clock: clock)
+        await capture.start()
+        defer { Task { await capture.stop() } }
+        // No port yet: the wait stands however long the machine takes, until its clock passes the limit.
+        let noPort = Task { try await capture.waitUntilAttached(timeout: .seconds(30)) }
+        await clock.waitForSleepers()
+        clock.advance(by: .seconds(29))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .seconds(1))
+        await #expect(throws: LinkError.timedOut) { try await noPort.value }
+
+        let terminal = try PseudoTerminal()
+        defer { terminal.hangUp() }
+        let attached = Task { try await capture.waitUntilAttached(timeout: .seconds(30)) }
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: terminal.slavePath)
+        try await attached.value
+
+        let line = Task { try await capture.waitForLine(containing: "ready", timeout: .seconds(5)) }
+        await clock.waitForSleepers()
+        try await terminal.master.write(Array("booting\r\nready to go\r\n".utf8))
+        #expect(try await line.value == "ready to go")
+
+        let never = Task { try await capture.waitForLine(containing: "never printed", after: 2, timeout: .seconds(5)) }
+        await clock.waitForSleepers()
+        try await terminal.master.write(Array("something else\r\n".utf8))
+        _ = try await capture.waitForLine(containing: "something else", after: 2, timeout: .seconds(5))
+        clock.advance(by: .seconds(5))
+        await #expect(throws: LinkError.timedOut) { try await never.value }
+    }
+
     @Test("The board resets: its port goes, the capture notes it, reopens the new one, and the file has both sides")
     func reopensAfterReset() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-console-\(UUID().uuidString)")

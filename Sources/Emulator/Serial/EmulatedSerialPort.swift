@@ -4,21 +4,23 @@ import Links
 /// what it writes reaches the board's console.
 public struct EmulatedSerialPort: ByteStream {
     public let board: EmulatedBoard
-    /// How often a read looks for new output while it waits.
-    let pollInterval: Duration
+    /// What the host's read timeouts are measured on.
+    let clock: any Clock<Duration>
 
-    public init(board: EmulatedBoard, pollInterval: Duration = .milliseconds(2)) {
+    public init(board: EmulatedBoard, clock: any Clock<Duration> = ContinuousClock()) {
         self.board = board
-        self.pollInterval = pollInterval
+        self.clock = clock
     }
 
     public func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let bytes = try await board.serialRead(maximum: maximum)
-            if !bytes.isEmpty || ContinuousClock.now >= deadline { return bytes }
-            try await Task.sleep(for: pollInterval)
-        }
+        let bytes = try await board.serialRead(maximum: maximum)
+        guard bytes.isEmpty else { return bytes }
+        let board = self.board
+        // Woken by the board's output, or by its port going away (a read then says so).
+        guard try await finished(within: timeout, clock: clock, {
+            try await board.waitUntil { $0.pendingSerialOutput > 0 || !$0.hasSerialPort }
+        }) != nil else { return [] }
+        return try await board.serialRead(maximum: maximum)
     }
 
     public func write(_ bytes: [UInt8]) async throws {
@@ -33,11 +35,11 @@ extension EmulatedBoard {
     static let ymodemTimeout = Duration.seconds(3)
 
     func serialRead(maximum: Int) throws -> [UInt8] {
-        if model.ymodem != nil, elapsed() - lastSerialActivity > Self.ymodemTimeout {
-            lastSerialActivity = elapsed()
+        if model.ymodem != nil, stopwatch.elapsed - lastSerialActivity > Self.ymodemTimeout {
+            lastSerialActivity = stopwatch.elapsed
             model.serialTimedOut()
         }
-        guard model.mode.productID(model.platform) == model.platform.usb.normalProductID else {
+        guard model.hasSerialPort else {
             if model.pendingSerialOutput > 0, model.mode != .off { return model.takeSerialOutput(maximum: maximum) }
             throw LinkError.disconnected
         }
@@ -45,8 +47,13 @@ extension EmulatedBoard {
     }
 
     func serialWrite(_ bytes: [UInt8]) throws {
-        guard model.mode.productID(model.platform) == model.platform.usb.normalProductID else { throw LinkError.disconnected }
-        lastSerialActivity = elapsed()
+        guard model.hasSerialPort else { throw LinkError.disconnected }
+        lastSerialActivity = stopwatch.elapsed
         model.serialInput(bytes)
     }
+}
+
+extension BoardModel {
+    /// Whether the board's USB CDC interface exists: it enumerates with its normal product id.
+    var hasSerialPort: Bool { mode.productID(platform) == platform.usb.normalProductID }
 }

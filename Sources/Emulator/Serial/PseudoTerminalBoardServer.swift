@@ -1,6 +1,7 @@
 import Foundation
 import Links
 import Serial
+import Synchronization
 
 /// Gives an emulated board a USB serial port of its own: a pseudo-terminal that screen,
 /// picocom, lrzsz or otabench open like /dev/ttyACM0, carrying its console and listening mode.
@@ -18,9 +19,23 @@ public final class PseudoTerminalBoardServer: Sendable {
     /// The link that follows the board's current pseudo-terminal.
     public let link: URL
     private let task: Task<Void, Never>
+    private let port: CurrentPort
+    /// What the limit on `waitForPort` is measured on.
+    private let clock: any Clock<Duration>
+
+    /// The board's pseudo-terminal, while it has one, and who waits for it.
+    final class CurrentPort: Sendable {
+        let path = Mutex<String?>(nil)
+        let waiters = StateWaiters<String?>()
+
+        func set(_ new: String?) {
+            path.withLock { $0 = new }
+            waiters.wake(new)
+        }
+    }
 
     /// Starts serving. `linkDirectory` receives `<deviceID>` and, when given, `<alias>`.
-    public init(board: EmulatedBoard, linkDirectory: URL, alias: String? = nil) async throws {
+    public init(board: EmulatedBoard, linkDirectory: URL, alias: String? = nil, clock: any Clock<Duration> = ContinuousClock()) async throws {
         self.board = board
         self.deviceID = await board.model.deviceID
         try FileManager.default.createDirectory(at: linkDirectory, withIntermediateDirectories: true)
@@ -30,21 +45,25 @@ public final class PseudoTerminalBoardServer: Sendable {
             throw PseudoTerminalLinkError.occupied(link.path)
         }
         self.link = links[0]
-        task = Task { await Self.serve(board, links: links) }
+        self.clock = clock
+        let port = CurrentPort()
+        self.port = port
+        task = Task { await Self.serve(board, links: links, port: port) }
     }
 
     /// The pseudo-terminal's current path, while the board has one.
-    public var path: String? { try? FileManager.default.destinationOfSymbolicLink(atPath: link.path) }
+    public var path: String? { port.path.withLock { $0 } }
 
     /// Waits until the board has a port; returns its path. The limit stops a board that never gets
     /// one, far beyond what a loaded machine makes of the wait.
     public func waitForPort(timeout: Duration = .seconds(30)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            if let path { return path }
-            guard ContinuousClock.now < deadline else { throw LinkError.timedOut }
-            try await Task.sleep(for: .milliseconds(2))
-        }
+        let port = self.port
+        guard try await finished(within: timeout, clock: clock, {
+            try await port.waiters.wait(until: { $0 != nil }, now: { port.path.withLock { $0 } })
+        }) != nil else { throw LinkError.timedOut }
+        // A reset may have taken it since; the caller's next step finds that out, as on a real tty.
+        if let path { return path }
+        return try await waitForPort(timeout: timeout)
     }
 
     public func stop() async {
@@ -52,7 +71,7 @@ public final class PseudoTerminalBoardServer: Sendable {
         await task.value
     }
 
-    private static func serve(_ board: EmulatedBoard, links: [URL]) async {
+    private static func serve(_ board: EmulatedBoard, links: [URL], port: CurrentPort) async {
         var terminal: PseudoTerminal?
         var hostRate = 0
         // A reset re-enumerates the board even when it is back in the same mode at once.
@@ -62,6 +81,7 @@ public final class PseudoTerminalBoardServer: Sendable {
         func hangUp() {
             // Links first: a host that sees the line drop must not find the old one again.
             for link in links { removeLink(link) }
+            port.set(nil)
             terminal?.hangUp()
             terminal = nil
             unsent = []
@@ -80,7 +100,9 @@ public final class PseudoTerminalBoardServer: Sendable {
             boot = currentBoot
             guard present else {
                 if terminal != nil { hangUp() }
-                try? await Task.sleep(for: .milliseconds(2))
+                // Until the board has its port again, or has reset meanwhile: woken by the change.
+                let away = currentBoot
+                try? await board.waitUntil { $0.hasSerialPort || $0.bootCount != away }
                 continue
             }
             guard let current = terminal ?? open(links) else {
@@ -90,6 +112,7 @@ public final class PseudoTerminalBoardServer: Sendable {
             if terminal == nil {
                 terminal = current
                 hostRate = current.hostBitRate() ?? 0
+                port.set(current.slavePath)
             }
             do {
                 // Host → board, then at once what the board answered.
@@ -163,6 +186,6 @@ extension EmulatedBoard {
     /// Whether the board's USB CDC interface exists (it enumerates with its normal product id),
     /// and the boot it belongs to.
     var serialPortState: (present: Bool, boot: Int) {
-        (model.mode.productID(model.platform) == model.platform.usb.normalProductID, model.bootCount)
+        (model.hasSerialPort, model.bootCount)
     }
 }

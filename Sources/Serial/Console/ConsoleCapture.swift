@@ -35,14 +35,44 @@ public actor ConsoleCapture {
     private var taps: [UInt64: Tap] = [:]
     private var nextTap: UInt64 = 0
     public private(set) var reopenings = 0
+    /// What the limits on waits (for a line, for the port) are measured on. The waits end at the
+    /// line or the port itself; a limit only stops a board that never gets there.
+    nonisolated let clock: any Clock<Duration>
+    /// Who waits for a line or for the port, woken as either arrives.
+    private let changes = StateWaiters<Progress>()
 
+    /// What the capture's waits look at.
+    private struct Progress {
+        var lineCount: Int
+        var attachedDevice: String?
+    }
+
+    private var progress: Progress { Progress(lineCount: lineCount, attachedDevice: port == nil ? nil : attachedDevice) }
+
+    /// One conversation's copy of what the board prints, and who reads it.
     final class Tap: Sendable {
-        let bytes = Mutex<[UInt8]>([])
+        struct Held {
+            var bytes: [UInt8] = []
+            var attached = true
+        }
+        let held = Mutex(Held())
+        /// Waits for the tap to be readable: bytes in it, or the port gone.
+        let arrivals = StateWaiters<Bool>()
+
+        var readable: Bool { held.withLock { !$0.bytes.isEmpty || !$0.attached } }
+
+        func received(_ bytes: [UInt8]) {
+            arrivals.wake(held.withLock { $0.bytes += bytes; return true })
+        }
+
+        func setAttached(_ attached: Bool) {
+            arrivals.wake(held.withLock { $0.attached = attached; return !$0.bytes.isEmpty || !attached })
+        }
     }
 
     /// `locate` gives the port's current path, or nil while the board has none (a reset, DFU).
     public init(logFile: URL, bitRate: Int = 9600, memoryLimit: Int = 100_000, retryInterval: Duration = .milliseconds(10),
-                locate: @escaping @Sendable () async -> String?) throws {
+                clock: any Clock<Duration> = ContinuousClock(), locate: @escaping @Sendable () async -> String?) throws {
         // An existing log is appended to, never truncated.
         if !FileManager.default.fileExists(atPath: logFile.path) {
             _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -57,11 +87,12 @@ public actor ConsoleCapture {
         self.bitRate = bitRate
         self.memoryLimit = memoryLimit
         self.retryInterval = retryInterval
+        self.clock = clock
     }
 
     /// Follows `path` itself: a udev by-id link, or an emulated board's pty link.
-    public init(logFile: URL, following path: String, bitRate: Int = 9600) throws {
-        try self.init(logFile: logFile, bitRate: bitRate) {
+    public init(logFile: URL, following path: String, bitRate: Int = 9600, clock: any Clock<Duration> = ContinuousClock()) throws {
+        try self.init(logFile: logFile, bitRate: bitRate, clock: clock) {
             FileManager.default.fileExists(atPath: path) ? path : nil
         }
     }
@@ -92,15 +123,21 @@ public actor ConsoleCapture {
 
     /// Waits for a line containing `text`, among those numbered `after` and later; returns it.
     public func waitForLine(containing text: String, after: Int = 0, timeout: Duration) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
+        guard let line = try await finished(within: timeout, clock: clock, { try await self.line(containing: text, after: after) }) else {
+            throw LinkError.timedOut
+        }
+        return line
+    }
+
+    private func line(containing text: String, after: Int) async throws -> String {
         var next = after
         while true {
             while next < lineCount {
                 if next >= dropped, kept[next - dropped].text.contains(text) { return kept[next - dropped].text }
                 next += 1
             }
-            guard ContinuousClock.now < deadline else { throw LinkError.timedOut }
-            try await Task.sleep(for: .milliseconds(5))
+            let seen = next
+            try await changes.wait(until: { $0.lineCount > seen }, now: { progress })
         }
     }
 
@@ -109,6 +146,7 @@ public actor ConsoleCapture {
     public func stream() -> ConsoleStream {
         nextTap += 1
         let tap = Tap()
+        tap.setAttached(port != nil)
         taps[nextTap] = tap
         return ConsoleStream(capture: self, id: nextTap, tap: tap)
     }
@@ -126,12 +164,14 @@ public actor ConsoleCapture {
     /// reset the capture may still hold the line that went away. The limit stops a port that never
     /// comes, far beyond what a loaded machine makes of the wait.
     public func waitUntilAttached(to device: String? = nil, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
         let wanted = device.map(Self.resolved)
-        while port == nil || (wanted != nil && attachedDevice != wanted) {
-            guard ContinuousClock.now < deadline else { throw LinkError.timedOut }
-            try await Task.sleep(for: .milliseconds(2))
+        guard try await finished(within: timeout, clock: clock, { try await self.attachment(to: wanted) }) != nil else {
+            throw LinkError.timedOut
         }
+    }
+
+    private func attachment(to wanted: String?) async throws {
+        try await changes.wait(until: { $0.attachedDevice != nil && (wanted == nil || $0.attachedDevice == wanted) }, now: { progress })
     }
 
     // MARK: Reading
@@ -144,6 +184,7 @@ public actor ConsoleCapture {
             }
             port = opened
             attachedDevice = Self.resolved(path)
+            attachmentChanged()
             note("port \(path) opened")
             do {
                 while !Task.isCancelled {
@@ -157,12 +198,13 @@ public actor ConsoleCapture {
             }
             port = nil
             attachedDevice = nil
+            attachmentChanged()
             opened.closeNow()
         }
     }
 
     private func received(_ bytes: [UInt8]) {
-        for tap in taps.values { tap.bytes.withLock { $0 += bytes } }
+        for tap in taps.values { tap.received(bytes) }
         let now = Date()
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count + bytes.count / 16)
@@ -199,6 +241,12 @@ public actor ConsoleCapture {
             kept.removeFirst(excess)
             dropped += excess
         }
+        changes.wake(progress)
+    }
+
+    private func attachmentChanged() {
+        for tap in taps.values { tap.setAttached(port != nil) }
+        changes.wake(progress)
     }
 
     static func resolved(_ path: String) -> String {
@@ -233,18 +281,23 @@ public struct ConsoleStream: ByteStream {
     let tap: ConsoleCapture.Tap
 
     public func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let bytes = tap.bytes.withLock { buffer -> [UInt8] in
-                let taken = Array(buffer.prefix(maximum))
-                buffer.removeFirst(taken.count)
+        let tap = self.tap
+        func take() throws -> [UInt8]? {
+            try tap.held.withLock { held in
+                guard !held.bytes.isEmpty else {
+                    if held.attached { return nil }
+                    throw LinkError.disconnected
+                }
+                let taken = Array(held.bytes.prefix(maximum))
+                held.bytes.removeFirst(taken.count)
                 return taken
             }
-            if !bytes.isEmpty { return bytes }
-            guard await capture.isAttached else { throw LinkError.disconnected }
-            if ContinuousClock.now >= deadline { return [] }
-            try await Task.sleep(for: .milliseconds(1))
         }
+        if let bytes = try take() { return bytes }
+        guard try await finished(within: timeout, clock: capture.clock, {
+            try await tap.arrivals.wait(until: { $0 }, now: { tap.readable })
+        }) != nil else { return [] }
+        return try take() ?? []
     }
 
     public func write(_ bytes: [UInt8]) async throws { try await capture.write(bytes) }
