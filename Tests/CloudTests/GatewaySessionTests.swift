@@ -80,6 +80,40 @@ struct GatewaySessionTests {
 
     // MARK: Cause 2: every way out of a session closes it
 
+    @Test("A request left unanswered ends the session once the gateway's clock passes the request timeout, never before",
+          .timeLimit(.minutes(1)))
+    func requestTimeoutOnItsClock() async throws {
+        let clock = ManualClock()
+        let cloud = try await FakeCloud.start("session-request-timeout", requestTimeout: .seconds(30), clock: clock)
+        do {
+            var events = cloud.events()
+            try cloud.flash(FakeCloud.file(seed: 3))
+            try await cloud.device().session { messages, _ in
+                let start = try await FakeDevice.request(&messages)
+                guard case .updateStart = start.request else { throw FakeDevice.unexpected(start.request) }
+                // Not answered. The session's watch sleeps on the clock; once it has looked at
+                // 29 s and gone back to sleep, the session must still stand.
+                await clock.waitForSleepers()
+                clock.advance(by: .seconds(29))
+                await clock.waitForSleepers()
+                #expect(cloud.gateway.onlineDevices.contains(FakeCloud.deviceID))
+                clock.advance(by: .seconds(2))
+                // The gateway gives up on the request: the connection closes.
+                while (try? await messages.next()) != nil {}
+            }
+            var seen: [String] = []
+            while let event = await FakeCloud.next(&events) {
+                seen.append(event)
+                if event == "spark/status offline" { break }
+            }
+            #expect(seen.first == "spark/status online" && seen.last == "spark/status offline", "\(seen)")
+        } catch {
+            await cloud.stop()
+            throw error
+        }
+        await cloud.stop()
+    }
+
     @Test("A protocol violation mid-transfer ends the session at once: failed published, the session gone, the next direct flash reaches the next session",
           .timeLimit(.minutes(1)))
     func violationEndsSession() async throws {
@@ -289,11 +323,11 @@ struct FakeCloud {
     let task: Task<Void, any Error>
     let port: Int
 
-    static func start(_ name: String) async throws -> FakeCloud {
+    static func start(_ name: String, requestTimeout: Duration = .seconds(3600), clock: ManualClock = ManualClock()) async throws -> FakeCloud {
         let folder = try temporaryFolder(name)
         let store = try LocalCloudStore(path: folder.appendingPathComponent("cloud.sqlite").path)
         try store.addDevices(product: product, [deviceID])
-        let gateway = DeviceGateway(store: store, events: EventHub(), trust: try CloudTrust.create(), requestTimeout: .seconds(3600), clock: ManualClock())
+        let gateway = DeviceGateway(store: store, events: EventHub(), trust: try CloudTrust.create(), requestTimeout: requestTimeout, clock: clock)
         let (task, port) = try await CloudFleet.serve(gateway)
         return FakeCloud(gateway: gateway, task: task, port: port)
     }

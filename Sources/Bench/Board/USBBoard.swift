@@ -33,13 +33,17 @@ public final class USBBoard: Board {
     /// Updates through a cloud API (Particle's, from PARTICLE_ACCESS_TOKEN), when the bench has
     /// credentials: the board must be claimed by that account or product and online.
     public let cloud: CloudFlash?
+    /// What the waits for the board to leave and come back look at USB on, and are limited on.
+    private let clock: any Clock<Duration>
 
     /// `consoleLog`: capture the board's console there. `tty` finds its serial port; by default
     /// udev's answer for the device id, asked again after every reset.
     public init(name: String, platform: Platform, deviceID: String, reappearTimeout: Duration = .seconds(15),
                 consoleLog: URL? = nil, tty: (@Sendable () async -> String?)? = nil, powerSwitch: (any PowerSwitch)? = nil,
-                powerOffTime: Duration = .seconds(2), applyWindow: Duration = .seconds(2), cloud: CloudFlash? = nil) {
+                powerOffTime: Duration = .seconds(2), applyWindow: Duration = .seconds(2), cloud: CloudFlash? = nil,
+                clock: any Clock<Duration> = ContinuousClock()) {
         self.cloud = cloud
+        self.clock = clock
         self.powerOffTime = powerOffTime
         self.applyWindow = applyWindow
         self.name = name
@@ -204,13 +208,25 @@ public final class USBBoard: Board {
     /// Waits (bounded) for the board to leave USB, as it does when it resets to apply an update.
     /// A board that re-enumerates in another mode at once (a DFU leave) counts as gone too.
     private func waitUntilGone(_ operation: String = "reset") async throws {
-        let deadline = ContinuousClock.now + reappearTimeout
         let before = device()?.usb.productID
-        while let now = device(), now.usb.productID == before {
-            guard ContinuousClock.now < deadline else {
-                throw BoardError(board: name, operation: operation, reason: "the board did not leave USB to restart within \(reappearTimeout)")
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        let gone: Void? = try await watchUSB(every: .milliseconds(5), for: reappearTimeout) {
+            guard let now = self.device(), now.usb.productID == before else { return () }
+            return nil
+        }
+        guard gone != nil else {
+            throw BoardError(board: name, operation: operation, reason: "the board did not leave USB to restart within \(reappearTimeout)")
+        }
+    }
+
+    /// Looks at the board every `interval` until `look` sees what it waits for; nil once `limit`
+    /// has passed. USB gives no event for another process's board here, so this looks; on the
+    /// board's clock, so a test can move both.
+    private func watchUSB<Seen>(every interval: Duration, for limit: Duration, _ look: () async -> Seen?) async throws -> Seen? {
+        let stopwatch = Stopwatch(clock)
+        while true {
+            if let seen = await look() { return seen }
+            guard stopwatch.elapsed < limit else { return nil }
+            try await clock.sleep(for: interval)
         }
     }
 
@@ -277,27 +293,24 @@ public final class USBBoard: Board {
     }
 
     public func waitUntilUp(timeout: Duration) async throws -> BoardMode {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let mode = await mode()
-            switch mode {
-            case .running, .safeMode, .listening: return mode
-            default:
-                guard ContinuousClock.now < deadline else {
-                    throw BoardError(board: name, operation: "wait for the board", reason: "still \(mode) after \(timeout)")
-                }
-                try await Task.sleep(for: .milliseconds(50))
+        var last = BoardMode.off
+        let up = try await watchUSB(every: .milliseconds(50), for: timeout) { () async -> BoardMode? in
+            last = await self.mode()
+            switch last {
+            case .running, .safeMode, .listening: return last
+            default: return nil
             }
         }
+        guard let up else {
+            throw BoardError(board: name, operation: "wait for the board", reason: "still \(last) after \(timeout)")
+        }
+        return up
     }
 
     func waitFor(_ mode: ParticleDevice.Mode, timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while device()?.mode != mode {
-            guard ContinuousClock.now < deadline else {
-                throw BoardError(board: name, operation: "wait for \(mode.rawValue) mode", reason: "not back on USB within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        let back: Void? = try await watchUSB(every: .milliseconds(50), for: timeout) { self.device()?.mode == mode ? () : nil }
+        guard back != nil else {
+            throw BoardError(board: name, operation: "wait for \(mode.rawValue) mode", reason: "not back on USB within \(timeout)")
         }
     }
 

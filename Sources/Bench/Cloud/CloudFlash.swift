@@ -10,10 +10,13 @@ public struct CloudFlash: Sendable {
     public let client: CloudClient
     /// From the request to the device being online again.
     public let timeout: Duration
+    /// What `timeout` is measured on.
+    public let clock: any Clock<Duration>
 
-    public init(client: CloudClient, timeout: Duration = .seconds(300)) {
+    public init(client: CloudClient, timeout: Duration = .seconds(300), clock: any Clock<Duration> = ContinuousClock()) {
         self.client = client
         self.timeout = timeout
+        self.clock = clock
     }
 
     /// What the cloud reported, in order, for the report and for tests.
@@ -25,7 +28,7 @@ public struct CloudFlash: Sendable {
     @discardableResult
     public func flash(_ image: [UInt8], deviceID: String) async throws -> Outcome {
         let started = ContinuousClock.now
-        let client = self.client, timeout = self.timeout
+        let client = self.client, timeout = self.timeout, clock = self.clock
         return try await withThrowingTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 // Subscribed before the request, so no event of this flash is missed.
@@ -50,7 +53,7 @@ public struct CloudFlash: Sendable {
                 throw CloudError(operation: "flash device \(deviceID)", status: nil, message: "the event stream ended before the device came back online")
             }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await clock.sleep(for: timeout)
                 return nil
             }
             defer { group.cancelAll() }

@@ -14,10 +14,10 @@ final class DeviceSession: Sendable {
 
     private enum Slot {
         /// A chunk posted without waiting: its answer goes to the acknowledgement queue.
-        case posted(ContinuousClock.Instant)
-        case sent(ContinuousClock.Instant)
+        case posted(since: Duration)
+        case sent(since: Duration)
         case answered(DeviceResponse)
-        case waiting(CheckedContinuation<DeviceResponse, any Error>, ContinuousClock.Instant)
+        case waiting(CheckedContinuation<DeviceResponse, any Error>, since: Duration)
     }
 
     private struct State {
@@ -55,8 +55,9 @@ final class DeviceSession: Sendable {
     let hello: DeviceHello
     private let outbound: NIOAsyncChannelOutboundWriter<DeviceMessage>
     private let channel: any Channel
-    /// What the acknowledgement wait's timer runs on.
+    /// What the acknowledgement wait's timer and the request timeout run on.
     private let clock: any Clock<Duration>
+    private let stopwatch: Stopwatch
     private let state = Mutex(State())
     let work: AsyncStream<Work>
     private let workInput: AsyncStream<Work>.Continuation
@@ -69,6 +70,7 @@ final class DeviceSession: Sendable {
         self.outbound = outbound
         self.channel = channel
         self.clock = clock
+        self.stopwatch = Stopwatch(clock)
         (work, workInput) = AsyncStream.makeStream(of: Work.self)
     }
 
@@ -86,7 +88,7 @@ final class DeviceSession: Sendable {
         let id: UInt32? = state.withLock { state in
             guard !state.closed else { return nil }
             state.nextID &+= 1
-            state.slots[state.nextID] = .sent(.now)
+            state.slots[state.nextID] = .sent(since: stopwatch.elapsed)
             return state.nextID
         }
         guard let id else { throw LinkError.disconnected }
@@ -101,7 +103,7 @@ final class DeviceSession: Sendable {
                     state.slots[id] = nil
                     return .success(response)
                 case .sent(let since):
-                    state.slots[id] = .waiting(continuation, since)
+                    state.slots[id] = .waiting(continuation, since: since)
                     return nil
                 case .waiting, .posted, nil:
                     return .failure(LinkError.disconnected)
@@ -116,7 +118,7 @@ final class DeviceSession: Sendable {
         let id: UInt32? = state.withLock { state in
             guard !state.closed else { return nil }
             state.nextID &+= 1
-            state.slots[state.nextID] = .posted(.now)
+            state.slots[state.nextID] = .posted(since: stopwatch.elapsed)
             return state.nextID
         }
         guard let id else { throw LinkError.disconnected }
@@ -290,11 +292,12 @@ final class DeviceSession: Sendable {
     /// Closes the session when a request has gone unanswered for `timeout`.
     func watch(timeout: Duration) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await clock.sleep(for: .milliseconds(500))
+            let now = stopwatch.elapsed
             let overdue = state.withLock { state in
                 state.slots.values.contains { slot in
                     switch slot {
-                    case .sent(let since), .waiting(_, let since), .posted(let since): since.duration(to: .now) > timeout
+                    case .sent(let since), .waiting(_, let since), .posted(let since): now - since > timeout
                     case .answered: false
                     }
                 }
