@@ -158,8 +158,6 @@ public actor ConsoleCapture {
         try await port.write(bytes)
     }
 
-    var isAttached: Bool { port != nil }
-
     /// Waits until the capture has the board's port open; with `device`, that port: after a
     /// reset the capture may still hold the line that went away. The limit stops a port that never
     /// comes, far beyond what a loaded machine makes of the wait.
