@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A clock whose sleeps return at once while its time moves on: emulated boards waiting
 /// out a modelled delay (the 500 ms before a DFU leave resets) cost no wall time.
@@ -10,16 +10,16 @@ public final class InstantClock: Clock, Sendable {
         public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
-    private let current = Mutex(Instant(offset: .zero))
+    private let current = NIOLockedValueBox(Instant(offset: .zero))
 
     public init() {}
 
-    public var now: Instant { current.withLock { $0 } }
+    public var now: Instant { current.withLockedValue { $0 } }
     public var minimumResolution: Duration { .nanoseconds(1) }
 
     public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         try Task.checkCancellation()
-        current.withLock { if deadline > $0 { $0 = deadline } }
+        current.withLockedValue { if deadline > $0 { $0 = deadline } }
         await Task.yield()
     }
 }

@@ -1,5 +1,5 @@
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A serial line whose far end plays a script from the fuzz input: `initial` is there to read
 /// from the start, and with `answers` each write (a command) makes the next answer readable.
@@ -17,20 +17,20 @@ final class ScriptedByteStream: ByteStream {
         var closed = false
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     private let chunkSize: Int
     private let silenceLimit: Int
     private let readLimit: Int
 
     init(initial: [UInt8], answers: [[UInt8]] = [], chunkSize: Int, silenceLimit: Int, readLimit: Int) {
-        state = Mutex(State(readable: initial, answers: answers))
+        state = NIOLockedValueBox(State(readable: initial, answers: answers))
         self.chunkSize = max(1, chunkSize)
         self.silenceLimit = silenceLimit
         self.readLimit = readLimit
     }
 
     func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
-        let outcome = state.withLock { state -> Result<[UInt8], LinkError> in
+        let outcome = state.withLockedValue { state -> Result<[UInt8], LinkError> in
             if state.closed { return .failure(.disconnected) }
             state.reads += 1
             if state.reads > readLimit { return .failure(.disconnected) }
@@ -52,7 +52,7 @@ final class ScriptedByteStream: ByteStream {
     }
 
     func write(_ bytes: [UInt8]) async throws {
-        let closed = state.withLock { state -> Bool in
+        let closed = state.withLockedValue { state -> Bool in
             if state.closed { return true }
             state.silentReads = 0
             if !state.answers.isEmpty { state.readable += state.answers.removeFirst() }
@@ -62,7 +62,7 @@ final class ScriptedByteStream: ByteStream {
     }
 
     func close() async {
-        state.withLock { $0.closed = true }
+        state.withLockedValue { $0.closed = true }
     }
 }
 
@@ -89,16 +89,16 @@ final class ScriptedControlPipe: ControlPipe {
         var transfers: [Transfer] = []
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     init(script: [UInt8]) {
-        state = Mutex(State(script: FuzzReader(script)))
+        state = NIOLockedValueBox(State(script: FuzzReader(script)))
     }
 
-    var transfers: [Transfer] { state.withLock { $0.transfers } }
+    var transfers: [Transfer] { state.withLockedValue { $0.transfers } }
 
     func controlIn(_ setup: ControlSetup, timeout: Duration) async throws -> [UInt8] {
-        let outcome = state.withLock { state -> Result<[UInt8], LinkError> in
+        let outcome = state.withLockedValue { state -> Result<[UInt8], LinkError> in
             guard let header = state.script.byte() else { return .failure(.disconnected) }
             if let failure = Self.failure(header) { return .failure(failure) }
             let reply = Array(state.script.take(Int(header)).prefix(Int(setup.length)))
@@ -109,7 +109,7 @@ final class ScriptedControlPipe: ControlPipe {
     }
 
     func controlOut(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws {
-        let outcome = state.withLock { state -> Result<Void, LinkError> in
+        let outcome = state.withLockedValue { state -> Result<Void, LinkError> in
             guard let header = state.script.byte() else { return .failure(.disconnected) }
             if let failure = Self.failure(header) { return .failure(failure) }
             state.transfers.append(Transfer(setup: setup, data: data, isIn: false))

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A clock that moves only when told to: a timer is proven by advancing it, never by sleeping
 /// and hoping the machine is quick enough. Sleepers wake when `advance` passes their deadline;
@@ -12,12 +12,12 @@ public final class ManualClock: Clock, Sendable {
         public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
-    private let current = Mutex(Instant(offset: .zero))
+    private let current = NIOLockedValueBox(Instant(offset: .zero))
     private let sleepers = StateWaiters<Instant>()
 
     public init() {}
 
-    public var now: Instant { current.withLock { $0 } }
+    public var now: Instant { current.withLockedValue { $0 } }
     public var minimumResolution: Duration { .nanoseconds(1) }
 
     /// How many tasks sleep on the clock now: a test waits for the code under test to reach its timer.
@@ -29,7 +29,7 @@ public final class ManualClock: Clock, Sendable {
 
     /// Moves time on by `duration`, waking every sleeper whose deadline it reaches.
     public func advance(by duration: Duration) {
-        sleepers.wake(current.withLock { $0 = $0.advanced(by: duration); return $0 })
+        sleepers.wake(current.withLockedValue { $0 = $0.advanced(by: duration); return $0 })
     }
 
     /// Waits (yielding, not sleeping) until `count` tasks sleep on the clock.

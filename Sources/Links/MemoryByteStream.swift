@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Two `ByteStream`s joined back to back in memory: what one writes the other reads. For
 /// tests, and for joining a protocol to a process's pipes.
@@ -8,14 +8,14 @@ public final class MemoryByteStream: ByteStream {
             var data: [UInt8] = []
             var closed = false
         }
-        let held = Mutex(Held())
+        let held = NIOLockedValueBox(Held())
         /// Waits for the buffer to be readable: data in it, or the other end gone.
         let arrivals = StateWaiters<Bool>()
 
-        var readable: Bool { held.withLock { !$0.data.isEmpty || $0.closed } }
+        var readable: Bool { held.withLockedValue { !$0.data.isEmpty || $0.closed } }
 
         func change(_ body: (inout Held) -> Void) {
-            arrivals.wake(held.withLock { body(&$0); return !$0.data.isEmpty || $0.closed })
+            arrivals.wake(held.withLockedValue { body(&$0); return !$0.data.isEmpty || $0.closed })
         }
     }
 
@@ -39,7 +39,7 @@ public final class MemoryByteStream: ByteStream {
     public func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
         let incoming = self.incoming
         func take() throws -> [UInt8]? {
-            try incoming.held.withLock { held in
+            try incoming.held.withLockedValue { held in
                 guard held.data.isEmpty else {
                     let taken = Array(held.data.prefix(maximum))
                     held.data.removeFirst(taken.count)

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Tasks waiting for some state to meet a condition, woken by the change that makes it hold:
 /// what drives a board waits on the board (or a gateway on its sessions, a capture on its lines),
@@ -21,25 +21,25 @@ public final class StateWaiters<State>: Sendable {
         var cancelled: Set<Int> = []
     }
 
-    private let waiting = Mutex(Waiting())
+    private let waiting = NIOLockedValueBox(Waiting())
 
     public init() {}
 
     /// How many wait now: a test waits for the code under test to reach its wait.
-    public var count: Int { waiting.withLock { $0.waiters.count } }
+    public var count: Int { waiting.withLockedValue { $0.waiters.count } }
 
     /// Returns once `condition` holds: at once if it holds for `now()`, else at the `wake` that
     /// makes it hold. Throws `CancellationError` when the waiting task is cancelled (a caller's
     /// time limit). `now` runs on the caller's isolation, so an actor may read its own state.
     public func wait(isolation: isolated (any Actor)? = #isolation, until condition: @escaping (State) -> Bool,
                      now: () -> State) async throws {
-        let id = waiting.withLock { state -> Int in
+        let id = waiting.withLockedValue { state -> Int in
             defer { state.next += 1 }
             return state.next
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation(isolation: isolation) { (continuation: CheckedContinuation<Void, any Error>) in
-                let resume: Result<Void, any Error>? = waiting.withLock { state in
+                let resume: Result<Void, any Error>? = waiting.withLockedValue { state in
                     if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
                     if condition(now()) { return .success(()) }
                     state.waiters[id] = Waiter(condition: condition, continuation: continuation)
@@ -48,7 +48,7 @@ public final class StateWaiters<State>: Sendable {
                 if let resume { continuation.resume(with: resume) }
             }
         } onCancel: {
-            let waiter = waiting.withLock { state -> Waiter? in
+            let waiter = waiting.withLockedValue { state -> Waiter? in
                 guard let waiter = state.waiters.removeValue(forKey: id) else {
                     state.cancelled.insert(id)
                     return nil
@@ -62,7 +62,7 @@ public final class StateWaiters<State>: Sendable {
     /// The state has changed to `state`: wakes, in the order they began waiting, every waiter
     /// whose condition now holds.
     public func wake(_ state: State) {
-        let woken = waiting.withLock { waiting -> [Waiter] in
+        let woken = waiting.withLockedValue { waiting -> [Waiter] in
             guard !waiting.waiters.isEmpty else { return [] }
             let due = waiting.waiters.filter { $0.value.condition(state) }.sorted { $0.key < $1.key }
             for (id, _) in due { waiting.waiters.removeValue(forKey: id) }

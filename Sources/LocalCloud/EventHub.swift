@@ -1,11 +1,11 @@
 import Cloud
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Fans events out to every open event stream of their product.
 public final class EventHub: Sendable {
     /// A nil element is a heartbeat: the stream writes a comment so idle connections stay open.
-    private let subscribers = Mutex<[UUID: (product: String, prefix: String?, device: String?, continuation: AsyncStream<CloudEvent?>.Continuation)]>([:])
+    private let subscribers = NIOLockedValueBox<[UUID: (product: String, prefix: String?, device: String?, continuation: AsyncStream<CloudEvent?>.Continuation)]>([:])
     let heartbeat: Duration
 
     public init(heartbeat: Duration = .seconds(15)) {
@@ -13,7 +13,7 @@ public final class EventHub: Sendable {
     }
 
     public func publish(product: String, _ event: CloudEvent) {
-        let targets = subscribers.withLock { $0.values.filter {
+        let targets = subscribers.withLockedValue { $0.values.filter {
             $0.product == product && ($0.prefix.map(event.name.hasPrefix) ?? true) && ($0.device.map { $0 == event.coreid } ?? true)
         } }
         for target in targets { target.continuation.yield(event) }
@@ -25,7 +25,7 @@ public final class EventHub: Sendable {
         let id = UUID()
         // A slow reader loses the oldest events rather than growing the server without bound.
         let (stream, continuation) = AsyncStream.makeStream(of: CloudEvent?.self, bufferingPolicy: .bufferingNewest(10_000))
-        subscribers.withLock { $0[id] = (product, prefix, device, continuation) }
+        subscribers.withLockedValue { $0[id] = (product, prefix, device, continuation) }
         let beat = heartbeat
         let beater = Task {
             while !Task.isCancelled {
@@ -35,13 +35,13 @@ public final class EventHub: Sendable {
         }
         continuation.onTermination = { [weak self] _ in
             beater.cancel()
-            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+            _ = self?.subscribers.withLockedValue { $0.removeValue(forKey: id) }
         }
         return stream
     }
 
     /// Ends every open stream (the server is stopping).
     public func finishAll() {
-        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.continuation.finish() }
+        for subscriber in subscribers.withLockedValue({ Array($0.values) }) { subscriber.continuation.finish() }
     }
 }

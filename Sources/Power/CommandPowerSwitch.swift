@@ -1,7 +1,7 @@
 import Foundation
 import Links
 import Subprocess
-import Synchronization
+import NIOConcurrencyHelpers
 import SystemPackage
 
 /// A `PowerSwitch` that runs the inventory's commands (a relay board's tool, a PDU's CLI).
@@ -16,7 +16,7 @@ public final class CommandPowerSwitch: PowerSwitch {
     public let timeout: Duration
     /// What the time limit is measured on; a test gives a manual one.
     let clock: any Clock<Duration>
-    private let record = Mutex<(state: PowerState, output: String)>((.unknown, ""))
+    private let record = NIOLockedValueBox<(state: PowerState, output: String)>((.unknown, ""))
 
     public init(hook: PowerCommandHook, board: String, timeout: Duration = .seconds(30), clock: any Clock<Duration> = ContinuousClock()) {
         self.hook = hook
@@ -26,7 +26,7 @@ public final class CommandPowerSwitch: PowerSwitch {
     }
 
     /// What the last command printed, standard output and error together.
-    public var lastOutput: String { record.withLock { $0.output } }
+    public var lastOutput: String { record.withLockedValue { $0.output } }
 
     public func setPower(_ on: Bool) async throws {
         let state: PowerState = on ? .on : .off
@@ -34,11 +34,11 @@ public final class CommandPowerSwitch: PowerSwitch {
             throw PowerSwitchError(board: board, command: [], reason: "the inventory gives no command to switch it \(state.rawValue)")
         }
         let output = try await Self.execute(argv, timeout: timeout, clock: clock, board: board)
-        record.withLock { $0 = (state, output) }
+        record.withLockedValue { $0 = (state, output) }
     }
 
     /// The state this switch last set; a command hook cannot read the power back.
-    public func state() async throws -> PowerState { record.withLock { $0.state } }
+    public func state() async throws -> PowerState { record.withLockedValue { $0.state } }
 
     static let outputLimit = 64 * 1024
 

@@ -1,5 +1,5 @@
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 import USB
 
 /// A board's power through the hub port it is plugged into, switched with the hub-class
@@ -16,7 +16,7 @@ public final class HubPortPowerSwitch: PowerSwitch {
     /// The hubs found and opened at the first switch, kept for the next ones: a power cut lands
     /// sooner when the switch does not enumerate and open hubs first. Found again once when a
     /// kept hub fails (unplugged and back, renumbered).
-    private let opened = Mutex<[(hub: USBHub, connection: USBDeviceConnection)]?>(nil)
+    private let opened = NIOLockedValueBox<[(hub: USBHub, connection: USBDeviceConnection)]?>(nil)
 
     public init(_ hubPort: HubPort, hubs: @escaping @Sendable () async throws -> [USBHub] = { try await USBHub.all() }) {
         self.hubPort = hubPort
@@ -57,9 +57,9 @@ public final class HubPortPowerSwitch: PowerSwitch {
     }
 
     private func targets(fresh: Bool) async throws -> [(hub: USBHub, connection: USBDeviceConnection)] {
-        if !fresh, let kept = opened.withLock({ $0 }) { return kept }
+        if !fresh, let kept = opened.withLockedValue({ $0 }) { return kept }
         let found = try await resolve().map { hub in (hub: hub, connection: try open(hub)) }
-        opened.withLock { $0 = found }
+        opened.withLockedValue { $0 = found }
         return found
     }
 

@@ -39,7 +39,7 @@ func driving<T: Sendable>(_ clock: ManualClock, step: Duration = .milliseconds(1
         _ = await task.value
         _ = done.next()
     }
-    while done.value.withLock({ $0 }) == 0 {
+    while done.value.withLockedValue({ $0 }) == 0 {
         if clock.sleeperCount > 0 { clock.advance(by: step) }
         await Task.yield()
     }

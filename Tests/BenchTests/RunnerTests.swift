@@ -4,7 +4,7 @@ import Firmware
 import Foundation
 import Links
 import Scenarios
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 func temporaryDatabase() -> String {
@@ -19,8 +19,8 @@ func boards(_ names: [String], defects: Set<Defect> = []) throws -> [BenchBoard]
 
 /// Counts calls across concurrent cases.
 final class Counter: Sendable {
-    let value = Mutex(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
+    let value = NIOLockedValueBox(0)
+    func next() -> Int { value.withLockedValue { $0 += 1; return $0 } }
 }
 
 @Suite("Runner", .timeLimit(.minutes(10)))

@@ -3,7 +3,7 @@ import Foundation
 import Links
 import Power
 import Serial
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -16,7 +16,7 @@ struct TriggeredPowerCutTests {
     /// A switch that records each change and when it happened; switching off may take a while,
     /// as a relay does.
     final class RecordingSwitch: PowerSwitch {
-        let changes = Mutex<[(on: Bool, at: ContinuousClock.Instant)]>([])
+        let changes = NIOLockedValueBox<[(on: Bool, at: ContinuousClock.Instant)]>([])
         let offDelay: Duration
         let fails: Bool
 
@@ -25,12 +25,12 @@ struct TriggeredPowerCutTests {
             self.fails = fails
         }
 
-        var powered: Bool { changes.withLock { $0.last?.on ?? true } }
+        var powered: Bool { changes.withLockedValue { $0.last?.on ?? true } }
 
         func setPower(_ on: Bool) async throws {
             if !on, fails { throw PowerSwitchError(board: "test", command: ["relay"], reason: "exited with status 3") }
             if !on { try await Task.sleep(for: offDelay) }
-            changes.withLock { $0.append((on, ContinuousClock.now)) }
+            changes.withLockedValue { $0.append((on, ContinuousClock.now)) }
         }
 
         func state() async throws -> PowerState { powered ? .on : .off }
@@ -72,7 +72,7 @@ struct TriggeredPowerCutTests {
         #expect(record.sentAtTrigger == record.sentAtCut, "nothing left while the switch was thrown")
         #expect(try #require(record.sentAtCut) >= target && record.sentAtCut! < target + Self.chunk)
         #expect(record.latency >= .milliseconds(150), "the switch's own time is measured: \(record.latency)")
-        let changes = power.changes.withLock { $0 }
+        let changes = power.changes.withLockedValue { $0 }
         #expect(changes.map(\.on) == [false, true])
         #expect(changes[1].at - changes[0].at >= .milliseconds(100), "off for the off-time")
     }
@@ -96,7 +96,7 @@ struct TriggeredPowerCutTests {
         try await printer.value
         let landed = try #require(record.sentAtCut)
         #expect(landed > 0 && landed < Self.size, "cut mid-transfer at \(landed)")
-        #expect(power.changes.withLock { $0.map(\.on) } == [false, true])
+        #expect(power.changes.withLockedValue { $0.map(\.on) } == [false, true])
         await console.stop()
     }
 
@@ -111,7 +111,7 @@ struct TriggeredPowerCutTests {
         let ended = try await Self.cut(PowerCut(.apply, trigger: .delay(.milliseconds(10), after: .transferFinished)), late)
             .run(imageSize: Self.size, consoleLinesBefore: 0, transfer: Self.transfer(into: late, pace: .zero))
         #expect(ended.sentAtCut == Self.size)
-        #expect(late.changes.withLock { $0.map(\.on) } == [false, true])
+        #expect(late.changes.withLockedValue { $0.map(\.on) } == [false, true])
     }
 
     @Test("A switch that fails, a trigger that never fires, and a board that outlives its cut are errors with the reason")
@@ -129,7 +129,7 @@ struct TriggeredPowerCutTests {
                 .run(imageSize: Self.size, consoleLinesBefore: 0, transfer: Self.transfer(into: idle, pace: .zero))
         }
         #expect(never?.reason.contains("never fired") == true)
-        #expect(idle.changes.withLock { $0.isEmpty })
+        #expect(idle.changes.withLockedValue { $0.isEmpty })
 
         // A board that kept going: the transfer ignores the power and completes.
         let liar = RecordingSwitch()

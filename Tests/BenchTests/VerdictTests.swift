@@ -3,7 +3,7 @@ import Emulator
 import Firmware
 import Foundation
 import Scenarios
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// Verdicts that can be believed: every planned case accounted for, nothing green when nothing
@@ -88,7 +88,7 @@ struct VerdictTests {
         await #expect(throws: BoardLease.Failure.self) {
             _ = try await Runner(scenarios: [counting], boards: [try Self.realLike("boron")], store: store, options: options).run()
         }
-        #expect(runs.value.withLock { $0 } == 0)
+        #expect(runs.value.withLockedValue { $0 } == 0)
         #expect(throws: ReportError.self) { try store.report() }
         do {
             _ = try BoardLease(board: "x", directory: notAFolder)
@@ -178,7 +178,7 @@ struct VerdictTests {
         let store = try ResultsStore(path: temporaryDatabase())
         let runner = Runner(scenarios: [Self.quick, blocker, Self.quick], boards: try boards(["boron"]), store: store, options: RunOptions())
         let run = Task { try await runner.run() }
-        while started.value.withLock({ $0 }) == 0 { await Task.yield() }
+        while started.value.withLockedValue({ $0 }) == 0 { await Task.yield() }
         run.cancel()
         let summary = try await run.value
         #expect(summary.results.map(\.status) == [.passed, .interrupted, .notRun])
@@ -207,8 +207,8 @@ struct VerdictTests {
 }
 
 final class SeenStatuses: Sendable {
-    private let state = Mutex<([String], RunVerdict?)>(([], nil))
-    func record(_ statuses: [String], verdict: RunVerdict) { state.withLock { $0 = (statuses, verdict) } }
-    var statuses: [String] { state.withLock { $0.0 } }
-    var verdict: RunVerdict? { state.withLock { $0.1 } }
+    private let state = NIOLockedValueBox<([String], RunVerdict?)>(([], nil))
+    func record(_ statuses: [String], verdict: RunVerdict) { state.withLockedValue { $0 = (statuses, verdict) } }
+    var statuses: [String] { state.withLockedValue { $0.0 } }
+    var verdict: RunVerdict? { state.withLockedValue { $0.1 } }
 }

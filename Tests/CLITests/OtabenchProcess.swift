@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 
 /// Runs the built `otabench` executable as a user would.
@@ -58,10 +58,10 @@ struct OtabenchProcess {
                 executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
     }
 
-    private static let copy = Mutex<URL?>(nil)
+    private static let copy = NIOLockedValueBox<URL?>(nil)
 
     private static func nobodysCopy() throws -> URL {
-        try copy.withLock { copy in
+        try copy.withLockedValue { copy in
             if let copy { return copy }
             let folder = URL(fileURLWithPath: "/tmp/otabench-for-nobody-\(getpid())")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,

@@ -3,7 +3,7 @@ import Firmware
 import Foundation
 import CloudOTA
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -19,8 +19,8 @@ struct CloudTransferTests {
         let tamper: Int?
         let reorder: Bool
         let powerCutAfter: Int?
-        let sent = Mutex(0)
-        let held = Mutex<(Int, [UInt8])?>(nil)
+        let sent = NIOLockedValueBox(0)
+        let held = NIOLockedValueBox<(Int, [UInt8])?>(nil)
 
         init(_ board: EmulatedBoard, dropAfter: Int? = nil, tamper: Int? = nil, reorder: Bool = false, powerCutAfter: Int? = nil) {
             base = EmulatedCloudSession(board: board)
@@ -35,19 +35,19 @@ struct CloudTransferTests {
         }
 
         func chunk(index: Int, data: [UInt8]) async throws -> CloudTransferAck {
-            let count = sent.withLock { $0 += 1; return $0 }
+            let count = sent.withLockedValue { $0 += 1; return $0 }
             if let dropAfter, count > dropAfter { throw LinkError.disconnected }
             if let powerCutAfter, count == powerCutAfter { await base.board.update { $0.powerOff() } }
             var data = data
             if index == tamper { data[data.count / 2] ^= 0x20 }
             if reorder {
                 // Every even chunk is held back and delivered after the next one, twice.
-                if index % 2 == 0, held.withLock({ $0 == nil }) {
-                    held.withLock { $0 = (index, data) }
+                if index % 2 == 0, held.withLockedValue({ $0 == nil }) {
+                    held.withLockedValue { $0 = (index, data) }
                     return CloudTransferAck(upTo: index, selective: [])
                 }
                 let ack = try await base.chunk(index: index, data: data)
-                if let (heldIndex, heldData) = held.withLock({ state -> (Int, [UInt8])? in defer { state = nil }; return state }) {
+                if let (heldIndex, heldData) = held.withLockedValue({ state -> (Int, [UInt8])? in defer { state = nil }; return state }) {
                     _ = try await base.chunk(index: heldIndex, data: heldData)
                     return try await base.chunk(index: heldIndex, data: heldData)
                 }

@@ -4,7 +4,7 @@ import Emulator
 import Firmware
 import Foundation
 import LocalCloud
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -99,11 +99,11 @@ struct DeviceFleetTests {
         try await CloudFleet.with(count: Self.size, folder: try temporaryFolder("fleet-resume"), sender: sender, appSize: 60_000) { fleet in
             let client = fleet.client
             // Boards 0..<10 lose their connection once they have acknowledged chunk 30 + index, once each.
-            let dropped = Mutex(Set<String>())
+            let dropped = NIOLockedValueBox(Set<String>())
             let gateway = fleet.gateway
             let droppers = Dictionary(uniqueKeysWithValues: fleet.ids.prefix(10).enumerated().map { ($1, 30 + $0) })
             gateway.watchAcknowledgements { device, ack in
-                guard let at = droppers[device], ack.upTo > at, dropped.withLock({ $0.insert(device).inserted }) else { return }
+                guard let at = droppers[device], ack.upTo > at, dropped.withLockedValue({ $0.insert(device).inserted }) else { return }
                 gateway.dropConnection(device)
             }
             // Boards 10..<15 lose power in the middle of the download (20 flash operations after it starts).
@@ -285,8 +285,8 @@ struct DeviceFleetTests {
     func directFlash() async throws {
         try await CloudFleet.with(count: Self.size, folder: try temporaryFolder("fleet-direct")) { fleet in
             var events = try await fleet.client.events(product: CloudFleet.product).makeAsyncIterator()
-            let acknowledgements = Mutex(0)
-            fleet.gateway.watchAcknowledgements { _, _ in acknowledgements.withLock { $0 += 1 } }
+            let acknowledgements = NIOLockedValueBox(0)
+            fleet.gateway.watchAcknowledgements { _, _ in acknowledgements.withLockedValue { $0 += 1 } }
             // Another build of product version 1 (what the product's release targets): a device running
             // any other version would be sent the release again at its next session.
             let app = try FirmwareSet.application(for: CloudFleet.platform, size: 24_000, seed: 77, product: .init(id: 4242, version: 1))
@@ -300,7 +300,7 @@ struct DeviceFleetTests {
             #expect(fleet.gateway.transfers.map(\.deviceID) == [fleet.ids[7]])
             // The board acknowledges chunks in pairs (§8.2: after two chunks or 200 ms), cumulatively.
             let chunks = try #require(fleet.gateway.transfers.first).chunkCount
-            let acks = acknowledgements.withLock { $0 }
+            let acks = acknowledgements.withLockedValue { $0 }
             #expect(acks >= chunks / 2 && acks < chunks, "\(acks) acknowledgements for \(chunks) chunks")
             // An application's own event reaches the product's stream, named by its device.
             fleet.connections[3].publish("temperature", "21.5")

@@ -8,7 +8,7 @@ import Links
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -289,12 +289,12 @@ final class Gate: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
-    var isOpen: Bool { state.withLock { $0.open } }
+    var isOpen: Bool { state.withLockedValue { $0.open } }
 
     func open() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             state.open = true
             defer { state.waiters = [] }
             return state.waiters
@@ -304,7 +304,7 @@ final class Gate: Sendable {
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let open = state.withLock { state in
+            let open = state.withLockedValue { state in
                 if state.open { return true }
                 state.waiters.append(continuation)
                 return false

@@ -1,6 +1,6 @@
 import Firmware
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -112,7 +112,7 @@ struct ReaderFuzzTests {
     func fuzz() async throws {
         let seeds = try Self.seeds()
         let workers = 2
-        let state = Mutex((failed: [UInt64](), finished: 0, checked: 0, stopped: false))
+        let state = NIOLockedValueBox((failed: [UInt64](), finished: 0, checked: 0, stopped: false))
         // Tens of seconds of CPU work: on threads of its own, so the cooperative pool stays free
         // for the tests that run beside it. Cancellable, so the time limit ends it on a machine
         // too busy to finish.
@@ -127,13 +127,13 @@ struct ReaderFuzzTests {
                         var local: [UInt64] = []
                         var checked = 0
                         for caseNumber in stride(from: worker, to: Self.inputCount, by: workers) {
-                            if checked % 512 == 0, state.withLock({ $0.stopped }) { break }
+                            if checked % 512 == 0, state.withLockedValue({ $0.stopped }) { break }
                             var generator = SplitMix64(seed: UInt64(caseNumber))
                             let input = Self.mutate(seeds.randomElement(using: &generator)!, &generator)
                             if !Self.check(input) { local.append(UInt64(caseNumber)) }
                             checked += 1
                         }
-                        let done: [UInt64]? = state.withLock { state in
+                        let done: [UInt64]? = state.withLockedValue { state in
                             state.failed += local
                             state.checked += checked
                             state.finished += 1
@@ -144,10 +144,10 @@ struct ReaderFuzzTests {
                 }
             }
         } onCancel: {
-            state.withLock { $0.stopped = true }
+            state.withLockedValue { $0.stopped = true }
         }
         #expect(failures.isEmpty, "incoherent results for case seeds \(failures.prefix(20))")
-        let checked = state.withLock { $0.checked }
+        let checked = state.withLockedValue { $0.checked }
         #expect(checked == Self.inputCount, "stopped after \(checked) of \(Self.inputCount) inputs")
     }
 }

@@ -1,15 +1,15 @@
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @Suite("Waiting for a state: woken by the change, never by a clock", .timeLimit(.minutes(1)))
 struct StateWaitersTests {
     /// A counter that tasks wait on, as an owner of a `StateWaiters` keeps one.
     final class Counter: Sendable {
-        let value = Mutex(0)
+        let value = NIOLockedValueBox(0)
         let waiters = StateWaiters<Int>()
-        func add(_ amount: Int) { waiters.wake(value.withLock { $0 += amount; return $0 }) }
-        func wait(for target: Int) async throws { try await waiters.wait(until: { $0 >= target }, now: { value.withLock { $0 } }) }
+        func add(_ amount: Int) { waiters.wake(value.withLockedValue { $0 += amount; return $0 }) }
+        func wait(for target: Int) async throws { try await waiters.wait(until: { $0 >= target }, now: { value.withLockedValue { $0 } }) }
     }
 
     @Test("A condition that already holds returns at once; one that does not waits for the change that makes it hold")
@@ -54,7 +54,7 @@ struct StateWaitersTests {
             }
             try await group.waitForAll()
         }
-        #expect(counter.value.withLock { $0 } == 2_000)
+        #expect(counter.value.withLockedValue { $0 } == 2_000)
         #expect(counter.waiters.count == 0)
     }
 }

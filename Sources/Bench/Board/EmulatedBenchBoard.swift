@@ -1,7 +1,7 @@
 import CloudOTA
 import ControlRequests
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import DFU
 import Emulator
 import Firmware
@@ -24,9 +24,9 @@ public final class EmulatedBenchBoard: Board {
     private let serialConsole: Task<SerialConsole, any Error>?
     /// The emulator's own supply unless a test hands it a switch that misbehaves.
     private let powerSwitch: any PowerSwitch
-    private let lastCut = Mutex<PowerCutRecord?>(nil)
+    private let lastCut = NIOLockedValueBox<PowerCutRecord?>(nil)
     /// The console line (numbered from the board's first) the current case started at.
-    private let caseConsoleStart = Mutex(0)
+    private let caseConsoleStart = NIOLockedValueBox(0)
     /// What the limits on waits for the board are measured on. The waits themselves end at the
     /// board's change, so these limits only stop a board that never gets there.
     private let limitClock: any Clock<Duration>
@@ -129,7 +129,7 @@ public final class EmulatedBenchBoard: Board {
         guard cut.phase == .dfuWrite else {
             throw BoardError(board: name, operation: "power cut", reason: "a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write")
         }
-        lastCut.withLock { $0 = nil }
+        lastCut.withLockedValue { $0 = nil }
         let triggered = TriggeredPowerCut(
             board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero,
             waitForConsoleLine: { [self] text, after in
@@ -140,7 +140,7 @@ public final class EmulatedBenchBoard: Board {
         let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
             try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
         }
-        lastCut.withLock { $0 = record }
+        lastCut.withLockedValue { $0 = record }
     }
 
     private func dfuWrite(_ image: FirmwareImage, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
@@ -225,7 +225,7 @@ public final class EmulatedBenchBoard: Board {
             await emulator.update { $0.storage.faults = .none }
             // The emulator cuts inside the flash operation itself: no switch, no latency.
             let landed = await emulator.snapshot().transferLostAt
-            lastCut.withLock {
+            lastCut.withLockedValue {
                 $0 = PowerCutRecord(trigger: cut.trigger, sentAtTrigger: nil, sentAtCut: cut.phase == .download ? landed : nil,
                                     latency: .zero, offTime: .zero)
             }
@@ -235,7 +235,7 @@ public final class EmulatedBenchBoard: Board {
         }
     }
 
-    public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLock { $0 } }
+    public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLockedValue { $0 } }
 
     public func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
         try await control.updateFirmware(image.bytes, stopAfter: bytes)
@@ -309,29 +309,29 @@ public final class EmulatedBenchBoard: Board {
     public func powerOn() async throws { try await powerSwitch.setPower(true) }
 
     public func consoleLines() async -> [String] {
-        let start = caseConsoleStart.withLock { $0 }
+        let start = caseConsoleStart.withLockedValue { $0 }
         if let capture = try? await capture() { return await capture.linesPrinted(since: start).map(\.text) }
         let model = await emulator.snapshot()
         return Array(model.console.dropFirst(max(0, start - (model.consoleLinesPrinted - model.console.count))).map(\.text))
     }
 
     public func beginCase() async {
-        lastCut.withLock { $0 = nil }
+        lastCut.withLockedValue { $0 = nil }
         _ = await takeEvents()
         let printed: Int
         if let capture = try? await capture() { printed = await capture.lineCount } else { printed = await emulator.snapshot().consoleLinesPrinted }
-        caseConsoleStart.withLock { $0 = printed }
+        caseConsoleStart.withLockedValue { $0 = printed }
     }
 
     public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
         if let capture = try await capture() {
-            let start = caseConsoleStart.withLock { $0 }
+            let start = caseConsoleStart.withLockedValue { $0 }
             do { return try await capture.waitForLine(containing: text, after: start + after, timeout: timeout) } catch {
                 throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
             }
         }
         // Counted from this case's first line, as `consoleLines()` is.
-        let first = caseConsoleStart.withLock { $0 } + after
+        let first = caseConsoleStart.withLockedValue { $0 } + after
         let printed = try await waitForBoard(timeout) { model in
             let kept = model.consoleLinesPrinted - model.console.count
             return model.console.dropFirst(max(0, first - kept)).contains { $0.text.contains(text) }
@@ -386,16 +386,16 @@ public final class EmulatedBenchBoard: Board {
 
 /// A stream whose first reads return bytes already taken from `base`.
 private final class PrefixedStream<Base: ByteStream>: ByteStream {
-    private let pending: Mutex<[UInt8]>
+    private let pending: NIOLockedValueBox<[UInt8]>
     private let base: Base
 
     init(prefix: [UInt8], base: Base) {
-        pending = Mutex(prefix)
+        pending = NIOLockedValueBox(prefix)
         self.base = base
     }
 
     func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
-        let taken = pending.withLock { bytes -> [UInt8] in
+        let taken = pending.withLockedValue { bytes -> [UInt8] in
             let taken = Array(bytes.prefix(maximum))
             bytes.removeFirst(taken.count)
             return taken
@@ -409,10 +409,10 @@ private final class PrefixedStream<Base: ByteStream>: ByteStream {
 
 /// Remembers how many of a growing event list a reader has seen.
 final class EventCursor: Sendable {
-    private let seen = Mutex(0)
+    private let seen = NIOLockedValueBox(0)
 
     func take<T>(_ all: [T]) -> [T] {
-        let start = seen.withLock { count in
+        let start = seen.withLockedValue { count in
             let start = min(count, all.count)
             count = all.count
             return start
@@ -431,14 +431,14 @@ final class ProvisionedTemplates: Sendable {
     }
 
     static let shared = ProvisionedTemplates()
-    private let templates = Mutex<[PlatformID: Template]>([:])
+    private let templates = NIOLockedValueBox<[PlatformID: Template]>([:])
 
     func template(for platform: Platform) throws -> Template {
-        if let cached = templates.withLock({ $0[platform.id] }) { return cached }
+        if let cached = templates.withLockedValue({ $0[platform.id] }) { return cached }
         let firmware = try FirmwareSet.standard(for: platform)
         let board = try BoardModel.provisioned(platform: platform, firmware: firmware)
         let template = Template(firmware: firmware, board: board, library: try FirmwareLibrary.built(for: platform, standard: firmware))
-        templates.withLock { $0[platform.id] = template }
+        templates.withLockedValue { $0[platform.id] = template }
         return template
     }
 }

@@ -5,7 +5,7 @@ import Firmware
 import Foundation
 import Links
 import Serial
-import Synchronization
+import NIOConcurrencyHelpers
 import USB
 
 /// A board on USB, found and followed by its device id across normal and DFU mode (it
@@ -27,9 +27,9 @@ public final class USBBoard: Board {
     /// The stretch after the board leaves USB to apply an update in which an apply-phase cut at a
     /// fraction lands: the bootloader's copy cannot be watched from outside, so it is timed.
     public let applyWindow: Duration
-    private let lastCut = Mutex<PowerCutRecord?>(nil)
+    private let lastCut = NIOLockedValueBox<PowerCutRecord?>(nil)
     /// The console line (as the capture numbers them) the current case started at.
-    private let caseConsoleStart = Mutex(0)
+    private let caseConsoleStart = NIOLockedValueBox(0)
     /// Updates through a cloud API (Particle's, from PARTICLE_ACCESS_TOKEN), when the bench has
     /// credentials: the board must be claimed by that account or product and online.
     public let cloud: CloudFlash?
@@ -132,7 +132,7 @@ public final class USBBoard: Board {
     private func transfer(_ image: FirmwareImage, cuttingPower cut: PowerCut,
                           _ transfer: @Sendable (@escaping TriggeredPowerCut.Progress) async throws -> Void) async throws {
         guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
-        lastCut.withLock { $0 = nil }
+        lastCut.withLockedValue { $0 = nil }
         let triggered = TriggeredPowerCut(
             board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow,
             waitForConsoleLine: { [self] text, after in
@@ -140,7 +140,7 @@ public final class USBBoard: Board {
             },
             waitUntilGone: { [self] in try await waitUntilGone() })
         let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: await consoleLines().count, transfer: transfer)
-        lastCut.withLock { $0 = record }
+        lastCut.withLockedValue { $0 = record }
     }
 
     private func dfuWrite(_ image: FirmwareImage, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
@@ -203,7 +203,7 @@ public final class USBBoard: Board {
         }
     }
 
-    public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLock { $0 } }
+    public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLockedValue { $0 } }
 
     /// Waits (bounded) for the board to leave USB, as it does when it resets to apply an update.
     /// A board that re-enumerates in another mode at once (a DFU leave) counts as gone too.
@@ -270,21 +270,21 @@ public final class USBBoard: Board {
     }
 
     public func consoleLines() async -> [String] {
-        let start = caseConsoleStart.withLock { $0 }
+        let start = caseConsoleStart.withLockedValue { $0 }
         return await console?.linesPrinted(since: start).map(\.text) ?? []
     }
 
     public func beginCase() async {
-        lastCut.withLock { $0 = nil }
+        lastCut.withLockedValue { $0 = nil }
         let start = await console?.lineCount ?? 0
-        caseConsoleStart.withLock { $0 = start }
+        caseConsoleStart.withLockedValue { $0 = start }
     }
 
     public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
         guard let console else {
             throw BoardError(board: name, operation: "read the console", reason: "the bench was given no console log for this board")
         }
-        let start = caseConsoleStart.withLock { $0 }
+        let start = caseConsoleStart.withLockedValue { $0 }
         do { return try await console.waitForLine(containing: text, after: start + after, timeout: timeout) } catch {
             let attached = await console.attachedDevice != nil
             throw BoardError(board: name, operation: "wait for \"\(text)\" on the console",

@@ -1,12 +1,12 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What the runner tells a person while it works: one line per finished case on stderr,
 /// and on a terminal a status line kept up to date.
 public final class ProgressReporter: Sendable {
     private let output: FileHandle?
     private let live: Bool
-    private let state = Mutex((done: 0, total: 0, failed: 0))
+    private let state = NIOLockedValueBox((done: 0, total: 0, failed: 0))
 
     public init(output: FileHandle?, live: Bool = false) {
         self.output = output
@@ -19,12 +19,12 @@ public final class ProgressReporter: Sendable {
     }
 
     func begin(total: Int) {
-        state.withLock { $0 = (0, total, 0) }
+        state.withLockedValue { $0 = (0, total, 0) }
         write("running \(total) cases\n")
     }
 
     func caseEnded(_ result: CaseResult) {
-        let (done, total, failed) = state.withLock { value -> (Int, Int, Int) in
+        let (done, total, failed) = state.withLockedValue { value -> (Int, Int, Int) in
             value.done += 1
             if result.status.failsRun { value.failed += 1 }
             return (value.done, value.total, value.failed)

@@ -1,6 +1,6 @@
 import Foundation
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs scenario cases on boards: boards in parallel (each one case at a time), timeouts on
 /// every step and case, retries with flaky marking, known issues, a recovery ladder after a
@@ -304,9 +304,9 @@ public struct Runner: Sendable {
 
 /// Boards waiting for a worker.
 final class WorkQueue<Item: Sendable>: Sendable {
-    private let items: Mutex<[Item]>
+    private let items: NIOLockedValueBox<[Item]>
 
-    init(_ items: [Item]) { self.items = Mutex(items.reversed()) }
+    init(_ items: [Item]) { self.items = NIOLockedValueBox(items.reversed()) }
 
-    func next() -> Item? { items.withLock { $0.popLast() } }
+    func next() -> Item? { items.withLockedValue { $0.popLast() } }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The device's side of v3 acknowledgements (§8.2): one after every second chunk, or 200 ms
 /// after a chunk that has no partner, each cumulative (it answers the newest chunk's request
@@ -31,7 +31,7 @@ final class AcknowledgementBatch: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let output: AsyncStream<DeviceMessage>.Continuation
     private let clock: any Clock<Duration>
     /// One element per arming of the timer, for `runTimer`.
@@ -47,7 +47,7 @@ final class AcknowledgementBatch: Sendable {
     /// A chunk's acknowledgement: queued now if it completes a pair, else after the delay unless
     /// another chunk comes first.
     func add(id: UInt32, _ response: DeviceResponse) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.ended else { return }
             state.pending = (id, response)
             state.count += 1
@@ -64,7 +64,7 @@ final class AcknowledgementBatch: Sendable {
 
     /// Queues the acknowledgement still held, if any.
     func flush() {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.ended, let due = state.take() else { return }
             output.yield(due)
         }
@@ -73,7 +73,7 @@ final class AcknowledgementBatch: Sendable {
     /// Queues `message` (another answer, an event) after the acknowledgement still held, so the
     /// cloud reads them in order.
     func send(afterFlushing message: DeviceMessage) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.ended else { return }
             if let due = state.take() { output.yield(due) }
             output.yield(message)
@@ -83,7 +83,7 @@ final class AcknowledgementBatch: Sendable {
     /// The session is over: what is held is dropped (the device lost power with it, or the
     /// connection is gone), and the timer stops.
     func end() {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.ended = true
             state.pending = nil
             state.count = 0
@@ -96,7 +96,7 @@ final class AcknowledgementBatch: Sendable {
     func runTimer() async {
         for await _ in armings {
             do { try await clock.sleep(for: Self.delay) } catch { return }
-            state.withLock { state in
+            state.withLockedValue { state in
                 state.timerArmed = false
                 guard !state.ended, let due = state.take() else { return }
                 output.yield(due)

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Where a device finds its cloud.
 public struct DeviceCloudEndpoint: Hashable, Sendable {
@@ -173,13 +173,13 @@ public struct DeviceCloudClient: Sendable {
 /// Whether the TLS handshake completed: a connection that closes before it did was refused by
 /// TLS (a failed certificate check can show as a bare close rather than an error).
 final class TLSHandshakeFlag: Sendable {
-    private let completed = Mutex(false)
+    private let completed = NIOLockedValueBox(false)
 
-    func complete() { completed.withLock { $0 = true } }
+    func complete() { completed.withLockedValue { $0 = true } }
 
     /// How a session whose connection closed ended: closed, or refused when TLS never completed.
     func closed() throws -> DeviceSessionEnd {
-        guard completed.withLock({ $0 }) else { throw DeviceChannelError.untrustedPeer("the connection closed before the TLS handshake completed") }
+        guard completed.withLockedValue({ $0 }) else { throw DeviceChannelError.untrustedPeer("the connection closed before the TLS handshake completed") }
         return .connectionClosed
     }
 }

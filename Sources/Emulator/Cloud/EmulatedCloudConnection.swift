@@ -1,5 +1,5 @@
 import CloudOTA
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// An emulated board's network connection to its cloud: while the board runs Device OS it holds
 /// a session (TLS, its own certificate), connects again after every reset, and stays away
@@ -18,7 +18,7 @@ public final class EmulatedCloudConnection: Sendable {
         var lastError: DeviceChannelError?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init(board: EmulatedBoard, client: DeviceCloudClient, retryDelay: Duration = .milliseconds(500)) {
         self.board = board
@@ -27,11 +27,11 @@ public final class EmulatedCloudConnection: Sendable {
     }
 
     /// Sessions begun (each connect with a hello).
-    public var sessionCount: Int { state.withLock { $0.sessions } }
-    public var sessionEnds: [DeviceSessionEnd] { state.withLock { $0.ends } }
+    public var sessionCount: Int { state.withLockedValue { $0.sessions } }
+    public var sessionEnds: [DeviceSessionEnd] { state.withLockedValue { $0.ends } }
     /// Why the last attempt failed, if it did (an untrusted cloud, an unreachable one).
-    public var lastError: DeviceChannelError? { state.withLock { $0.lastError } }
-    public var isConnected: Bool { state.withLock { $0.outbox != nil } }
+    public var lastError: DeviceChannelError? { state.withLockedValue { $0.lastError } }
+    public var isConnected: Bool { state.withLockedValue { $0.outbox != nil } }
 
     /// Keeps the board connected until the task is cancelled.
     public func run() async {
@@ -40,26 +40,26 @@ public final class EmulatedCloudConnection: Sendable {
             // the board's change, or ended by cancellation).
             guard (try? await board.waitUntil({ $0.runsDeviceOS })) != nil else { break }
             let (outbox, input) = AsyncStream.makeStream(of: (name: String, data: String).self)
-            state.withLock { state in
+            state.withLockedValue { state in
                 state.outbox = input
                 state.sessions += 1
             }
             do {
                 let end = try await client.session(device: EmulatedCloudSession(board: board), outbox: outbox)
-                state.withLock { state in
+                state.withLockedValue { state in
                     state.outbox = nil
                     state.ends.append(end)
                     state.lastError = nil
                 }
             } catch {
-                state.withLock { state in
+                state.withLockedValue { state in
                     state.outbox = nil
                     state.lastError = error as? DeviceChannelError ?? .unreachable("\(error)")
                 }
                 try? await Task.sleep(for: retryDelay)
             }
         }
-        state.withLock { $0.outbox?.finish() }
+        state.withLockedValue { $0.outbox?.finish() }
     }
 
     /// `System.disableUpdates()`: the flag changes and `particle/device/updates/enabled` "false"
@@ -76,13 +76,13 @@ public final class EmulatedCloudConnection: Sendable {
 
     /// The network drops: the session ends and the board connects again.
     public func dropConnection() {
-        state.withLock { $0.outbox?.finish() }
+        state.withLockedValue { $0.outbox?.finish() }
     }
 
     /// `Particle.publish(name, data)` from the board's application: on the cloud's event
     /// streams while connected, dropped otherwise (as Device OS drops an unsent publish).
     public func publish(_ name: String, _ data: String) {
-        _ = state.withLock { $0.outbox }?.yield((name, data))
+        _ = state.withLockedValue { $0.outbox }?.yield((name, data))
     }
 }
 

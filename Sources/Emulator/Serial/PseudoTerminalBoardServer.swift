@@ -1,7 +1,7 @@
 import Foundation
 import Links
 import Serial
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Gives an emulated board a USB serial port of its own: a pseudo-terminal that screen,
 /// picocom, lrzsz or otabench open like /dev/ttyACM0, carrying its console and listening mode.
@@ -25,11 +25,11 @@ public final class PseudoTerminalBoardServer: Sendable {
 
     /// The board's pseudo-terminal, while it has one, and who waits for it.
     final class CurrentPort: Sendable {
-        let path = Mutex<String?>(nil)
+        let path = NIOLockedValueBox<String?>(nil)
         let waiters = StateWaiters<String?>()
 
         func set(_ new: String?) {
-            path.withLock { $0 = new }
+            path.withLockedValue { $0 = new }
             waiters.wake(new)
         }
     }
@@ -52,14 +52,14 @@ public final class PseudoTerminalBoardServer: Sendable {
     }
 
     /// The pseudo-terminal's current path, while the board has one.
-    public var path: String? { port.path.withLock { $0 } }
+    public var path: String? { port.path.withLockedValue { $0 } }
 
     /// Waits until the board has a port; returns its path. The limit stops a board that never gets
     /// one, far beyond what a loaded machine makes of the wait.
     public func waitForPort(timeout: Duration = .seconds(30)) async throws -> String {
         let port = self.port
         guard try await finished(within: timeout, clock: clock, {
-            try await port.waiters.wait(until: { $0 != nil }, now: { port.path.withLock { $0 } })
+            try await port.waiters.wait(until: { $0 != nil }, now: { port.path.withLockedValue { $0 } })
         }) != nil else { throw LinkError.timedOut }
         // A reset may have taken it since; the caller's next step finds that out, as on a real tty.
         if let path { return path }

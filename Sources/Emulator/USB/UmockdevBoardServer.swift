@@ -3,7 +3,7 @@ import Dispatch
 import Firmware
 import Foundation
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Serves emulated boards as USB devices through umockdev: libusb, libudev, dfu-util or
 /// lsusb in a process running under umockdev's preload (with `UMOCKDEV_DIR` set) see them
@@ -25,7 +25,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// `reconcileLocked` with this lock held. Order: this lock, then `state`; never the other way,
     /// since the ioctl thread holds `state` without it.
     private let testbedLock = NSLock()
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     struct State: @unchecked Sendable {
         var boards: [Served] = []
@@ -102,7 +102,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     }
 
     /// Control transfers served so far.
-    public var transfers: Int { state.withLock { $0.transfers } }
+    public var transfers: Int { state.withLockedValue { $0.transfers } }
 
     /// Adds a board on bus 1, on a root port of its own or on `port` of the emulated hub `hub`
     /// (an index from `addHub`); returns its index for `board(_:)`.
@@ -113,14 +113,14 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         try testbedLock.withLock { () throws -> Int in
             let index = try allocateBoard(model, hub: hub, port: port)
             try attachHandlerLocked(node: nodePath(index))
-            state.withLock { $0.boards[index].attached = true }
+            state.withLockedValue { $0.boards[index].attached = true }
             try reconcileLocked(index)
             return index
         }
     }
 
     private func allocateBoard(_ model: BoardModel, hub: Int?, port: Int?) throws -> Int {
-        try state.withLock { state -> Int in
+        try state.withLockedValue { state -> Int in
             let address = 5 + state.boards.count
             // From 121 up the addresses are the hubs': a board there would take a hub's device node.
             guard address < 121 else { throw LinkError.other("the emulated bus 1 takes 116 boards at most") }
@@ -149,7 +149,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     }
 
     private func addHubLocked(_ hub: EmulatedHub, twin: Int?) throws -> Int {
-        let (index, served) = try state.withLock { state -> (Int, ServedHub) in
+        let (index, served) = try state.withLockedValue { state -> (Int, ServedHub) in
             let bus = hub.superSpeed ? 2 : 1
             // Root ports 1…4 hold hubs; boards on the root hub take ports from 5 up.
             let rootPort = state.hubs.filter { $0.bus == bus }.count + 1
@@ -188,10 +188,10 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     }
 
     /// Where the hub is, as uhubctl's `-l` and the inventory's `power-hub` name it.
-    public func hubLocation(_ index: Int) -> String { state.withLock { $0.hubs[index].location } }
+    public func hubLocation(_ index: Int) -> String { state.withLockedValue { $0.hubs[index].location } }
 
     /// The hub's state now (its port power bits).
-    public func hub(_ index: Int) -> EmulatedHub { state.withLock { $0.hubs[index].hub } }
+    public func hub(_ index: Int) -> EmulatedHub { state.withLockedValue { $0.hubs[index].hub } }
 
     /// Whether the hub port's VBUS is on: either half of a USB 3 hub keeps it on.
     private static func portPowered(_ state: State, hub: Int, port: Int) -> Bool {
@@ -218,7 +218,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     /// Boards whose hub port lost or regained VBUS go off or boot, and leave or join USB.
     private func applyHubPower(_ hub: Int) {
-        let changed = state.withLock { state -> [Int] in
+        let changed = state.withLockedValue { state -> [Int] in
             let halves = Set([hub] + (state.hubs[hub].twin.map { [$0] } ?? []))
             var changed: [Int] = []
             for index in state.boards.indices {
@@ -254,22 +254,22 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// Makes a board stop answering USB requests (a hung firmware, a bad cable): transfers
     /// stay in flight until the host times them out.
     public func setUnresponsive(_ index: Int, _ unresponsive: Bool) {
-        state.withLock { state in
+        state.withLockedValue { state in
             if unresponsive { state.unresponsive.insert(index) } else { state.unresponsive.remove(index) }
         }
     }
 
     /// The board's state now.
-    public func board(_ index: Int) -> BoardModel { state.withLock { $0.boards[index].model } }
+    public func board(_ index: Int) -> BoardModel { state.withLockedValue { $0.boards[index].model } }
 
     /// Changes a board (power, faults…) and republishes it if its USB identity changed.
     public func update(_ index: Int, _ body: (inout BoardModel) -> Void) {
-        state.withLock { body(&$0.boards[index].model) }
+        state.withLockedValue { body(&$0.boards[index].model) }
         republishIfNeeded(index)
     }
 
     private func nodePath(_ index: Int) -> String {
-        let (bus, address) = state.withLock { ($0.boards[index].bus, $0.boards[index].address) }
+        let (bus, address) = state.withLockedValue { ($0.boards[index].bus, $0.boards[index].address) }
         return String(format: "bus/usb/%03d/%03d", bus, address)
     }
 
@@ -338,7 +338,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// on (reset, lost power) while the testbed was being changed.
     private func reconcileLocked(_ index: Int) throws {
         while true {
-            let presence = state.withLock { state -> Presence in
+            let presence = state.withLockedValue { state -> Presence in
                 let served = state.boards[index]
                 return Presence(platform: served.model.platform, mode: served.model.mode, deviceID: served.model.deviceID,
                                 bootCount: served.model.bootCount, shown: served.lastProductID, shownBoot: served.lastBootCount,
@@ -351,7 +351,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
                 umockdev_testbed_remove_device(testbed, "/sys" + presence.sysPath)
                 // Reset, back in the same mode: a host must get to see it gone.
                 let gap = presence.wanted == shown
-                let number = state.withLock { state -> Int in
+                let number = state.withLockedValue { state -> Int in
                     state.boards[index].lastProductID = nil
                     guard gap else { return 0 }
                     state.boards[index].resetGaps += 1
@@ -372,7 +372,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
                                                       descriptors: descriptors.device + descriptors.configuration,
                                                       serial: presence.deviceID,
                                                       attributes: ["manufacturer": "Particle", "product": descriptors.strings[2] ?? ""]).text)
-                state.withLock {
+                state.withLockedValue {
                     $0.boards[index].lastProductID = product
                     $0.boards[index].lastBootCount = presence.bootCount
                 }
@@ -386,7 +386,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// The board may come back, if it still should be on USB by now.
     private func endResetGap(_ index: Int, _ number: Int) {
         testbedLock.withLock {
-            let ours = state.withLock { state -> Bool in
+            let ours = state.withLockedValue { state -> Bool in
                 guard state.boards[index].resetGap == number else { return false }
                 state.boards[index].resetGap = nil
                 return true
@@ -402,7 +402,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// What a device node is: a board's, or (as a negative number, -1 - index) a hub's.
     private func index(of client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Int? {
         guard let devnode = umockdev_ioctl_client_get_devnode(client).map({ String(cString: $0) }) else { return nil }
-        return state.withLock { state in
+        return state.withLockedValue { state in
             if let hub = state.hubs.firstIndex(where: { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.address) == devnode }) {
                 return -1 - hub
             }
@@ -447,7 +447,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         case 11:  // DISCARDURB: the host gave up on a URB; it completes as cancelled
             // The argument is the URB's address in the client: the value the ioctl passed.
             let passed = argument.pointee.data.map { UInt(bitPattern: $0.withMemoryRebound(to: Int.self, capacity: 1) { $0.pointee }) }
-            let found = state.withLock { state -> Bool in
+            let found = state.withLockedValue { state -> Bool in
                 guard let position = state.pending[clientKey]?.firstIndex(where: { $0.held && ($0.urb.pointee.client_addr == passed || $0.urb.pointee.client_addr == argument.pointee.client_addr) }) else { return false }
                 state.pending[clientKey]![position].held = false
                 state.pending[clientKey]![position].waitsForSerialOutput = nil
@@ -476,11 +476,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         if type == 3 || type == 1 {  // bulk, interrupt
             let isIn = endpoint & 0x80 != 0
             var pending = PendingURB(urb: urb, status: 0, data: [], isIn: isIn, dataOffset: 0)
-            let unresponsive = state.withLock { $0.unresponsive.contains(board) }
+            let unresponsive = state.withLockedValue { $0.unresponsive.contains(board) }
             if unresponsive || type == 1 || (isIn && endpoint != 0x81) || (!isIn && endpoint != 0x01) {
                 pending.held = true
             } else if isIn {
-                let output = state.withLock { $0.boards[board].model.takeSerialOutput(maximum: length) }
+                let output = state.withLockedValue { $0.boards[board].model.takeSerialOutput(maximum: length) }
                 if output.isEmpty {
                     pending.held = true
                     pending.waitsForSerialOutput = (board, length)
@@ -489,11 +489,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
                 }
             } else if length > 0, let buffer = umockdev_ioctl_data_resolve(urb, gsize(otabench_urb_offset_buffer()), gsize(length), nil) {
                 let bytes = Array(UnsafeBufferPointer(start: buffer.pointee.data, count: Int(buffer.pointee.data_len)))
-                state.withLock { $0.boards[board].model.serialInput(bytes) }
+                state.withLockedValue { $0.boards[board].model.serialInput(bytes) }
                 pending.data = Array(repeating: 0, count: bytes.count)
             }
             _ = umockdev_ioctl_data_ref(urb)
-            state.withLock { $0.pending[client, default: []].append(pending) }
+            state.withLockedValue { $0.pending[client, default: []].append(pending) }
             return
         }
         var status: Int32 = -Int32(EPIPE)
@@ -506,12 +506,12 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             let wLength = UInt16(bytes[6]) | (UInt16(bytes[7]) << 8)
             let setup = ControlSetup(requestType: bytes[0], request: bytes[1], value: value, index: index, length: wLength)
             isIn = setup.requestType & 0x80 != 0
-            if state.withLock({ $0.unresponsive.contains(board) }) {
+            if state.withLockedValue({ $0.unresponsive.contains(board) }) {
                 _ = umockdev_ioctl_data_ref(urb)
-                state.withLock { $0.pending[client, default: []].append(PendingURB(urb: urb, status: 0, data: [], isIn: isIn, held: true)) }
+                state.withLockedValue { $0.pending[client, default: []].append(PendingURB(urb: urb, status: 0, data: [], isIn: isIn, held: true)) }
                 return
             }
-            let answer = state.withLock { state -> ControlReply? in
+            let answer = state.withLockedValue { state -> ControlReply? in
                 state.transfers += 1
                 return state.boards[board].model.usbControl(setup, data: Array(bytes[8...]))
             }
@@ -528,7 +528,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             scheduleReenumerationIfNeeded(board)
         }
         _ = umockdev_ioctl_data_ref(urb)
-        state.withLock { $0.pending[client, default: []].append(PendingURB(urb: urb, status: status, data: reply, isIn: isIn)) }
+        state.withLockedValue { $0.pending[client, default: []].append(PendingURB(urb: urb, status: status, data: reply, isIn: isIn)) }
     }
 
     /// A hub answers its control URBs at once; its status-change endpoint never reports, so
@@ -542,7 +542,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             let setup = ControlSetup(requestType: bytes[0], request: bytes[1], value: UInt16(bytes[2]) | UInt16(bytes[3]) << 8,
                                      index: UInt16(bytes[4]) | UInt16(bytes[5]) << 8, length: UInt16(bytes[6]) | UInt16(bytes[7]) << 8)
             let isIn = setup.requestType & 0x80 != 0
-            let (answer, powerBefore, powerAfter) = state.withLock { state -> (ControlReply, [Bool], [Bool]) in
+            let (answer, powerBefore, powerAfter) = state.withLockedValue { state -> (ControlReply, [Bool], [Bool]) in
                 state.transfers += 1
                 let before = state.hubs[hub].hub.portPower
                 let boards = state.boards
@@ -559,11 +559,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             if powerBefore != powerAfter { applyHubPower(hub) }
         }
         _ = umockdev_ioctl_data_ref(urb)
-        state.withLock { $0.pending[client, default: []].append(pending) }
+        state.withLockedValue { $0.pending[client, default: []].append(pending) }
     }
 
     private func reap(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, client: UnsafeMutablePointer<UMockdevIoctlClient>, key: UInt) {
-        let next = state.withLock { state -> PendingURB? in
+        let next = state.withLockedValue { state -> PendingURB? in
             guard var queue = state.pending[key] else { return nil }
             // A console read that was waiting completes as soon as the board has printed something.
             for position in queue.indices where queue[position].held {
@@ -609,7 +609,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// A request that reset the board (into DFU, say) is answered first; the board then leaves
     /// USB and comes back with its new product id, as a real one does after its status stage.
     private func scheduleReenumerationIfNeeded(_ board: Int) {
-        let changed = state.withLock { state -> Bool in
+        let changed = state.withLockedValue { state -> Bool in
             let served = state.boards[board]
             return served.model.mode.productID(served.model.platform) != served.lastProductID
                 || served.model.bootCount != served.lastBootCount
@@ -622,7 +622,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     /// The bootloader resets about 500 ms after delivering the manifest status (§2.6).
     private func scheduleLeaveIfNeeded(_ board: Int) {
-        let scheduled = state.withLock { $0.boards[board].model.mode == .dfu && $0.boards[board].model.dfu.resetScheduled }
+        let scheduled = state.withLockedValue { $0.boards[board].model.mode == .dfu && $0.boards[board].model.dfu.resetScheduled }
         guard scheduled else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(500)) { [weak self] in
             self?.update(board) { $0.dfuCompleteLeave() }

@@ -6,7 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
+import NIOConcurrencyHelpers
 import X509
 
 /// The local cloud's device-facing side: devices hold TLS sessions with it (each proving its
@@ -42,14 +42,14 @@ public final class DeviceGateway: Sendable {
     public let helloTimeout: Duration
     /// What a session's wait for an acknowledgement is timed on.
     let clock: any Clock<Duration>
-    let fault: Mutex<(@Sendable (String, Int, inout [UInt8]) -> Void)?> = Mutex(nil)
-    let acknowledgementHook: Mutex<(@Sendable (String, CloudTransferAck) -> Void)?> = Mutex(nil)
-    let checkpointHook: Mutex<(@Sendable (String, Checkpoint) async -> Void)?> = Mutex(nil)
-    private let sessions = Mutex<[String: DeviceSession]>([:])
-    private let record = Mutex<[Transfer]>([])
-    private let turnedAway = Mutex<[String]>([])
+    let fault: NIOLockedValueBox<(@Sendable (String, Int, inout [UInt8]) -> Void)?> = NIOLockedValueBox(nil)
+    let acknowledgementHook: NIOLockedValueBox<(@Sendable (String, CloudTransferAck) -> Void)?> = NIOLockedValueBox(nil)
+    let checkpointHook: NIOLockedValueBox<(@Sendable (String, Checkpoint) async -> Void)?> = NIOLockedValueBox(nil)
+    private let sessions = NIOLockedValueBox<[String: DeviceSession]>([:])
+    private let record = NIOLockedValueBox<[Transfer]>([])
+    private let turnedAway = NIOLockedValueBox<[String]>([])
     /// Sessions begun per device (each hello that was accepted), and who waits for the next one.
-    private let begun = Mutex<[String: Int]>([:])
+    private let begun = NIOLockedValueBox<[String: Int]>([:])
     private let sessionWaiters = StateWaiters<[String: Int]>()
     /// Accepted connections not yet taken by `serve` (NIO traps when one of these is dropped
     /// unused, as its server stream does to those still arriving when it closes: the gateway
@@ -61,7 +61,7 @@ public final class DeviceGateway: Sendable {
         var stopping = false
     }
 
-    private let connections = Mutex(Connections())
+    private let connections = NIOLockedValueBox(Connections())
     private let logger: Logger
 
     public init(store: LocalCloudStore, events: EventHub, trust: CloudTrust, sender: CloudUpdateSender = CloudUpdateSender(),
@@ -79,13 +79,13 @@ public final class DeviceGateway: Sendable {
 
     /// Alters chunks on their way out (a corrupted source), for tests of the device's check.
     public func injectChunkFault(_ fault: (@Sendable (_ device: String, _ index: Int, _ data: inout [UInt8]) -> Void)?) {
-        self.fault.withLock { $0 = fault }
+        self.fault.withLockedValue { $0 = fault }
     }
 
     /// Sees each acknowledgement a device sends during a transfer (to cut a transfer at a point
     /// the device has reached), for tests.
     public func watchAcknowledgements(_ hook: (@Sendable (_ device: String, _ ack: CloudTransferAck) -> Void)?) {
-        acknowledgementHook.withLock { $0 = hook }
+        acknowledgementHook.withLockedValue { $0 = hook }
     }
 
     /// Points in a session's life where a test can hold it, to force an interleaving that load
@@ -100,32 +100,32 @@ public final class DeviceGateway: Sendable {
 
     /// Holds each session at every `Checkpoint` until `hook` returns, for tests.
     func hold(at hook: (@Sendable (_ device: String, _ point: Checkpoint) async -> Void)?) {
-        checkpointHook.withLock { $0 = hook }
+        checkpointHook.withLockedValue { $0 = hook }
     }
 
     private func pass(_ point: Checkpoint, of device: String) async {
-        guard let hook = checkpointHook.withLock({ $0 }) else { return }
+        guard let hook = checkpointHook.withLockedValue({ $0 }) else { return }
         await hook(device, point)
     }
 
-    public var transfers: [Transfer] { record.withLock { $0 } }
+    public var transfers: [Transfer] { record.withLockedValue { $0 } }
     /// Why connections were turned away before a session began (TLS refusals, a certificate
     /// naming another device, an unknown device), oldest first.
-    public var refusals: [String] { turnedAway.withLock { $0 } }
-    public var onlineDevices: Set<String> { sessions.withLock { Set($0.keys) } }
+    public var refusals: [String] { turnedAway.withLockedValue { $0 } }
+    public var onlineDevices: Set<String> { sessions.withLockedValue { Set($0.keys) } }
     /// Sessions a device has begun since the gateway started (each hello that was accepted).
-    public func sessionsBegun(_ deviceID: String) -> Int { begun.withLock { $0[deviceID] ?? 0 } }
+    public func sessionsBegun(_ deviceID: String) -> Int { begun.withLockedValue { $0[deviceID] ?? 0 } }
 
     /// Returns once the device has begun more than `count` sessions (its hello accepted, online):
     /// at the hello itself, so a loaded machine makes this later, never wrong. Throws
     /// CancellationError when the waiting task is cancelled (a caller's time limit).
     public func waitForSession(_ deviceID: String, beyond count: Int) async throws {
-        try await sessionWaiters.wait(until: { $0[deviceID, default: 0] > count }, now: { begun.withLock { $0 } })
+        try await sessionWaiters.wait(until: { $0[deviceID, default: 0] > count }, now: { begun.withLockedValue { $0 } })
     }
 
     /// Ends a device's session as a dropped connection would.
     public func dropConnection(_ deviceID: String) {
-        sessions.withLock { $0[deviceID] }?.close()
+        sessions.withLockedValue { $0[deviceID] }?.close()
     }
 
     // MARK: Serving
@@ -141,7 +141,7 @@ public final class DeviceGateway: Sendable {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try channel.pipeline.syncOperations.addDeviceMessageCodec()
                     let connection = try NIOAsyncChannel<DeviceMessage, DeviceMessage>(wrappingChannelSynchronously: channel)
-                    let stopping = self.connections.withLock { state in
+                    let stopping = self.connections.withLockedValue { state in
                         if !state.stopping { state.unclaimed[ObjectIdentifier(channel)] = connection }
                         return state.stopping
                     }
@@ -182,14 +182,14 @@ public final class DeviceGateway: Sendable {
 
     /// Stopping: every connection is closed, and any accepted from now on at once.
     private func closeEveryConnection() {
-        let (open, unclaimed) = connections.withLock { state in
+        let (open, unclaimed) = connections.withLockedValue { state in
             state.stopping = true
             defer { state.unclaimed = [:] }
             return (Array(state.open.values), Array(state.unclaimed.values))
         }
         for channel in open { channel.close(promise: nil) }
         for connection in unclaimed { Self.discard(connection) }
-        for session in sessions.withLock({ Array($0.values) }) { session.close() }
+        for session in sessions.withLockedValue({ Array($0.values) }) { session.close() }
     }
 
     /// Runs a connection nobody will serve to its end: closed at once.
@@ -201,12 +201,12 @@ public final class DeviceGateway: Sendable {
         let channel = connection.channel
         let key = ObjectIdentifier(channel)
         // Taken from the unclaimed ones, or already discarded by a stop.
-        guard connections.withLock({ state in
+        guard connections.withLockedValue({ state in
             guard state.unclaimed.removeValue(forKey: key) != nil else { return false }
             state.open[key] = channel
             return true
         }) else { return }
-        defer { _ = connections.withLock { $0.open.removeValue(forKey: key) } }
+        defer { _ = connections.withLockedValue { $0.open.removeValue(forKey: key) } }
         // A peer that never says hello (or never finishes the handshake) is not waited for. On
         // the gateway's clock: a test moves it, so a slow handshake on a busy machine is never
         // taken for silence.
@@ -236,7 +236,7 @@ public final class DeviceGateway: Sendable {
                 session = current
                 // Registered at once: a later connection of the device waits for this one in turn,
                 // and what the REST side sends the device from now on is queued here.
-                if let previous = sessions.withLock({ $0.updateValue(current, forKey: hello.deviceID) }) {
+                if let previous = sessions.withLockedValue({ $0.updateValue(current, forKey: hello.deviceID) }) {
                     // The device holds one connection, so everything it sent on the previous one
                     // came before this hello (the UpdateFinish answer it sent before resetting).
                     // That session ends on what it received, its transfer's outcome and its
@@ -246,14 +246,14 @@ public final class DeviceGateway: Sendable {
                     await pass(.superseding, of: hello.deviceID)
                     await previous.ended()
                     // Superseded in turn while waiting, or dropped: the device is not on this one.
-                    guard !current.isClosed, sessions.withLock({ $0[hello.deviceID] === current }) else { return }
+                    guard !current.isClosed, sessions.withLockedValue({ $0[hello.deviceID] === current }) else { return }
                 }
                 let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
                 publish(current, "spark/status", "online")
                 wentOnline = true
                 // Counted, and its waiters woken, once the session has started and said so: a flash
                 // sent by a waiter from here on meets a session that is under way.
-                let counts = begun.withLock { counts in
+                let counts = begun.withLockedValue { counts in
                     counts[hello.deviceID, default: 0] += 1
                     return counts
                 }
@@ -282,7 +282,7 @@ public final class DeviceGateway: Sendable {
             if session == nil {
                 let reason = "\(channel.remoteAddress.map { "\($0)" } ?? "a device"): \(error)"
                 logger.warning("device connection turned away: \(reason)")
-                turnedAway.withLock { Self.append(reason, to: &$0) }
+                turnedAway.withLockedValue { Self.append(reason, to: &$0) }
             } else {
                 logger.debug("device session ended: \(error)")
             }
@@ -290,7 +290,7 @@ public final class DeviceGateway: Sendable {
         helloDeadline.cancel()
         guard let session else { return }
         session.close()
-        sessions.withLock { sessions in
+        sessions.withLockedValue { sessions in
             if sessions[session.deviceID] === session { sessions[session.deviceID] = nil }
         }
         // Every online has its offline, even when a newer connection took over: that one waits
@@ -353,7 +353,7 @@ public final class DeviceGateway: Sendable {
     }
 
     func transfer(_ binary: [UInt8], version: Int?, to session: DeviceSession) async throws {
-        let link = RemoteDeviceLink(session: session, fault: fault.withLock { $0 }, acknowledged: acknowledgementHook.withLock { $0 })
+        let link = RemoteDeviceLink(session: session, fault: fault.withLockedValue { $0 }, acknowledged: acknowledgementHook.withLockedValue { $0 })
         let chunkCount = (binary.count + sender.chunkSize - 1) / sender.chunkSize
         if version != nil { publish(session, "spark/flash/status", FlashStatus.started) }
         var entry = Transfer(deviceID: session.deviceID, version: version, outcome: .delivered, resumedAt: 0, chunksSent: 0, chunkCount: chunkCount)
@@ -369,7 +369,7 @@ public final class DeviceGateway: Sendable {
             entry.outcome = .interrupted("\(error)")
             publish(session, "spark/flash/status", FlashStatus.failed)
         }
-        record.withLock { Self.append(entry, to: &$0) }
+        record.withLockedValue { Self.append(entry, to: &$0) }
     }
 
     func publish(_ session: DeviceSession, _ name: String, _ data: String) {
@@ -381,20 +381,20 @@ public final class DeviceGateway: Sendable {
     /// A release was made: an immediate one reaches online devices now.
     public func released(product: String, _ release: FirmwareRelease) throws {
         for (device, delivery) in try store.immediateDeliveries(product: product, release: release) {
-            sessions.withLock { $0[device] }?.enqueue(.delivery(delivery))
+            sessions.withLockedValue { $0[device] }?.enqueue(.delivery(delivery))
         }
     }
 
     /// The cloud now forces (or stops forcing) updates on a device.
     public func forcedChanged(device: String, forced: Bool) throws {
-        guard let session = sessions.withLock({ $0[device] }) else { return }
+        guard let session = sessions.withLockedValue({ $0[device] }) else { return }
         session.enqueue(.event(name: "particle/device/updates/forced", data: forced ? "true" : "false"))
         session.enqueue(.delivery(try store.currentDelivery(device: device)))
     }
 
     /// A binary was flashed to one device: an online device gets it now.
     public func flashRequested(device: String) {
-        sessions.withLock { $0[device] }?.enqueue(.directFlash)
+        sessions.withLockedValue { $0[device] }?.enqueue(.directFlash)
     }
 }
 

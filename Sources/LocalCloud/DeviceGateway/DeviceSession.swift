@@ -1,7 +1,7 @@
 import CloudOTA
 import Links
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One device's open session on the gateway: requests to it with their answers, and the work
 /// the cloud has for it, done one item at a time (a transfer, an event to send).
@@ -58,7 +58,7 @@ final class DeviceSession: Sendable {
     /// What the acknowledgement wait's timer and the request timeout run on.
     private let clock: any Clock<Duration>
     private let stopwatch: Stopwatch
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     let work: AsyncStream<Work>
     private let workInput: AsyncStream<Work>.Continuation
 
@@ -74,18 +74,18 @@ final class DeviceSession: Sendable {
         (work, workInput) = AsyncStream.makeStream(of: Work.self)
     }
 
-    var isClosed: Bool { state.withLock { $0.closed } }
+    var isClosed: Bool { state.withLockedValue { $0.closed } }
 
     func enqueue(_ item: Work) { workInput.yield(item) }
 
     func send(_ message: DeviceMessage) async throws {
-        guard !state.withLock({ $0.closed }) else { throw LinkError.disconnected }
+        guard !state.withLockedValue({ $0.closed }) else { throw LinkError.disconnected }
         try await outbound.write(message)
     }
 
     /// Sends a request and waits for its answer; a closed session fails it at once.
     func request(_ request: DeviceRequest) async throws -> DeviceResponse {
-        let id: UInt32? = state.withLock { state in
+        let id: UInt32? = state.withLockedValue { state in
             guard !state.closed else { return nil }
             state.nextID &+= 1
             state.slots[state.nextID] = .sent(since: stopwatch.elapsed)
@@ -93,11 +93,11 @@ final class DeviceSession: Sendable {
         }
         guard let id else { throw LinkError.disconnected }
         do { try await outbound.write(.request(id: id, request)) } catch {
-            _ = state.withLock { $0.slots.removeValue(forKey: id) }
+            _ = state.withLockedValue { $0.slots.removeValue(forKey: id) }
             throw LinkError.disconnected
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let early: Result<DeviceResponse, any Error>? = state.withLock { state in
+            let early: Result<DeviceResponse, any Error>? = state.withLockedValue { state in
                 switch state.slots[id] {
                 case .answered(let response):
                     state.slots[id] = nil
@@ -115,7 +115,7 @@ final class DeviceSession: Sendable {
 
     /// Sends a request without waiting for its answer, which `nextAnswer` returns later.
     func post(_ request: DeviceRequest) async throws {
-        let id: UInt32? = state.withLock { state in
+        let id: UInt32? = state.withLockedValue { state in
             guard !state.closed else { return nil }
             state.nextID &+= 1
             state.slots[state.nextID] = .posted(since: stopwatch.elapsed)
@@ -123,20 +123,20 @@ final class DeviceSession: Sendable {
         }
         guard let id else { throw LinkError.disconnected }
         do { try await outbound.write(.request(id: id, request)) } catch {
-            _ = state.withLock { $0.slots.removeValue(forKey: id) }
+            _ = state.withLockedValue { $0.slots.removeValue(forKey: id) }
             throw LinkError.disconnected
         }
     }
 
     /// Drops answers to earlier posts (a new transfer starts).
     func forgetPostedAnswers() {
-        state.withLock { $0.acknowledgements.removeAll() }
+        state.withLockedValue { $0.acknowledgements.removeAll() }
     }
 
     /// The next answer to a posted request, in arrival order; nil after `timeout` without one.
     /// A cancelled caller stops waiting at once.
     func nextAnswer(within timeout: Duration) async throws -> DeviceResponse? {
-        let token = state.withLock { state in
+        let token = state.withLockedValue { state in
             state.nextToken += 1
             return state.nextToken
         }
@@ -151,7 +151,7 @@ final class DeviceSession: Sendable {
             defer { group.cancelAll() }
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DeviceResponse?, any Error>) in
-                    let ready: Result<DeviceResponse?, any Error>? = state.withLock { state in
+                    let ready: Result<DeviceResponse?, any Error>? = state.withLockedValue { state in
                         if !state.acknowledgements.isEmpty { return .success(state.acknowledgements.removeFirst()) }
                         if state.closed { return .failure(LinkError.disconnected) }
                         if let expired = state.expired, expired.token == token {
@@ -172,7 +172,7 @@ final class DeviceSession: Sendable {
     /// Ends wait `token` without an answer. A waiter not in place yet finds the result when it
     /// comes; a wait already answered is left alone.
     private func endWait(_ token: UInt64, with result: Result<DeviceResponse?, any Error>) {
-        let waiter = state.withLock { state -> CheckedContinuation<DeviceResponse?, any Error>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<DeviceResponse?, any Error>? in
             guard let waiter = state.waiter, waiter.token == token else {
                 // Only the newest wait can still be waiting to begin; an older one is over.
                 if token == state.nextToken { state.expired = (token, result) }
@@ -193,7 +193,7 @@ final class DeviceSession: Sendable {
             waiter.resume(returning: response)
             return true
         }
-        let waiting: CheckedContinuation<DeviceResponse, any Error>?? = state.withLock { state in
+        let waiting: CheckedContinuation<DeviceResponse, any Error>?? = state.withLockedValue { state in
             switch state.slots[id] {
             case .sent:
                 state.slots[id] = .answered(response)
@@ -213,7 +213,7 @@ final class DeviceSession: Sendable {
     /// An answer to a posted request: handed to whoever waits for one, or queued; the caller
     /// resumes a waiter it is handed.
     private func resolvePosted(_ id: UInt32, _ response: DeviceResponse) -> PostedAnswer {
-        state.withLock { state -> PostedAnswer in
+        state.withLockedValue { state -> PostedAnswer in
             switch state.slots[id] {
             case .posted:
                 break
@@ -245,7 +245,7 @@ final class DeviceSession: Sendable {
 
     /// The session is over: what waits fails as disconnected, the work queue ends.
     func close() {
-        let waiting = state.withLock { state in
+        let waiting = state.withLockedValue { state in
             state.closed = true
             let waiting = state.slots.values.compactMap { slot -> CheckedContinuation<DeviceResponse, any Error>? in
                 if case .waiting(let continuation, _) = slot { return continuation } else { return nil }
@@ -269,7 +269,7 @@ final class DeviceSession: Sendable {
 
     /// The gateway is done with the session: its work ended, its outcome and offline published.
     func markEnded() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             state.ended = true
             defer { state.endWaiters = [] }
             return state.endWaiters
@@ -280,7 +280,7 @@ final class DeviceSession: Sendable {
     /// Returns once `markEnded` was called.
     func ended() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { state in
+            let done = state.withLockedValue { state in
                 if state.ended { return true }
                 state.endWaiters.append(continuation)
                 return false
@@ -294,7 +294,7 @@ final class DeviceSession: Sendable {
         while !Task.isCancelled {
             try? await clock.sleep(for: .milliseconds(500))
             let now = stopwatch.elapsed
-            let overdue = state.withLock { state in
+            let overdue = state.withLockedValue { state in
                 state.slots.values.contains { slot in
                     switch slot {
                     case .sent(let since), .waiting(_, let since), .posted(let since): now - since > timeout

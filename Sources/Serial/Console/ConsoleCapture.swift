@@ -1,6 +1,6 @@
 import Foundation
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Everything one board prints on its USB serial port, kept in a timestamped log file and in
 /// memory for scenarios, across the board's resets: when its tty disappears the capture
@@ -55,18 +55,18 @@ public actor ConsoleCapture {
             var bytes: [UInt8] = []
             var attached = true
         }
-        let held = Mutex(Held())
+        let held = NIOLockedValueBox(Held())
         /// Waits for the tap to be readable: bytes in it, or the port gone.
         let arrivals = StateWaiters<Bool>()
 
-        var readable: Bool { held.withLock { !$0.bytes.isEmpty || !$0.attached } }
+        var readable: Bool { held.withLockedValue { !$0.bytes.isEmpty || !$0.attached } }
 
         func received(_ bytes: [UInt8]) {
-            arrivals.wake(held.withLock { $0.bytes += bytes; return true })
+            arrivals.wake(held.withLockedValue { $0.bytes += bytes; return true })
         }
 
         func setAttached(_ attached: Bool) {
-            arrivals.wake(held.withLock { $0.attached = attached; return !$0.bytes.isEmpty || !attached })
+            arrivals.wake(held.withLockedValue { $0.attached = attached; return !$0.bytes.isEmpty || !attached })
         }
     }
 
@@ -281,7 +281,7 @@ public struct ConsoleStream: ByteStream {
     public func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
         let tap = self.tap
         func take() throws -> [UInt8]? {
-            try tap.held.withLock { held in
+            try tap.held.withLockedValue { held in
                 guard !held.bytes.isEmpty else {
                     if held.attached { return nil }
                     throw LinkError.disconnected

@@ -2,7 +2,7 @@ import CSerialPort
 import Foundation
 import Glibc
 import Links
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A serial line through termios: a board's USB CDC tty (/dev/ttyACM0) or a pseudo-terminal,
 /// in raw mode, as a `ByteStream`.
@@ -15,7 +15,7 @@ import Synchronization
 public final class SerialPort: ByteStream {
     public let path: String
     private let descriptor: Int32
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     /// Past this many unread bytes the thread stops reading, so the kernel holds the sender back.
     private let bufferLimit: Int
 
@@ -107,7 +107,7 @@ public final class SerialPort: ByteStream {
     public func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let (bytes, ended) = state.withLock { ($0.take(maximum), $0.ended) }
+            let (bytes, ended) = state.withLockedValue { ($0.take(maximum), $0.ended) }
             if !bytes.isEmpty { return bytes }
             if let ended { throw ended }
             if ContinuousClock.now >= deadline || Task.isCancelled { return [] }
@@ -117,7 +117,7 @@ public final class SerialPort: ByteStream {
 
     public func write(_ bytes: [UInt8]) async throws {
         try enterWriter()
-        defer { state.withLock { $0.writersInside -= 1 } }
+        defer { state.withLockedValue { $0.writersInside -= 1 } }
         var offset = 0
         var stalledSince: ContinuousClock.Instant?
         while offset < bytes.count {
@@ -133,7 +133,7 @@ public final class SerialPort: ByteStream {
             let since = stalledSince ?? .now
             stalledSince = since
             if ContinuousClock.now - since > Self.writeStallLimit { throw LinkError.timedOut }
-            if state.withLock({ $0.closing || $0.ended != nil }) { throw LinkError.disconnected }
+            if state.withLockedValue({ $0.closing || $0.ended != nil }) { throw LinkError.disconnected }
             try await Task.sleep(for: .microseconds(200))
         }
     }
@@ -141,7 +141,7 @@ public final class SerialPort: ByteStream {
     /// Writes what the line takes now, without waiting; returns how many bytes that was.
     public func writeAvailable(_ bytes: [UInt8]) throws -> Int {
         try enterWriter()
-        defer { state.withLock { $0.writersInside -= 1 } }
+        defer { state.withLockedValue { $0.writersInside -= 1 } }
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress!, $0.count) }
         if written >= 0 { return written }
         let code = errno
@@ -156,7 +156,7 @@ public final class SerialPort: ByteStream {
 
     /// `close()` for callers outside async code.
     public func closeNow() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.closing = true
             if state.ended == nil { state.ended = .disconnected }
             return state.wakeAll()
@@ -167,14 +167,14 @@ public final class SerialPort: ByteStream {
     // MARK: Internals
 
     private func enterWriter() throws {
-        try state.withLock { state in
+        try state.withLockedValue { state in
             if state.closing || state.ended != nil { throw LinkError.disconnected }
             state.writersInside += 1
         }
     }
 
     private func waitForInput(until deadline: ContinuousClock.Instant) async {
-        let id = state.withLock { state -> UInt64 in
+        let id = state.withLockedValue { state -> UInt64 in
             state.nextWaiter += 1
             return state.nextWaiter
         }
@@ -184,7 +184,7 @@ public final class SerialPort: ByteStream {
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
+                let ready = state.withLockedValue { state -> Bool in
                     if state.unread > 0 || state.ended != nil || ContinuousClock.now >= deadline { return true }
                     state.waiters[id] = continuation
                     return false
@@ -198,14 +198,14 @@ public final class SerialPort: ByteStream {
     }
 
     private func wake(_ id: UInt64) {
-        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
     }
 
     /// The port's thread: reads whatever arrives until the line ends or the port closes.
     private func drain() {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while !state.withLock({ $0.closing }) {
-            if state.withLock({ $0.unread }) >= bufferLimit {
+        while !state.withLockedValue({ $0.closing }) {
+            if state.withLockedValue({ $0.unread }) >= bufferLimit {
                 usleep(1_000)
                 continue
             }
@@ -219,7 +219,7 @@ public final class SerialPort: ByteStream {
             if poller.revents & Int16(POLLIN) != 0 {
                 let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
                 if count > 0 {
-                    let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
                         state.buffer.append(contentsOf: chunk[0..<count])
                         return state.wakeAll()
                     }
@@ -233,13 +233,13 @@ public final class SerialPort: ByteStream {
             end(); break
         }
         // Writers may still be inside a write(2) on this descriptor: let them leave first.
-        while state.withLock({ $0.writersInside > 0 }) { usleep(200) }
+        while state.withLockedValue({ $0.writersInside > 0 }) { usleep(200) }
         tcflush(descriptor, TCIOFLUSH)
         Glibc.close(descriptor)
     }
 
     private func end() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             if state.ended == nil { state.ended = .disconnected }
             return state.wakeAll()
         }

@@ -1,6 +1,6 @@
 import Bench
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Drives a run for `run` and `qualify`: the reports of the new run replace the old ones before
 /// any case runs (so the folder never shows an older verdict under the names this run uses),
@@ -41,21 +41,21 @@ struct RunDriver {
 
     func drive(arguments: [String], inventory: String) async throws -> Outcome {
         StopSignals.watch()
-        let runID = Shared<Int64?>(nil)
-        let stopped = Shared<Int32?>(nil)
-        let finished = Shared(false)
+        let runID = NIOLockedValueBox<Int64?>(nil)
+        let stopped = NIOLockedValueBox<Int32?>(nil)
+        let finished = NIOLockedValueBox(false)
         let (store, reportDir, verb, gracePeriod) = (store, reportDir, verb, gracePeriod)
         let runner = runner
         let running = Task {
             try await runner.run(arguments: arguments, inventory: inventory) { id in
-                runID.withLock { $0 = id }
+                runID.withLockedValue { $0 = id }
                 if let reportDir { _ = try ReportFormat.write(try store.report(run: id), formats: ReportFormat.allCases, to: reportDir) }
             }
         }
         // The watcher outlives nothing: it exits the process itself only when the run will not stop.
         let watcher = Task.detached {
             guard let signal = await StopSignals.next() else { return }
-            stopped.withLock { $0 = signal }
+            stopped.withLockedValue { $0 = signal }
             reportError("\(verb): \(StopSignals.name(signal)): stopping the cases in flight, then writing the reports (again to stop at once)")
             running.cancel()
             let forced = await withTaskGroup(of: Bool.self) { group in
@@ -64,9 +64,9 @@ struct RunDriver {
                 defer { group.cancelAll() }
                 return await group.next() ?? true
             }
-            guard forced, !finished.withLock({ $0 }) else { return }
+            guard forced, !finished.withLockedValue({ $0 }) else { return }
             // The cases in flight did not stop in time: record them as interrupted and leave.
-            if let id = runID.withLock({ $0 }) {
+            if let id = runID.withLockedValue({ $0 }) {
                 try? store.markInterrupted(run: id, signal: StopSignals.name(signal))
                 if let reportDir, let report = try? store.report(run: id) {
                     _ = try? ReportFormat.write(report, formats: ReportFormat.allCases, to: reportDir)
@@ -82,11 +82,11 @@ struct RunDriver {
             reportError("\(verb): \(error); fix the lease folder or give --lease-dir (no board was touched)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        finished.withLock { $0 = true }
+        finished.withLockedValue { $0 = true }
         // Done: the watcher stops waiting for a signal, unless one already came.
-        if stopped.withLock({ $0 }) == nil { watcher.cancel() }
-        guard let id = summary.runID ?? runID.withLock({ $0 }) else { throw ExitStatus.couldNotRun.exitCode }
-        let signal = stopped.withLock { $0 }
+        if stopped.withLockedValue({ $0 }) == nil { watcher.cancel() }
+        guard let id = summary.runID ?? runID.withLockedValue({ $0 }) else { throw ExitStatus.couldNotRun.exitCode }
+        let signal = stopped.withLockedValue { $0 }
         if let signal { try store.markInterrupted(run: id, signal: StopSignals.name(signal)) }
         let report = try store.report(run: id)
         if let reportDir {
@@ -100,11 +100,4 @@ struct RunDriver {
         }
         return Outcome(summary: summary, report: report, signal: signal)
     }
-}
-
-/// A value the run's task, its signal watcher and the command share.
-final class Shared<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
-    func withLock<T: Sendable>(_ body: (inout sending Value) -> T) -> T { value.withLock { body(&$0) } }
 }
