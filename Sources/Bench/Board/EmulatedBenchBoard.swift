@@ -30,6 +30,8 @@ public final class EmulatedBenchBoard: Board {
     /// What the limits on waits for the board are measured on. The waits themselves end at the
     /// board's change, so these limits only stop a board that never gets there.
     private let limitClock: any Clock<Duration>
+    /// The emulator's own time, on which its power cuts wait out their delays and off-times.
+    private let emulatedClock = InstantClock()
 
     struct SerialConsole: Sendable {
         var server: PseudoTerminalBoardServer
@@ -52,7 +54,7 @@ public final class EmulatedBenchBoard: Board {
         }
         self.firmware = template.firmware
         self.deviceID = model.deviceID
-        let emulator = EmulatedBoard(model, clock: InstantClock())
+        let emulator = EmulatedBoard(model, clock: emulatedClock)
         self.emulator = emulator
         self.powerSwitch = powerSwitch?(emulator) ?? EmulatedPowerSwitch(board: emulator)
         guard serialTransport == .pseudoTerminal else {
@@ -131,7 +133,7 @@ public final class EmulatedBenchBoard: Board {
         }
         lastCut.withLockedValue { $0 = nil }
         let triggered = TriggeredPowerCut(
-            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero,
+            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero, clock: emulatedClock,
             waitForConsoleLine: { [self] text, after in
                 _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
             },

@@ -6,14 +6,16 @@ actor PowerCutter {
     let powerSwitch: any PowerSwitch
     let trigger: PowerCut.Trigger
     let offTime: Duration
+    let clock: any Clock<Duration>
     private var sent = 0
     private(set) var record: PowerCutRecord?
     private(set) var failure: (any Error)?
 
-    init(powerSwitch: any PowerSwitch, trigger: PowerCut.Trigger, offTime: Duration) {
+    init(powerSwitch: any PowerSwitch, trigger: PowerCut.Trigger, offTime: Duration, clock: any Clock<Duration>) {
         self.powerSwitch = powerSwitch
         self.trigger = trigger
         self.offTime = offTime
+        self.clock = clock
     }
 
     /// The host has sent `bytes` of the image. The transfer waits for this call, so a byte
@@ -27,10 +29,10 @@ actor PowerCutter {
     func cut() async {
         guard record == nil, failure == nil else { return }
         let firedAt = sent
-        let fired = ContinuousClock.now
+        let fired = Stopwatch(clock)
         do {
             try await powerSwitch.setPower(false)
-            record = PowerCutRecord(trigger: trigger, sentAtTrigger: firedAt, sentAtCut: sent, latency: ContinuousClock.now - fired,
+            record = PowerCutRecord(trigger: trigger, sentAtTrigger: firedAt, sentAtCut: sent, latency: fired.elapsed,
                                     offTime: offTime)
         } catch {
             failure = error
@@ -48,6 +50,9 @@ struct TriggeredPowerCut: Sendable {
     var powerSwitch: any PowerSwitch
     var offTime: Duration
     var applyWindow: Duration
+    /// Delays, the apply window, the off-time and the switch's latency run on it: the wall clock
+    /// for a real board, the emulator's own for an emulated one.
+    var clock: any Clock<Duration>
     /// Returns once the board printed a line containing the text, after that many lines.
     var waitForConsoleLine: @Sendable (String, Int) async throws -> Void
     /// Returns once the board has left USB to apply the update.
@@ -56,20 +61,20 @@ struct TriggeredPowerCut: Sendable {
     typealias Progress = @Sendable (Int, Int) async -> Void
 
     func run(imageSize: Int, consoleLinesBefore: Int, transfer: @Sendable (@escaping Progress) async throws -> Void) async throws -> PowerCutRecord {
-        let cutter = PowerCutter(powerSwitch: powerSwitch, trigger: cut.trigger, offTime: offTime)
+        let cutter = PowerCutter(powerSwitch: powerSwitch, trigger: cut.trigger, offTime: offTime, clock: clock)
         let target: Int? = switch (cut.phase, cut.trigger) {
         case (.download, .fraction(let fraction)), (.dfuWrite, .fraction(let fraction)): Int(Double(imageSize) * fraction)
         case (_, .byteOffset(let bytes)): bytes
         default: nil
         }
         // Triggers that fire on their own clock run beside the transfer.
-        let watcher = Task { [cut, waitForConsoleLine] in
+        let watcher = Task { [cut, clock, waitForConsoleLine] in
             switch cut.trigger {
             case .consoleLine(let text):
                 try await waitForConsoleLine(text, consoleLinesBefore)
                 await cutter.cut()
             case .delay(let delay, .transferStarted):
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 await cutter.cut()
             default: break
             }
@@ -83,14 +88,14 @@ struct TriggeredPowerCut: Sendable {
             switch (cut.phase, cut.trigger) {
             case (.apply, .fraction(let fraction)):
                 try await waitUntilGone()
-                try await Task.sleep(for: applyWindow * fraction)
+                try await clock.sleep(for: applyWindow * fraction)
                 await cutter.cut()
             case (_, .delay(let delay, .transferFinished)):
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 await cutter.cut()
             case (_, .delay(let delay, .boardLeft)):
                 try await waitUntilGone()
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 await cutter.cut()
             case (_, .consoleLine):
                 _ = await watcher.result
@@ -110,7 +115,7 @@ struct TriggeredPowerCut: Sendable {
             throw BoardError(board: board, operation: "power cut",
                              reason: "the board finished the transfer after its power was cut: the switch does not cut it")
         }
-        try await Task.sleep(for: record.offTime)
+        try await clock.sleep(for: record.offTime)
         do { try await powerSwitch.setPower(true) } catch {
             throw BoardError(board: board, operation: "power on after the cut", reason: "\(error)")
         }

@@ -134,7 +134,7 @@ public final class USBBoard: Board {
         guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
         lastCut.withLockedValue { $0 = nil }
         let triggered = TriggeredPowerCut(
-            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow,
+            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow, clock: clock,
             waitForConsoleLine: { [self] text, after in
                 _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
             },
