@@ -17,8 +17,10 @@ public final class StateWaiters<State>: Sendable {
     private struct Waiting: @unchecked Sendable {
         var waiters: [Int: Waiter] = [:]
         var next = 0
-        /// Waits cancelled before they were registered.
-        var cancelled: Set<Int> = []
+        /// Waits that have an id but are not registered yet, and whether they were cancelled
+        /// meanwhile. Only these are remembered: a cancel that comes after its wait ended
+        /// leaves nothing behind.
+        var starting: [Int: Bool] = [:]
     }
 
     private let waiting = NIOLockedValueBox(Waiting())
@@ -28,6 +30,9 @@ public final class StateWaiters<State>: Sendable {
     /// How many wait now: a test waits for the code under test to reach its wait.
     public var count: Int { waiting.withLockedValue { $0.waiters.count } }
 
+    /// Every wait the type still keeps a record of: a test checks that ended waits leave none.
+    var records: Int { waiting.withLockedValue { $0.waiters.count + $0.starting.count } }
+
     /// Returns once `condition` holds: at once if it holds for `now()`, else at the `wake` that
     /// makes it hold. Throws `CancellationError` when the waiting task is cancelled (a caller's
     /// time limit). `now` runs on the caller's isolation, so an actor may read its own state.
@@ -35,12 +40,13 @@ public final class StateWaiters<State>: Sendable {
                      now: () -> State) async throws {
         let id = waiting.withLockedValue { state -> Int in
             defer { state.next += 1 }
+            state.starting[state.next] = false
             return state.next
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation(isolation: isolation) { (continuation: CheckedContinuation<Void, any Error>) in
                 let resume: Result<Void, any Error>? = waiting.withLockedValue { state in
-                    if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                    if state.starting.removeValue(forKey: id) == true { return .failure(CancellationError()) }
                     if condition(now()) { return .success(()) }
                     state.waiters[id] = Waiter(condition: condition, continuation: continuation)
                     return nil
@@ -49,11 +55,9 @@ public final class StateWaiters<State>: Sendable {
             }
         } onCancel: {
             let waiter = waiting.withLockedValue { state -> Waiter? in
-                guard let waiter = state.waiters.removeValue(forKey: id) else {
-                    state.cancelled.insert(id)
-                    return nil
-                }
-                return waiter
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
+                if state.starting[id] != nil { state.starting[id] = true }
+                return nil
             }
             waiter?.continuation.resume(throwing: CancellationError())
         }

@@ -14,27 +14,23 @@ public struct TimeoutError: Error, Hashable, Sendable, CustomStringConvertible {
 /// (wall time for a run, a manual clock for a test of the limit itself).
 public func withTimeout<T: Sendable>(_ limit: Duration, what: String, clock: any Clock<Duration> = ContinuousClock(),
                                      _ body: @Sendable () async throws -> T) async throws -> T {
-    try await withoutActuallyEscaping(body) { body in
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await clock.sleep(for: limit)
-                throw TimeoutError(what: what, limit: limit)
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
+    guard let value = try await finished(within: limit, clock: clock, body) else { throw TimeoutError(what: what, limit: limit) }
+    return value
 }
 
 /// Runs `body` for at most `limit` on `clock`: its result when it finished, nil when the limit
 /// came first. For waits whose limit is an answer (a read that found nothing), not a failure.
 public func finished<T: Sendable>(within limit: Duration, clock: any Clock<Duration>,
                                   _ body: @Sendable () async throws -> T) async throws -> T? {
-    let what = "a wait of \(limit)"
-    do {
-        return try await withTimeout(limit, what: what, clock: clock, body)
-    } catch let timeout as TimeoutError where timeout.what == what {
-        return nil
+    try await withoutActuallyEscaping(body) { body in
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await clock.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
     }
 }

@@ -1,4 +1,4 @@
-import Links
+@testable import Links
 import NIOConcurrencyHelpers
 import Testing
 
@@ -42,6 +42,22 @@ struct StateWaitersTests {
         }
         await #expect(throws: CancellationError.self) { try await early.value }
         #expect(counter.waiters.count == 0)
+        #expect(counter.waiters.records == 0)
+    }
+
+    @Test("Waits woken and then cancelled before their task ran on leave no record behind")
+    func cancelAfterTheWake() async throws {
+        let counter = Counter()
+        for target in 1...500 {
+            let waiting = Task { try await counter.wait(for: target) }
+            while counter.waiters.count == 0 { await Task.yield() }
+            counter.add(1)
+            // The wake has resumed the wait; its task may not have run on yet, so the cancel
+            // can still reach the wait's cancellation handler with nothing left to cancel.
+            waiting.cancel()
+            try await waiting.value
+        }
+        #expect(counter.waiters.records == 0, "a cancel that finds its wait already woken must not keep its id")
     }
 
     @Test("No change falls between a waiter's look and its wait: 2,000 waits raced against the changes all end")
@@ -56,6 +72,7 @@ struct StateWaitersTests {
         }
         #expect(counter.value.withLockedValue { $0 } == 2_000)
         #expect(counter.waiters.count == 0)
+        #expect(counter.waiters.records == 0)
     }
 }
 

@@ -58,12 +58,15 @@ public final class PseudoTerminalBoardServer: Sendable {
     /// one, far beyond what a loaded machine makes of the wait.
     public func waitForPort(timeout: Duration = .seconds(30)) async throws -> String {
         let port = self.port
-        guard try await finished(within: timeout, clock: clock, {
-            try await port.waiters.wait(until: { $0 != nil }, now: { port.path.withLockedValue { $0 } })
-        }) != nil else { throw LinkError.timedOut }
-        // A reset may have taken it since; the caller's next step finds that out, as on a real tty.
-        if let path { return path }
-        return try await waitForPort(timeout: timeout)
+        guard let path = try await finished(within: timeout, clock: clock, { () async throws -> String in
+            while true {
+                try await port.waiters.wait(until: { $0 != nil }, now: { port.path.withLockedValue { $0 } })
+                // A reset may have taken it again before this task ran on: wait once more, within
+                // the same limit. Later losses are the caller's next step to find, as on a real tty.
+                if let path = port.path.withLockedValue({ $0 }) { return path }
+            }
+        }) else { throw LinkError.timedOut }
+        return path
     }
 
     public func stop() async {
