@@ -64,6 +64,50 @@ struct QualifyCommandTests {
         #expect(report.contains("data-verdict=\"FAIL\"") && report.contains("New failures") && report.contains("boron: guard/wrong-platform-refused-by-device"))
     }
 
+    @Test("Qualify stopped by SIGINT: exit 130, and its signed evidence says INCOMPLETE, interrupted first among the reasons")
+    func interrupted() async throws {
+        let folder = try temporaryFolder("qualify-interrupted")
+        let key = folder.appendingPathComponent("release-key")
+        #expect(try await OtabenchProcess.run(["keygen", "--out", key.path]).status == 0)
+        // Ten of each, one case at a time: some seconds of cases, so the signal lands mid-run
+        // however slow the machine is to read the progress.
+        let inventory = folder.appendingPathComponent("lab.toml")
+        try (1...10).map { "[[board]]\nname = \"boron-\($0)\"\nplatform = \"boron\"\n\n[[board]]\nname = \"p2-\($0)\"\nplatform = \"p2\"\n" }
+            .joined(separator: "\n").write(to: inventory, atomically: true, encoding: .utf8)
+        let reports = folder.appendingPathComponent("reports")
+        let process = Process()
+        ToolProcess.configure(process, OtabenchProcess.executable.path,
+                              ["qualify", "--release", "v2.0", "--inventory", inventory.path, "--key", key.path, "--jobs", "1",
+                               "--report-dir", reports.path])
+        let progress = Pipe()
+        process.standardError = progress
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var said = ""
+        while said.components(separatedBy: ": pass").count < 3 {
+            let data = await progress.fileHandleForReading.nextAvailable()
+            if data.isEmpty { break }
+            said += String(decoding: data, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGINT)
+        said += String(decoding: await progress.fileHandleForReading.readAll(), as: UTF8.self)
+        let printed = String(decoding: await output.fileHandleForReading.readAll(), as: UTF8.self)
+        await process.exited()
+        #expect(process.terminationStatus == 130, "\(said.suffix(2000))")
+        #expect(printed.hasPrefix("v2.0: INCOMPLETE"), "\(printed)")
+        #expect(printed.contains("the qualification was interrupted by SIGINT"), "\(printed)")
+
+        let evidence = reports.appendingPathComponent("qualification.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: evidence)) as? [String: Any])
+        #expect(json["verdict"] as? String == "INCOMPLETE")
+        #expect((json["reasons"] as? [String])?.first == "the qualification was interrupted by SIGINT", "\(json["reasons"] ?? "none")")
+        let verified = try await OtabenchProcess.run(["verify-report", evidence.path, "--key", key.path + ".pub"])
+        #expect(verified.status == 0 && verified.standardOutput.contains("v2.0: INCOMPLETE"), "\(verified.standardOutput)\(verified.standardError)")
+        let run = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("report.json"))) as? [String: Any])
+        #expect(run["verdict"] as? String == "INTERRUPTED")
+    }
+
     @Test("A release folder: each file's role comes from inspecting it; a platform without a release image is INCOMPLETE; a foreign file is refused")
     func releaseFolder() async throws {
         let folder = try temporaryFolder("qualify-release")
