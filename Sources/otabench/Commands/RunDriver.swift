@@ -58,13 +58,15 @@ struct RunDriver {
             stopped.withLockedValue { $0 = signal }
             reportError("\(verb): \(StopSignals.name(signal)): stopping the cases in flight, then writing the reports (again to stop at once)")
             running.cancel()
-            let forced = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { await StopSignals.next() != nil }
-                group.addTask { try? await Task.sleep(for: gracePeriod); return true }
+            // Why the run stops now: a second signal, or the grace period ran out; nil when
+            // the wait for a second signal ended without one.
+            let forced = await withTaskGroup(of: String?.self) { group in
+                group.addTask { await StopSignals.next().map { "a second \(StopSignals.name($0)) came" } }
+                group.addTask { try? await Task.sleep(for: gracePeriod); return "the run did not stop within \(gracePeriod)" }
                 defer { group.cancelAll() }
-                return await group.next() ?? true
+                return await group.next() ?? nil
             }
-            guard forced, !finished.withLockedValue({ $0 }) else { return }
+            guard let forced, !finished.withLockedValue({ $0 }) else { return }
             // The cases in flight did not stop in time: record them as interrupted and leave.
             if let id = runID.withLockedValue({ $0 }) {
                 try? store.markInterrupted(run: id, signal: StopSignals.name(signal))
@@ -72,7 +74,7 @@ struct RunDriver {
                     _ = try? ReportFormat.write(report, formats: ReportFormat.allCases, to: reportDir)
                 }
             }
-            reportError("\(verb): the run did not stop within \(gracePeriod); exiting with the cases in flight recorded as interrupted")
+            reportError("\(verb): \(forced); exiting with the cases in flight recorded as interrupted")
             Foundation.exit(128 + signal)
         }
         let summary: RunSummary
