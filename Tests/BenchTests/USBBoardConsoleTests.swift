@@ -1,4 +1,4 @@
-import Bench
+@testable import Bench
 import Firmware
 import Foundation
 import Serial
@@ -21,7 +21,7 @@ struct USBBoardConsoleTests {
                              consoleLog: log, tty: { FileManager.default.fileExists(atPath: link.path) ? link.path : nil })
         #expect(board.capabilities.contains(.serial))
         #expect(await board.consoleLog == log)
-        try await Task.sleep(for: .milliseconds(400))
+        try await board.waitUntilConsoleAttached(to: terminal.slavePath)
         try await terminal.master.write(Array("0000000100 [app] INFO: first boot\r\n".utf8))
         #expect(try await board.waitForConsoleLine(containing: "first boot", after: 0, timeout: .seconds(5)).hasSuffix("first boot"))
 
@@ -30,7 +30,7 @@ struct USBBoardConsoleTests {
         terminal = try PseudoTerminal()
         defer { terminal.hangUp() }
         try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: terminal.slavePath)
-        try await Task.sleep(for: .milliseconds(600))
+        try await board.waitUntilConsoleAttached(to: terminal.slavePath)
         try await terminal.master.write(Array("0000000050 [app] INFO: second boot\r\n".utf8))
         let seen = await board.consoleLines().count
         #expect(try await board.waitForConsoleLine(containing: "second boot", after: max(0, seen - 1), timeout: .seconds(5)).hasSuffix("second boot"))

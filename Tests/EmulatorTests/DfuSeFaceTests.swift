@@ -6,23 +6,18 @@ import Testing
 
 @Suite("DfuSe face", .timeLimit(.minutes(10)))
 struct DfuSeFaceTests {
-    static func boardInDFU(_ name: String) async throws -> EmulatedBoard {
-        let board = try EmulatedBoard(platform: Platform(buildName: name)!)
+    static func boardInDFU(_ name: String, clock: any Clock<Duration> = ContinuousClock()) async throws -> EmulatedBoard {
+        let board = EmulatedBoard(try BoardModel.provisioned(platform: Platform(buildName: name)!), clock: clock)
         await board.update { $0.enterDFUMode() }
         return board
-    }
-
-    static func waitForMode(_ board: EmulatedBoard, _ expected: BoardMode) async throws {
-        for _ in 0..<100 where await board.mode != expected {
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 
     @Test("A plain DFU host flashes a user app; after leave the module table shows it and it runs",
           arguments: ["boron", "photon", "p2"])
     func flashUserApp(_ name: String) async throws {
         let platform = Platform(buildName: name)!
-        let board = try await Self.boardInDFU(name)
+        let clock = ManualClock()
+        let board = try await Self.boardInDFU(name, clock: clock)
         #expect(await board.usbProductID == platform.usb.dfuProductID)
         let image = try FirmwareSet.application(for: platform, size: 20_000, seed: 42)
         let start = try #require(ModuleFile(bytes: image).modules.first).startAddress
@@ -32,7 +27,12 @@ struct DfuSeFaceTests {
         let status = try await host.leave()
         // Gen 3 reports dfuMANIFEST; Gen 2 reports dfuDNLOAD_IDLE to keep dfu-util tidy (§2.6, §2.7).
         #expect(status.state == (platform.generation == .gen2 ? .downloadIdle : .manifest))
-        try await Self.waitForMode(board, .running)
+        // The bootloader's reset, 500 ms after the manifest status on the board's clock.
+        await clock.waitForSleepers()
+        clock.advance(by: .milliseconds(499))
+        #expect(await board.mode == .dfu, "not before 500 ms")
+        clock.advance(by: .milliseconds(1))
+        try await board.waitUntil { $0.mode == .running }
         let model = await board.snapshot()
         #expect(model.mode == .running)
         #expect(model.runningApp?.size == image.count)
@@ -99,12 +99,17 @@ struct DfuSeFaceTests {
 
     @Test("A second GETSTATUS after leave cancels the reset (§2.6)")
     func secondStatusCancelsLeave() async throws {
-        let board = try await Self.boardInDFU("boron")
+        let clock = ManualClock()
+        let board = try await Self.boardInDFU("boron", clock: clock)
         let host = TestDfuHost(pipe: board)
         _ = try await host.leave()
+        await clock.waitForSleepers()
         await #expect(throws: LinkError.stalled) { _ = try await host.getStatus() }
-        try await Task.sleep(for: .milliseconds(700))
+        clock.advance(by: .seconds(1))
+        // The reset timer has woken and found nothing to do: give its task the chance to run.
+        for _ in 0..<100 { await Task.yield() }
         #expect(await board.mode == .dfu)
+        #expect(clock.sleeperCount == 0)
     }
 
     @Test("Gen 2 DCT alt reports the swapped poll timeouts: erase 500 ms, write 1 ms (§2.7)")

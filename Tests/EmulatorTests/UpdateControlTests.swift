@@ -1,5 +1,6 @@
 @testable import Emulator
 import Firmware
+import Links
 import Testing
 
 @Suite("Update control (§8.3)", .timeLimit(.minutes(10)))
@@ -16,13 +17,16 @@ struct UpdateControlTests {
             #expect(error?.systemError == "SYSTEM_ERROR_OTA_UPDATES_DISABLED")
         }
         // DFU is the bootloader's: not affected.
-        let board = EmulatedBoard(model)
+        let clock = ManualClock()
+        let board = EmulatedBoard(model, clock: clock)
         await board.update { $0.enterDFUMode() }
         let image = try FirmwareSet.application(for: Self.boron, size: 12_000, seed: 8)
         let host = TestDfuHost(pipe: board)
         try await host.flash(image, at: 0xB4000, pageSize: 4096)
         _ = try await host.leave()
-        try await DfuSeFaceTests.waitForMode(board, .running)
+        await clock.waitForSleepers()
+        clock.advance(by: .milliseconds(500))
+        try await board.waitUntil { $0.mode == .running }
         #expect(await board.snapshot().runningApp?.size == image.count)
     }
 

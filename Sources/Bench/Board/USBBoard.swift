@@ -73,6 +73,13 @@ public final class USBBoard: Board {
 
     public var consoleLog: URL? { get async { console?.logFile } }
 
+    /// Returns once the console capture has the board's tty `device` open: a test writes the
+    /// board's first line only then, instead of sleeping and hoping the capture is there.
+    func waitUntilConsoleAttached(to device: String, timeout: Duration = .seconds(30)) async throws {
+        guard let console else { throw BoardError(board: name, operation: "console", reason: "the board has no console log") }
+        try await console.waitUntilAttached(to: device, timeout: timeout)
+    }
+
     /// The board as USB shows it now, in whatever mode; nil while it is off the bus.
     public func device() -> ParticleDevice? { try? ParticleDevice.find(deviceID: deviceID) }
 
