@@ -69,6 +69,23 @@ struct PseudoTerminalBoardTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: server.link.path) == path)
     }
 
+    @Test("Asked for a boot, the wait passes over the line of the boot before, which the server has yet to hang up: what the host writes reaches the board")
+    func waitForPortOfABoot() async throws {
+        let board = try EmulatedBoard(platform: Platform(buildName: "photon")!)
+        await board.update { $0.enterListeningMode() }
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
+        defer { Task { await server.stop() } }
+        _ = try await server.waitForPort()
+        let boot = await board.update { board -> Int in
+            board.reset(.user)
+            board.enterListeningMode()
+            return board.bootCount
+        }
+        let port = try SerialPort.open(try await server.waitForPort(boot: boot))
+        defer { port.closeNow() }
+        #expect(try await ListeningModeClient(stream: port).identify().deviceID == board.snapshot().deviceID)
+    }
+
     @Test("A reset hangs the line up; the board comes back on a new pty that its link follows")
     func followsResets() async throws {
         let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)

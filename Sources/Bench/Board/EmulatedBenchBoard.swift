@@ -191,9 +191,15 @@ public final class EmulatedBenchBoard: Board {
                     // ask again on the current line until the board answers with its prompt.
                     var afterPrompt: [UInt8]?
                     for _ in 0..<3 where afterPrompt == nil {
-                        let current = try await console.server.waitForPort()
+                        // The line of the board's boot now, not the one the server has yet to
+                        // replace after the last reset: an `f` on that one is lost.
+                        let current = try await console.server.waitForPort(boot: await emulator.snapshot().bootCount)
                         try await console.capture.waitUntilAttached(to: current)
-                        try await port.write(Array("f".utf8))
+                        do { try await port.write(Array("f".utf8)) } catch LinkError.disconnected {
+                            // The line went between the look and the write (the reset of the case
+                            // before, seen late): the next turn asks on the board's new line.
+                            continue
+                        }
                         var said: [UInt8] = []
                         let deadline = ContinuousClock.now + .seconds(2)
                         while afterPrompt == nil, ContinuousClock.now < deadline {

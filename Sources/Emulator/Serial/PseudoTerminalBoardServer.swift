@@ -25,11 +25,19 @@ public final class PseudoTerminalBoardServer: Sendable {
 
     /// The board's pseudo-terminal, while it has one, and who waits for it.
     final class CurrentPort: Sendable {
-        let path = NIOLockedValueBox<String?>(nil)
-        let waiters = StateWaiters<String?>()
+        /// The line's path, and the boot of the board it was opened for.
+        struct Line: Sendable {
+            var path: String?
+            var boot = -1
+        }
+        let line = NIOLockedValueBox(Line())
+        let waiters = StateWaiters<Line>()
 
-        func set(_ new: String?) {
-            path.withLockedValue { $0 = new }
+        var path: String? { line.withLockedValue { $0.path } }
+
+        func set(_ path: String?, boot: Int) {
+            let new = Line(path: path, boot: boot)
+            line.withLockedValue { $0 = new }
             waiters.wake(new)
         }
     }
@@ -52,18 +60,22 @@ public final class PseudoTerminalBoardServer: Sendable {
     }
 
     /// The pseudo-terminal's current path, while the board has one.
-    public var path: String? { port.path.withLockedValue { $0 } }
+    public var path: String? { port.path }
 
-    /// Waits until the board has a port; returns its path. The limit stops a board that never gets
-    /// one, far beyond what a loaded machine makes of the wait.
-    public func waitForPort(timeout: Duration = .seconds(30)) async throws -> String {
+    /// Waits until the board has a port; returns its path. With `boot` (the board's boot count),
+    /// a port opened for that boot or a later one: after a reset this server may not have seen
+    /// yet, the old line is still up, and what is written to it is lost when it goes. The limit
+    /// stops a board that never gets one, far beyond what a loaded machine makes of the wait.
+    public func waitForPort(boot: Int? = nil, timeout: Duration = .seconds(30)) async throws -> String {
         let port = self.port
+        let wanted = boot ?? Int.min
         guard let path = try await finished(within: timeout, clock: clock, { () async throws -> String in
             while true {
-                try await port.waiters.wait(until: { $0 != nil }, now: { port.path.withLockedValue { $0 } })
+                try await port.waiters.wait(until: { $0.path != nil && $0.boot >= wanted }, now: { port.line.withLockedValue { $0 } })
                 // A reset may have taken it again before this task ran on: wait once more, within
                 // the same limit. Later losses are the caller's next step to find, as on a real tty.
-                if let path = port.path.withLockedValue({ $0 }) { return path }
+                let line = port.line.withLockedValue { $0 }
+                if let path = line.path, line.boot >= wanted { return path }
             }
         }) else { throw LinkError.timedOut }
         return path
@@ -84,7 +96,7 @@ public final class PseudoTerminalBoardServer: Sendable {
         func hangUp() {
             // Links first: a host that sees the line drop must not find the old one again.
             for link in links { removeLink(link) }
-            port.set(nil)
+            port.set(nil, boot: boot)
             terminal?.hangUp()
             terminal = nil
             unsent = []
@@ -115,7 +127,7 @@ public final class PseudoTerminalBoardServer: Sendable {
             if terminal == nil {
                 terminal = current
                 hostRate = current.hostBitRate() ?? 0
-                port.set(current.slavePath)
+                port.set(current.slavePath, boot: boot)
             }
             do {
                 // Host → board, then at once what the board answered.
