@@ -84,6 +84,9 @@ if Set(targets.map(\.name)) != Set(allowed.keys) {
     fail("the layout names \(Set(allowed.keys).subtracting(targets.map(\.name)).sorted()) that the package does not have; update Scripts/CheckLayers/main.swift with DESIGN.md")
 }
 
+let accessLevels: Set<String> = ["public", "package", "internal", "fileprivate", "private", "open"]
+let importKinds: Set<String> = ["struct", "class", "enum", "protocol", "typealias", "func", "var", "let", "actor"]
+
 /// Our modules a target's sources import.
 func imports(under folder: String) -> Set<String> {
     var found: Set<String> = []
@@ -92,10 +95,13 @@ func imports(under folder: String) -> Set<String> {
     for case let file as URL in files where file.pathExtension == "swift" {
         guard let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
         for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ").map(String.init)
-            guard let index = words.firstIndex(of: "import"), words[..<index].allSatisfy({ $0.hasPrefix("@") }),
-                  index + 1 < words.count else { continue }
-            let module = words[index + 1].split(separator: ".").first.map(String.init) ?? ""
+            // [@attributes] [access level] import [kind] Module[.Symbol]
+            let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard let index = words.firstIndex(of: "import"),
+                  words[..<index].allSatisfy({ $0.hasPrefix("@") || accessLevels.contains($0) }) else { continue }
+            var rest = words[(index + 1)...].drop { importKinds.contains($0) }
+            guard let name = rest.popFirst() else { continue }
+            let module = name.split(separator: ".").first.map(String.init) ?? ""
             if ourNames.contains(module) { found.insert(module) }
         }
     }
@@ -117,7 +123,8 @@ for target in targets.sorted(by: { $0.name < $1.name }) {
 }
 // C system-library targets are not layers, with one exception: umockdev is for EmulatorServers,
 // so a module that uses it and is not listed as drifting is also wrong.
-for target in targets where target.dependencies.contains("CUMockdev") && !(drift[target.name] ?? []).contains("CUMockdev") {
+for target in targets where target.dependencies.union(imports(under: target.path)).contains("CUMockdev")
+    && !(drift[target.name] ?? []).contains("CUMockdev") {
     problems.append("\(target.name) uses CUMockdev: only the OS-boundary servers may")
 }
 

@@ -84,6 +84,8 @@ struct QualifyCommandTests {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
+        // Drained beside stderr, so a long verdict cannot fill the pipe and stall the process.
+        let printing = Task { String(decoding: await output.fileHandleForReading.readAll(), as: UTF8.self) }
         var said = ""
         while said.components(separatedBy: ": pass").count < 3 {
             let data = await progress.fileHandleForReading.nextAvailable()
@@ -92,7 +94,7 @@ struct QualifyCommandTests {
         }
         kill(process.processIdentifier, SIGINT)
         said += String(decoding: await progress.fileHandleForReading.readAll(), as: UTF8.self)
-        let printed = String(decoding: await output.fileHandleForReading.readAll(), as: UTF8.self)
+        let printed = await printing.value
         await process.exited()
         #expect(process.terminationStatus == 130, "\(said.suffix(2000))")
         #expect(printed.hasPrefix("v2.0: INCOMPLETE"), "\(printed)")

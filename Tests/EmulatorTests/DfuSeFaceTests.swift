@@ -105,6 +105,7 @@ struct DfuSeFaceTests {
         _ = try await host.leave()
         await clock.waitForSleepers()
         await #expect(throws: LinkError.stalled) { _ = try await host.getStatus() }
+        #expect(await board.snapshot().dfu.resetScheduled == false, "the second GETSTATUS called the reset off")
         clock.advance(by: .seconds(1))
         // The reset timer has woken and found nothing to do: give its task the chance to run.
         for _ in 0..<100 { await Task.yield() }

@@ -30,8 +30,6 @@ public final class EmulatedBenchBoard: Board {
     /// What the limits on waits for the board are measured on. The waits themselves end at the
     /// board's change, so these limits only stop a board that never gets there.
     private let limitClock: any Clock<Duration>
-    /// The emulator's own time, on which its power cuts wait out their delays and off-times.
-    private let emulatedClock = InstantClock()
 
     struct SerialConsole: Sendable {
         var server: PseudoTerminalBoardServer
@@ -54,7 +52,7 @@ public final class EmulatedBenchBoard: Board {
         }
         self.firmware = template.firmware
         self.deviceID = model.deviceID
-        let emulator = EmulatedBoard(model, clock: emulatedClock)
+        let emulator = EmulatedBoard(model, clock: InstantClock())
         self.emulator = emulator
         self.powerSwitch = powerSwitch?(emulator) ?? EmulatedPowerSwitch(board: emulator)
         guard serialTransport == .pseudoTerminal else {
@@ -132,8 +130,10 @@ public final class EmulatedBenchBoard: Board {
             throw BoardError(board: name, operation: "power cut", reason: "a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write")
         }
         lastCut.withLockedValue { $0 = nil }
+        // Delays run on host time, as they did: the emulator's DFU transfer takes none of its own
+        // time, so on the emulator's clock a delay after the transfer started would fire at once.
         let triggered = TriggeredPowerCut(
-            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero, clock: emulatedClock,
+            board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero, clock: limitClock,
             waitForConsoleLine: { [self] text, after in
                 _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
             },
@@ -203,7 +203,9 @@ public final class EmulatedBenchBoard: Board {
                         var said: [UInt8] = []
                         let deadline = ContinuousClock.now + .seconds(2)
                         while afterPrompt == nil, ContinuousClock.now < deadline {
-                            said += (try? await port.read(maximum: 4096, timeout: .milliseconds(50))) ?? []
+                            // A line that went fails each read at once: ask again on the new one
+                            // rather than spin on it until the deadline.
+                            do { said += try await port.read(maximum: 4096, timeout: .milliseconds(50)) } catch LinkError.disconnected { break }
                             // What follows the prompt line (the receiver's first "C") is the transfer's.
                             if let prompt = said.firstRange(of: Array("Waiting for the binary file".utf8)),
                                let end = said[prompt.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
