@@ -42,8 +42,9 @@ struct RunDriver {
     func drive(arguments: [String], inventory: String) async throws -> Outcome {
         StopSignals.watch()
         let runID = NIOLockedValueBox<Int64?>(nil)
-        let stopped = NIOLockedValueBox<Int32?>(nil)
-        let finished = NIOLockedValueBox(false)
+        // The signal taken and whether the run had finished, in one hold: a signal either
+        // stops the run and is recorded, or comes after the run finished and changes nothing.
+        let stop = NIOLockedValueBox<(signal: Int32?, finished: Bool)>((nil, false))
         let (store, reportDir, verb, gracePeriod) = (store, reportDir, verb, gracePeriod)
         let runner = runner
         let running = Task {
@@ -55,7 +56,12 @@ struct RunDriver {
         // The watcher outlives nothing: it exits the process itself only when the run will not stop.
         let watcher = Task.detached {
             guard let signal = await StopSignals.next() else { return }
-            stopped.withLockedValue { $0 = signal }
+            let taken = stop.withLockedValue { stop -> Bool in
+                guard !stop.finished else { return false }
+                stop.signal = signal
+                return true
+            }
+            guard taken else { return }
             reportError("\(verb): \(StopSignals.name(signal)): stopping the cases in flight, then writing the reports (again to stop at once)")
             running.cancel()
             // Why the run stops now: a second signal, or the grace period ran out; nil when
@@ -66,7 +72,7 @@ struct RunDriver {
                 defer { group.cancelAll() }
                 return await group.next() ?? nil
             }
-            guard let forced, !finished.withLockedValue({ $0 }) else { return }
+            guard let forced, !stop.withLockedValue({ $0.finished }) else { return }
             // The cases in flight did not stop in time: record them as interrupted and leave.
             if let id = runID.withLockedValue({ $0 }) {
                 try? store.markInterrupted(run: id, signal: StopSignals.name(signal))
@@ -84,11 +90,13 @@ struct RunDriver {
             reportError("\(verb): \(error); fix the lease folder or give --lease-dir (no board was touched)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        finished.withLockedValue { $0 = true }
+        let signal = stop.withLockedValue { stop -> Int32? in
+            stop.finished = true
+            return stop.signal
+        }
         // Done: the watcher stops waiting for a signal, unless one already came.
-        if stopped.withLockedValue({ $0 }) == nil { watcher.cancel() }
+        if signal == nil { watcher.cancel() }
         guard let id = summary.runID ?? runID.withLockedValue({ $0 }) else { throw ExitStatus.couldNotRun.exitCode }
-        let signal = stopped.withLockedValue { $0 }
         if let signal { try store.markInterrupted(run: id, signal: StopSignals.name(signal)) }
         let report = try store.report(run: id)
         if let reportDir {
