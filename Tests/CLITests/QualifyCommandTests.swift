@@ -86,12 +86,7 @@ struct QualifyCommandTests {
         try process.run()
         // Drained beside stderr, so a long verdict cannot fill the pipe and stall the process.
         let printing = Task { String(decoding: await output.fileHandleForReading.readAll(), as: UTF8.self) }
-        var said = ""
-        while said.components(separatedBy: ": pass").count < 3 {
-            let data = await progress.fileHandleForReading.nextAvailable()
-            if data.isEmpty { break }
-            said += String(decoding: data, as: UTF8.self)
-        }
+        var said = await progress.fileHandleForReading.read(untilSeen: ": pass", times: 2)
         kill(process.processIdentifier, SIGINT)
         said += String(decoding: await progress.fileHandleForReading.readAll(), as: UTF8.self)
         let printed = await printing.value

@@ -89,12 +89,7 @@ struct RunCommandTests {
         try process.run()
         let database = dir.appendingPathComponent("results.sqlite").path
         // Let it finish a number of cases, then kill it without warning.
-        var said = ""
-        while said.components(separatedBy: ": pass").count < 12 {
-            let data = await progress.fileHandleForReading.nextAvailable()
-            if data.isEmpty { break }
-            said += String(decoding: data, as: UTF8.self)
-        }
+        _ = await progress.fileHandleForReading.read(untilSeen: ": pass", times: 11)
         kill(process.processIdentifier, SIGKILL)
         await process.exited()
         #expect(process.terminationReason == .uncaughtSignal)
@@ -139,12 +134,7 @@ struct RunCommandTests {
         process.standardError = progress
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        var said = ""
-        while said.components(separatedBy: ": pass").count < 4 {
-            let data = await progress.fileHandleForReading.nextAvailable()
-            if data.isEmpty { break }
-            said += String(decoding: data, as: UTF8.self)
-        }
+        var said = await progress.fileHandleForReading.read(untilSeen: ": pass", times: 3)
         // Once the run has started, the folder no longer shows the old verdict.
         let during = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(during.contains(">UNFINISHED<") && !during.contains("an old run"), "\(during.prefix(300))")

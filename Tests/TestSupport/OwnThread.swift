@@ -43,4 +43,16 @@ extension FileHandle {
         let handle = Handed(self)
         return await onOwnThread { handle.value.availableData }
     }
+
+    /// What arrives until `text` has come `count` times, or the end of file: a test reads a
+    /// process's progress this way until enough cases have passed to stop it mid-run.
+    public func read(untilSeen text: String, times count: Int) async -> String {
+        var said = ""
+        while said.components(separatedBy: text).count <= count {
+            let data = await nextAvailable()
+            if data.isEmpty { break }
+            said += String(decoding: data, as: UTF8.self)
+        }
+        return said
+    }
 }

@@ -50,8 +50,8 @@ struct TriggeredPowerCut: Sendable {
     var powerSwitch: any PowerSwitch
     var offTime: Duration
     var applyWindow: Duration
-    /// Delays, the apply window, the off-time and the switch's latency run on it: the wall clock
-    /// for a real board, the emulator's own for an emulated one.
+    /// Delays, the apply window, the off-time and the switch's latency run on it: host time for
+    /// any board (an emulated transfer takes no emulated time), a manual clock in tests.
     var clock: any Clock<Duration>
     /// Returns once the board printed a line containing the text, after that many lines.
     var waitForConsoleLine: @Sendable (String, Int) async throws -> Void

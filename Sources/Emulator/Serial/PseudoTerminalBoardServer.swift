@@ -69,13 +69,13 @@ public final class PseudoTerminalBoardServer: Sendable {
     public func waitForPort(boot: Int? = nil, timeout: Duration = .seconds(30)) async throws -> String {
         let port = self.port
         let wanted = boot ?? Int.min
+        let usable: @Sendable (CurrentPort.Line) -> String? = { $0.boot >= wanted ? $0.path : nil }
         guard let path = try await finished(within: timeout, clock: clock, { () async throws -> String in
             while true {
-                try await port.waiters.wait(until: { $0.path != nil && $0.boot >= wanted }, now: { port.line.withLockedValue { $0 } })
+                try await port.waiters.wait(until: { usable($0) != nil }, now: { port.line.withLockedValue { $0 } })
                 // A reset may have taken it again before this task ran on: wait once more, within
                 // the same limit. Later losses are the caller's next step to find, as on a real tty.
-                let line = port.line.withLockedValue { $0 }
-                if let path = line.path, line.boot >= wanted { return path }
+                if let path = usable(port.line.withLockedValue { $0 }) { return path }
             }
         }) else { throw LinkError.timedOut }
         return path
