@@ -128,16 +128,19 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // What a scenario sees: the scenario, its context, the board's facets, images by role,
+        // cut points, expectations and typed errors. Nothing of how a board is driven.
+        .target(name: "ScenarioAPI", dependencies: ["Firmware", "Links"]),
         .target(
             name: "Bench",
             dependencies: [
-                locks, "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto", "CloudOTA", "Cloud", "LocalCloud",
+                locks, "ScenarioAPI", "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto", "CloudOTA", "Cloud", "LocalCloud",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
-        .target(name: "Scenarios", dependencies: ["Bench"], path: "Scenarios"),
+        .target(name: "Scenarios", dependencies: ["ScenarioAPI"], path: "Scenarios"),
         .executableTarget(
             name: "otabench",
             dependencies: [
@@ -169,7 +172,7 @@ let package = Package(
         .executableTarget(name: "otabench-fuzz", dependencies: ["FuzzTargets"]),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["Firmware", "Links"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Firmware", "Links", "ScenarioAPI"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport", locks]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
@@ -187,7 +190,7 @@ let package = Package(
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(
             name: "BenchTests",
-            dependencies: [locks, "Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", "Cloud", "LocalCloud",
+            dependencies: [locks, "Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", "Cloud", "LocalCloud", "ControlRequests", "DFU", "Links",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let cloudOTAHappyPath = Scenario(
@@ -10,7 +10,8 @@ extension Scenario {
         probesDefects: false
     ) { bench in
         let next = bench.image(.nextApp)
-        try await bench.step("update to \(next) through the cloud") { try await bench.board.update(to: next, via: .cloud, cuttingPower: nil) }
+        let cloud = try bench.facet((any CloudUpdates).self)
+        try await bench.step("update to \(next) through the cloud") { try await cloud.update(to: next, cuttingPower: nil) }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the update")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
@@ -27,15 +28,16 @@ extension Scenario {
         powerCutsOver: .download
     ) { bench, cut in
         let old = bench.image(.knownGoodApp), next = bench.image(.nextApp)
+        let cloud = try bench.facet((any CloudUpdates).self)
         // The cut ends the transfer with the board gone; the cloud reports the flash failed.
-        try? await bench.board.update(to: next, via: .cloud, cuttingPower: cut)
+        try? await cloud.update(to: next, cuttingPower: cut)
         try await bench.recordPowerCut()
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the cut")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
-        try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
+        try await bench.expect(try await bench.modules().allSatisfy(\.valid), "every module valid")
         // The partial file went with the RAM: the next transfer starts from the beginning.
-        try await bench.step("update through the cloud again") { try await bench.board.update(to: next, via: .cloud, cuttingPower: nil) }
+        try await bench.step("update through the cloud again") { try await cloud.update(to: next, cuttingPower: nil) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app (the new one)")
     }
@@ -47,14 +49,16 @@ extension Scenario {
         requires: [.cloudOTA, .updateControl]
     ) { bench in
         let old = bench.image(.knownGoodApp), next = bench.image(.nextApp)
-        try await bench.board.setUpdatesEnabled(false)
-        let error = try await bench.expectFailure("a cloud update while disabled") {
-            try await bench.board.update(to: next, via: .cloud, cuttingPower: nil)
+        let cloud = try bench.facet((any CloudUpdates).self), control = try bench.facet((any UpdateControl).self)
+        try await control.setUpdatesEnabled(false)
+        try await bench.expectFailure("a cloud update while disabled", because: "the cloud reports the flash failed", matching: {
+            if case .cloudReportedFailure = $0 { true } else { false }
+        }) {
+            try await cloud.update(to: next, cuttingPower: nil)
         }
-        try await bench.expect("\(error)".contains("failed"), "the cloud reports the flash failed (got: \(error))")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
-        try await bench.board.setUpdatesEnabled(true)
-        try await bench.step("update after enabling") { try await bench.board.update(to: next, via: .cloud, cuttingPower: nil) }
+        try await control.setUpdatesEnabled(true)
+        try await bench.step("update after enabling") { try await cloud.update(to: next, cuttingPower: nil) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }

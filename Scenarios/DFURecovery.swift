@@ -1,5 +1,4 @@
-import Bench
-import Firmware
+import ScenarioAPI
 
 extension Scenario {
     static let dfuRecoveryOfBrokenSystem = Scenario(
@@ -14,12 +13,13 @@ extension Scenario {
         damaged.bytes[damaged.bytes.count / 2] ^= 0x08
         damaged.label = "damaged system part"
         let broken = damaged
+        let dfu = try bench.facet((any DFUFlashing).self)
         try await bench.step("flash a damaged system part by DFU") {
-            try? await bench.board.flash(broken, via: .dfu)
+            try? await dfu.flash(broken)
         }
         try await bench.expect(await bench.board.mode(), equals: .dfu, "mode with the system part damaged")
         let good = bench.image(.nextSystemPart)
-        try await bench.step("reflash the system part by DFU") { try await bench.board.flash(good, via: .dfu) }
+        try await bench.step("reflash the system part by DFU") { try await dfu.flash(good) }
         try await bench.expect(await bench.board.mode(), equals: .running, "mode after the reflash")
     }
 }

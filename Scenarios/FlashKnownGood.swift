@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let flashKnownGood = Scenario(
@@ -9,11 +9,12 @@ extension Scenario {
         probesDefects: false
     ) { bench in
         let app = bench.image(.knownGoodApp)
+        let dfu = try bench.facet((any DFUFlashing).self)
         let started = ContinuousClock.now
-        try await bench.step("flash \(app) by DFU") { try await bench.board.flash(app, via: .dfu) }
+        try await bench.step("flash \(app) by DFU") { try await dfu.flash(app) }
         try await bench.measure("dfu.flash_seconds", (ContinuousClock.now - started).secondsValue, unit: "s")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: app.fingerprint, "running app")
-        try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
+        try await bench.expect(try await bench.modules().allSatisfy(\.valid), "every module valid")
     }
 }
 

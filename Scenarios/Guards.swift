@@ -1,5 +1,4 @@
-import Bench
-import Firmware
+import ScenarioAPI
 
 extension Scenario {
     static let corruptImageRefused = Scenario(
@@ -8,7 +7,7 @@ extension Scenario {
         tags: [.nightly, .guards, .qualification],
         requires: [.controlRequests]
     ) { bench in
-        try await refusedByDevice(bench, .corruptApp, error: "SYSTEM_ERROR_OTA_INTEGRITY_CHECK_FAILED")
+        try await refusedByDevice(bench, .corruptApp, error: .otaIntegrityCheckFailed)
     }
 
     static let wrongPlatformRefusedByDevice = Scenario(
@@ -17,7 +16,7 @@ extension Scenario {
         tags: [.nightly, .guards, .qualification],
         requires: [.controlRequests]
     ) { bench in
-        try await refusedByDevice(bench, .otherPlatformApp, error: "SYSTEM_ERROR_OTA_INVALID_PLATFORM")
+        try await refusedByDevice(bench, .otherPlatformApp, error: .otaInvalidPlatform)
     }
 
     static let wrongPlatformRefusedByHost = Scenario(
@@ -26,22 +25,28 @@ extension Scenario {
         tags: [.nightly, .guards, .qualification, .smoke],
         probesDefects: false  // the host's guard: no device defect can change it
     ) { bench in
-        let image = bench.image(.otherPlatformApp)
-        _ = await bench.board.takeEvents()
-        let error = try await bench.expectFailure("the host guard") { try await HostGuard.check(image, for: bench.board) }
-        try await bench.expect("\(error)".contains("wrong platform"), "a wrong-platform refusal (got: \(error))")
-        try await bench.expect(await bench.board.takeEvents().isEmpty, "nothing sent to the board")
+        let image = bench.image(.otherPlatformApp), old = bench.image(.knownGoodApp)
+        let board = bench.board
+        // Where the board reports its app's events, none may come of the refusal.
+        let events = board.facet((any UpdateControl).self)
+        _ = await events?.takeEvents()
+        try await bench.expectFailure("the host guard", because: "a wrong-platform refusal", matching: { cause in
+            guard case .hostGuard(let problems) = cause else { return false }
+            return problems.contains { if case .wrongPlatform = $0 { true } else { false } }
+        }) { try await HostGuard.check(image, for: board) }
+        if let events { try await bench.expect(await events.takeEvents().isEmpty, "nothing sent to the board") }
+        try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
         // And the same guard lets the right image through.
         try await HostGuard.check(bench.image(.nextApp), for: bench.board)
     }
 
     /// Sends `role` and expects the device's refusal with `error`, nothing changed.
-    static func refusedByDevice(_ bench: ScenarioContext, _ role: FirmwareRole, error expected: String) async throws {
-        let old = bench.image(.knownGoodApp)
-        let error = try await bench.expectFailure("updating to \(role.rawValue)") {
-            try await bench.board.update(to: bench.image(role), via: .controlRequests, cuttingPower: nil)
+    static func refusedByDevice(_ bench: ScenarioContext, _ role: FirmwareRole, error expected: SystemError) async throws {
+        let old = bench.image(.knownGoodApp), image = bench.image(role)
+        let ota = try bench.facet((any ControlRequestUpdates).self)
+        try await bench.expectRefusal(expected, "updating to \(role.rawValue)") {
+            try await ota.update(to: image, cuttingPower: nil)
         }
-        try await bench.expect("\(error)".contains(expected), "the device's \(expected) (got: \(error))")
         try await bench.expect(await bench.board.mode(), equals: .running, "mode")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
     }
@@ -56,12 +61,15 @@ extension Scenario {
     ) { bench in
         let old = bench.image(.knownGoodApp)
         let next = bench.image(.nextApp)
-        _ = await bench.board.takeEvents()
-        let error = try await bench.expectFailure("finishing a transfer missing its last bytes") {
-            try await bench.board.updateCutShort(to: next, sending: next.bytes.count / 2)
+        let ota = try bench.facet((any ControlRequestUpdates).self)
+        let events = bench.board.facet((any UpdateControl).self)
+        _ = await events?.takeEvents()
+        try await bench.expectRefusal(.invalidState, "finishing a transfer missing its last bytes") {
+            try await ota.updateCutShort(to: next, sending: next.bytes.count / 2)
         }
-        try await bench.expect("\(error)".contains("SYSTEM_ERROR_INVALID_STATE"), "the invalid-state error (got: \(error))")
-        try await bench.expect(!(await bench.board.takeEvents().contains(.firmwareUpdateComplete)), "no firmware_update/complete")
+        if let events {
+            try await bench.expect(!(await events.takeEvents().contains(.firmwareUpdateComplete)), "no firmware_update/complete")
+        }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
     }

@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 /// Every scenario otabench runs. Adding a scenario is one file plus its line here.
 public enum ScenarioLibrary {

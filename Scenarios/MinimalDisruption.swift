@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let minimalDisruption = Scenario(
@@ -8,12 +8,13 @@ extension Scenario {
         requires: [.controlRequests, .updateControl],
         probesDefects: false
     ) { bench in
-        _ = await bench.board.takeEvents()
+        let ota = try bench.facet((any ControlRequestUpdates).self), control = try bench.facet((any UpdateControl).self)
+        _ = await control.takeEvents()
         let started = ContinuousClock.now
-        try await bench.board.update(to: bench.image(.nextApp), via: .controlRequests, cuttingPower: nil)
+        try await ota.update(to: bench.image(.nextApp), cuttingPower: nil)
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.measure("ota.total_seconds", (ContinuousClock.now - started).secondsValue, unit: "s")
-        let events = await bench.board.takeEvents()
+        let events = await control.takeEvents()
         try await bench.expect(events.filter { $0 == .reset }.count, equals: 1, "resets during the update")
         let firstProgress = events.firstIndex(of: .firmwareUpdateProgress) ?? events.endIndex
         let reset = events.firstIndex(of: .reset) ?? events.startIndex

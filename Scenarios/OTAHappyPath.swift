@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let otaHappyPath = Scenario(
@@ -9,15 +9,17 @@ extension Scenario {
         probesDefects: false
     ) { bench in
         let next = bench.image(.nextApp)
-        let linesBefore = await bench.board.consoleLines().count
+        let ota = try bench.facet((any ControlRequestUpdates).self)
+        let console = bench.board.facet((any Console).self)
+        let linesBefore = await console?.lines().count ?? 0
         let started = ContinuousClock.now
-        try await bench.step("update to \(next)") { try await bench.board.update(to: next, via: .controlRequests, cuttingPower: nil) }
+        try await bench.step("update to \(next)") { try await ota.update(to: next, cuttingPower: nil) }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.measure("ota.update_seconds", (ContinuousClock.now - started).secondsValue, unit: "s")
         try await bench.expect(mode, equals: .running, "mode after the update")
-        if bench.board.capabilities.contains(.serial) {
+        if let console {
             try await bench.step("the board logs the update") {
-                _ = try await bench.board.waitForConsoleLine(containing: "firmware update complete", after: linesBefore, timeout: .seconds(5))
+                _ = try await console.waitForLine(containing: "firmware update complete", after: linesBefore, timeout: .seconds(5))
             }
         }
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")

@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let powerCutDuringApply = Scenario(
@@ -16,14 +16,15 @@ extension Scenario {
     ) { bench, cut in
         let old = bench.image(.knownGoodApp)
         let next = bench.image(.nextApp)
+        let ota = try bench.facet((any ControlRequestUpdates).self)
         try await bench.step("update, cutting power at \(cut)") {
-            try await bench.board.update(to: next, via: .controlRequests, cuttingPower: cut)
+            try await ota.update(to: next, cuttingPower: cut)
         }
         try await bench.recordPowerCut()
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the cut")
         let running = try await bench.runningApp()?.fingerprint
         try await bench.expect(running == old.fingerprint || running == next.fingerprint, "the old or the new app running (running \(running.map { String($0.prefix(12)) } ?? "none"))")
-        try await bench.expect(try await bench.board.modules().allSatisfy(\.valid), "every module valid")
+        try await bench.expect(try await bench.modules().allSatisfy(\.valid), "every module valid")
     }
 }

@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let powerCutDuringDFUWrite = Scenario(
@@ -11,8 +11,9 @@ extension Scenario {
         powerCutsOver: .dfuWrite
     ) { bench, cut in
         let next = bench.image(.nextApp)
+        let dfu = try bench.facet((any DFUFlashing).self), power = try bench.facet((any PowerControl).self)
         try await bench.step("flash the next app by DFU, cutting power at \(cut)") {
-            try await bench.board.flash(next, via: .dfu, cuttingPower: cut)
+            try await dfu.flash(next, cuttingPower: cut)
         }
         try await bench.recordPowerCut()
         // A half-written app cannot run: safe mode or DFU are both fine, gone is not.
@@ -26,13 +27,13 @@ extension Scenario {
             }
         }
         // Cut before its last block, the app is incomplete and must not run as if it were whole.
-        let landed = await bench.board.lastPowerCut()?.sentAtCut ?? 0
+        let landed = await power.lastPowerCut()?.sentAtCut ?? 0
         if landed < next.bytes.count {
             let running = mode == .running ? try await bench.runningApp()?.fingerprint : nil
             try await bench.expect(running != next.fingerprint, "the app cut at byte \(landed) of \(next.bytes.count) not running")
         }
         let good = bench.image(.knownGoodApp)
-        try await bench.step("reflash the known-good app by DFU") { try await bench.board.flash(good, via: .dfu) }
+        try await bench.step("reflash the known-good app by DFU") { try await dfu.flash(good) }
         let after = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(after, equals: .running, "mode after the reflash")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: good.fingerprint, "running app (the known-good one)")

@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let unmetDependencySafeModeThenHeal = Scenario(
@@ -8,11 +8,12 @@ extension Scenario {
         requires: [.controlRequests]
     ) { bench in
         let app = bench.image(.newerDeviceOSApp)
-        try await bench.step("update to \(app)") { try await bench.board.update(to: app, via: .controlRequests, cuttingPower: nil) }
+        let ota = try bench.facet((any ControlRequestUpdates).self)
+        try await bench.step("update to \(app)") { try await ota.update(to: app, cuttingPower: nil) }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode.isSafeMode, "safe mode with the dependency unmet (got \(mode))")
         let system = bench.image(.nextSystemPart)
-        try await bench.step("update to \(system)") { try await bench.board.update(to: system, via: .controlRequests, cuttingPower: nil) }
+        try await bench.step("update to \(system)") { try await ota.update(to: system, cuttingPower: nil) }
         let healed = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(healed, equals: .running, "mode after the system part")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: app.fingerprint, "running app")

@@ -1,4 +1,4 @@
-import Bench
+import ScenarioAPI
 
 extension Scenario {
     static let updatesDisabledThenEnabled = Scenario(
@@ -8,16 +8,16 @@ extension Scenario {
         requires: [.controlRequests, .updateControl]
     ) { bench in
         let next = bench.image(.nextApp)
-        try await bench.board.setUpdatesEnabled(false)
-        let error = try await bench.expectFailure("an update while disabled") {
-            try await bench.board.update(to: next, via: .controlRequests, cuttingPower: nil)
+        let ota = try bench.facet((any ControlRequestUpdates).self), control = try bench.facet((any UpdateControl).self)
+        try await control.setUpdatesEnabled(false)
+        try await bench.expectRefusal(.otaUpdatesDisabled, "an update while disabled") {
+            try await ota.update(to: next, cuttingPower: nil)
         }
-        try await bench.expect("\(error)".contains("SYSTEM_ERROR_OTA_UPDATES_DISABLED"), "the updates-disabled error (got: \(error))")
-        _ = await bench.board.takeEvents()
-        try await bench.board.sendCloudNotice(pending: true, forced: nil)
-        try await bench.expect(await bench.board.takeEvents().contains(.firmwareUpdatePending), "firmware_update_pending fired")
-        try await bench.board.setUpdatesEnabled(true)
-        try await bench.step("update after enabling") { try await bench.board.update(to: next, via: .controlRequests, cuttingPower: nil) }
+        _ = await control.takeEvents()
+        try await control.sendCloudNotice(pending: true, forced: nil)
+        try await bench.expect(await control.takeEvents().contains(.firmwareUpdatePending), "firmware_update_pending fired")
+        try await control.setUpdatesEnabled(true)
+        try await bench.step("update after enabling") { try await ota.update(to: next, cuttingPower: nil) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }
@@ -29,9 +29,10 @@ extension Scenario {
         requires: [.controlRequests, .updateControl]
     ) { bench in
         let next = bench.image(.nextApp)
-        try await bench.board.setUpdatesEnabled(false)
-        try await bench.board.sendCloudNotice(pending: nil, forced: true)
-        try await bench.step("forced update") { try await bench.board.update(to: next, via: .controlRequests, cuttingPower: nil) }
+        let ota = try bench.facet((any ControlRequestUpdates).self), control = try bench.facet((any UpdateControl).self)
+        try await control.setUpdatesEnabled(false)
+        try await control.sendCloudNotice(pending: nil, forced: true)
+        try await bench.step("forced update") { try await ota.update(to: next, cuttingPower: nil) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }

@@ -1,3 +1,5 @@
+import Links
+
 /// How a control request fails on the host side.
 public enum ControlRequestError: Error, Hashable, Sendable {
     /// The device answered with a system error.

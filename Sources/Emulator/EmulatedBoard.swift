@@ -36,7 +36,7 @@ public actor EmulatedBoard: ControlPipe {
 
     public func restore(_ snapshot: BoardModel) { model = snapshot }
 
-    public var mode: BoardMode { model.mode }
+    public var mode: EmulatedMode { model.mode }
 
     /// Returns once `condition` holds for the board's state: at once if it holds now, else
     /// at the change that makes it hold. What drives the board waits on the board, not on a

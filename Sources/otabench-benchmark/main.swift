@@ -123,8 +123,8 @@ func thousandBoards() async throws -> [Measure] {
     let setupStart = clock.now
     let boards = try inventory.entries.enumerated().map { try BenchBoard.emulated($1, serial: $0 + 1) }
     let setup = clock.now - setupStart
-    let oneCut = Scenario("bench/one-power-cut", "one cut in the download", tags: ["bench"], requires: [.powerControl]) { bench in
-        try await bench.board.update(to: bench.image(.nextApp), via: .controlRequests, cuttingPower: PowerCut(.download, at: 0.5))
+    let oneCut = Scenario("bench/one-power-cut", "one cut in the download", tags: ["bench"], requires: [.powerControl, .controlRequests]) { bench in
+        try await bench.facet((any ControlRequestUpdates).self).update(to: bench.image(.nextApp), cuttingPower: PowerCut(.download, at: 0.5))
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: bench.image(.knownGoodApp).fingerprint, "the old app")
     }

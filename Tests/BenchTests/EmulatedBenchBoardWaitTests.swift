@@ -34,19 +34,19 @@ struct EmulatedBenchBoardWaitTests {
         // A boot before the case prints the line the case will wait for.
         try await board.powerOff()
         try await board.powerOn()
-        #expect(await board.consoleLines().contains { $0.contains("bootloader: boot ") })
+        #expect(await board.lines().contains { $0.contains("bootloader: boot ") })
         try await board.powerOff()
         await board.beginCase()
         // The boots before this case printed their lines; this case waits for the next.
-        let waiting = Task { try await board.waitForConsoleLine(containing: "bootloader: boot", after: 0, timeout: .seconds(5)) }
+        let waiting = Task { try await board.waitForLine(containing: "bootloader: boot", after: 0, timeout: .seconds(5)) }
         await clock.waitForSleepers()
         try await board.powerOn()
         let line = try await waiting.value
         #expect(line.contains("bootloader: boot "), "\(line)")
-        #expect(await board.consoleLines().first == line)
+        #expect(await board.lines().first == line)
 
         await board.beginCase()
-        let never = Task { try await board.waitForConsoleLine(containing: "bootloader: boot", after: 0, timeout: .seconds(5)) }
+        let never = Task { try await board.waitForLine(containing: "bootloader: boot", after: 0, timeout: .seconds(5)) }
         await clock.waitForSleepers()
         clock.advance(by: .seconds(5))
         await #expect { try await never.value } throws: { "\($0)".contains("not printed within 5.0 seconds") }

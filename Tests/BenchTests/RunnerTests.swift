@@ -124,7 +124,7 @@ struct RunnerTests {
             var damaged = bench.image(.nextSystemPart)
             damaged.bytes[damaged.bytes.count / 2] ^= 1
             let image = damaged
-            try? await bench.board.flash(image, via: .dfu)
+            try? await bench.facet((any DFUFlashing).self).flash(image)
             try await bench.expect(false, "nothing; this case fails on purpose")
         }
         let checker = Scenario("test/starts-clean", "checks the board is clean", tags: ["test"]) { bench in

@@ -42,7 +42,7 @@ struct SerialTransportTests {
             let text = try String(contentsOf: log, encoding: .utf8)
             #expect(text.contains("firmware update complete"), "\(board.board.name)")
             #expect(text.contains("-- port "))
-            let lines = await board.board.consoleLines()
+            let lines = try await board.board.required((any Console).self).lines()
             #expect(lines.contains { $0.contains("bootloader: boot") })
         }
         let logs = try await DatabaseQueue(path: path).read { db in

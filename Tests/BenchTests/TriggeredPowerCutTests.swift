@@ -73,7 +73,7 @@ struct TriggeredPowerCutTests {
         TriggeredPowerCut(
             board: "test", cut: cut, powerSwitch: power, offTime: offTime, applyWindow: .milliseconds(100), clock: power.clock,
             waitForConsoleLine: { text, after in
-                guard let console else { throw BoardError(board: "test", operation: "console", reason: "none") }
+                guard let console else { throw BoardError(board: "test", operation: "console", .bench("none")) }
                 _ = try await console.waitForLine(containing: text, after: after, timeout: .seconds(10))
             },
             waitUntilGone: waitUntilGone)
@@ -178,14 +178,14 @@ struct TriggeredPowerCutTests {
             _ = try await Self.cut(PowerCut(.download, at: 0.5), broken).run(imageSize: Self.size, consoleLinesBefore: 0,
                                                                             transfer: Self.transfer(into: broken))
         }
-        #expect(failed?.reason.contains("the switch failed to cut") == true && failed?.reason.contains("status 3") == true)
+        #expect(failed?.cause.description.contains("the switch failed to cut") == true && failed?.cause.description.contains("status 3") == true)
 
         let idle = RecordingSwitch()
         let never = await #expect(throws: BoardError.self) {
             _ = try await Self.cut(PowerCut(.download, trigger: .byteOffset(10 * Self.size)), idle)
                 .run(imageSize: Self.size, consoleLinesBefore: 0, transfer: Self.transfer(into: idle))
         }
-        #expect(never?.reason.contains("never fired") == true)
+        #expect(never?.cause.description.contains("never fired") == true)
         #expect(idle.changes.withLockedValue { $0.isEmpty })
 
         // A board that kept going: the transfer ignores the power and completes.
@@ -195,7 +195,7 @@ struct TriggeredPowerCutTests {
                 for sent in stride(from: Self.chunk, through: Self.size, by: Self.chunk) { await progress(sent, Self.size) }
             }
         }
-        #expect(outlived?.reason.contains("the switch does not cut it") == true)
+        #expect(outlived?.cause.description.contains("the switch does not cut it") == true)
         #expect(liar.powered, "switched back on after the failed cut")
     }
 }

@@ -19,7 +19,7 @@ struct USBBoardConsoleTests {
         let log = folder.appendingPathComponent("argon.log")
         let board = USBBoard(name: "argon", platform: Platform(buildName: "argon")!, deviceID: "e00fce68000c000000000001",
                              consoleLog: log, tty: { FileManager.default.fileExists(atPath: link.path) ? link.path : nil })
-        #expect(board.capabilities.contains(.serial))
+        #expect(board.capabilities.contains(.console))
         #expect(await board.consoleLog == log)
         try await board.waitUntilConsoleAttached(to: terminal.slavePath)
         try await terminal.master.write(Array("0000000100 [app] INFO: first boot\r\n".utf8))
@@ -41,9 +41,10 @@ struct USBBoardConsoleTests {
     @Test("Without a console log, waiting for a line says why it cannot")
     func noConsole() async throws {
         let board = USBBoard(name: "argon", platform: Platform(buildName: "argon")!, deviceID: "e00fce68000c000000000001")
-        #expect(!board.capabilities.contains(.serial))
+        #expect(!board.capabilities.contains(.console))
+        #expect(board.facet((any Console).self) == nil)
         await #expect { try await board.waitForConsoleLine(containing: "x", after: 0, timeout: .milliseconds(10)) } throws: {
-            "\($0)".contains("no console log")
+            ($0 as? BoardError)?.cause == .missingFacet("Console")
         }
     }
 }
@@ -68,11 +69,11 @@ struct USBBoardPowerTests {
             """, file: "lab.toml")
         let bench = try BenchBoard.make(inventory.entries[0], serial: 1)
         #expect(bench.board.capabilities.contains(.powerControl))
-        try await bench.board.powerOff()
-        try await bench.board.powerOn()
+        try await bench.board.required((any PowerControl).self).powerOff()
+        try await bench.board.required((any PowerControl).self).powerOn()
         #expect(try String(contentsOf: calls, encoding: .utf8) == "off argon-3\non argon-3\n")
         let plain = USBBoard(name: "b", platform: Platform(buildName: "argon")!, deviceID: "e00fce68000c0000000000ab")
         #expect(!plain.capabilities.contains(.powerControl))
-        await #expect { try await plain.powerOff() } throws: { "\($0)".contains("no power switch") }
+        #expect(plain.facet((any PowerControl).self) == nil)
     }
 }

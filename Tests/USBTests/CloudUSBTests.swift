@@ -91,19 +91,22 @@ extension EmulatedUSBTests {
         let board = USBBoard(name: "usb-boron-cloud", platform: boron, deviceID: deviceID, cloud: cloud)
         #expect(board.capabilities.contains(.cloudOTA))
         let next = FirmwareImage(bytes: try FirmwareSet.application(for: boron, size: 30_000, seed: 71), label: "next")
-        try await board.update(to: next, via: .cloud, cuttingPower: nil)
+        try await board.required((any CloudUpdates).self).update(to: next, cuttingPower: nil)
         #expect(try await board.waitUntilUp(timeout: .seconds(20)) == .running)
         #expect(try await board.runningApp()?.fingerprint == next.fingerprint, "read back over USB")
 
         // An image for another platform: the board refuses it, the cloud reports the flash failed.
         let foreign = FirmwareImage(bytes: try FirmwareSet.application(for: Platform(buildName: "argon")!, size: 20_000, seed: 72), label: "argon")
-        await #expect(throws: BoardError.self) { try await board.update(to: foreign, via: .cloud, cuttingPower: nil) }
+        let refused = await #expect(throws: BoardError.self) {
+            try await board.required((any CloudUpdates).self).update(to: foreign, cuttingPower: nil)
+        }
+        #expect(refused.map { if case .cloudReportedFailure = $0.cause { true } else { false } } == true, "\(String(describing: refused))")
         #expect(try await board.runningApp()?.fingerprint == next.fingerprint)
 
-        // A board without credentials says what is missing.
+        // A board without credentials has no cloud facet: nothing is planned on it that needs one.
         let plain = USBBoard(name: "usb-boron-plain", platform: boron, deviceID: deviceID)
         #expect(!plain.capabilities.contains(.cloudOTA))
-        await #expect(throws: BoardError.self) { try await plain.update(to: next, via: .cloud, cuttingPower: nil) }
+        #expect(plain.facet((any CloudUpdates).self) == nil)
 
         network.cancel()
         _ = await network.value

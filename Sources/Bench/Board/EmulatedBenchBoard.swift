@@ -6,16 +6,20 @@ import DFU
 import Emulator
 import Firmware
 import Links
+import ScenarioAPI
 import Serial
 
 /// A `Board` backed by an emulated board: DFU through the DfuSe host, updates through the
 /// control-request client, both over the emulator's `ControlPipe` face, exactly the code a
-/// real board is driven with.
-public final class EmulatedBenchBoard: Board {
+/// real board is driven with. It has every facet: the emulator can do all of it.
+public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlashing, PowerControl, Console, UpdateControl, CaseScoped,
+    RoutedUpdates {
     public let name: String
     public let platform: Platform
     public let deviceID: String
-    public let capabilities: Set<Capability> = [.dfu, .controlRequests, .serial, .powerControl, .updateControl, .cloudOTA]
+    public var facets: [any BoardFacet] {
+        [self, ControlRequestRoute(board: self), CloudRoute(board: self), YModemRoute(board: self)]
+    }
     public let emulator: EmulatedBoard
     public let firmware: FirmwareSet
     private let eventCursor = EventCursor()
@@ -81,14 +85,14 @@ public final class EmulatedBenchBoard: Board {
     }
 
     /// The console log file, when the board's console is captured from its serial port.
-    public var consoleLog: URL? {
+    public var log: URL? {
         get async { try? await serialConsole?.value.capture.logFile }
     }
 
     func capture() async throws -> ConsoleCapture? {
         guard let serialConsole else { return nil }
         do { return try await serialConsole.value.capture } catch {
-            throw BoardError(board: name, operation: "open the serial port", reason: "\(error)")
+            throw BoardError(board: name, operation: "open the serial port", from: error)
         }
     }
 
@@ -119,15 +123,15 @@ public final class EmulatedBenchBoard: Board {
                       fingerprint: record.storedSHA256.hexString, valid: record.crcOK, dependencies: record.prefix.dependencies)
     }
 
-    public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {
-        try await dfuWrite(image, progress: nil)
+    public func flash(_ image: FirmwareImage) async throws {
+        try await attempting(name, "flash \(image) by DFU") { try await dfuWrite(image, progress: nil) }
     }
 
     /// Cut the way a real board's is (the same trigger code), with the emulated switch: the
     /// board goes off at the block boundary and its next DFU request finds nobody.
-    public func flash(_ image: FirmwareImage, via path: FlashPath, cuttingPower cut: PowerCut) async throws {
+    public func flash(_ image: FirmwareImage, cuttingPower cut: PowerCut) async throws {
         guard cut.phase == .dfuWrite else {
-            throw BoardError(board: name, operation: "power cut", reason: "a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write")
+            throw BoardError(board: name, operation: "power cut", .bench("a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write"))
         }
         lastCut.withLockedValue { $0 = nil }
         // Delays run on host time, as they did: the emulator's DFU transfer takes none of its own
@@ -135,21 +139,23 @@ public final class EmulatedBenchBoard: Board {
         let triggered = TriggeredPowerCut(
             board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? .zero, applyWindow: .zero, clock: limitClock,
             waitForConsoleLine: { [self] text, after in
-                _ = try await waitForConsoleLine(containing: text, after: after, timeout: .seconds(120))
+                _ = try await waitForLine(containing: text, after: after, timeout: .seconds(120))
             },
             waitUntilGone: {})
-        let printed = await consoleLines().count
-        let record = try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
-            try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
+        let printed = await lines().count
+        let record = try await attempting(name, "flash \(image) by DFU, cutting power at \(cut)") {
+            try await triggered.run(imageSize: image.bytes.count, consoleLinesBefore: printed) { [self] progress in
+                try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
+            }
         }
         lastCut.withLockedValue { $0 = record }
     }
 
     private func dfuWrite(_ image: FirmwareImage, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
-        guard let module = image.module else { throw BoardError(board: name, operation: "flash", reason: "\(image) is not a module") }
+        guard let module = image.module else { throw BoardError(board: name, operation: "flash", .bench("\(image) is not a module")) }
         if await emulator.mode != .dfu { try await enterDFU() }
         guard let layout = platform.dfuAltSettings.first.flatMap({ DfuSeMemoryLayout($0.memoryLayout) }) else {
-            throw BoardError(board: name, operation: "flash", reason: "no DFU memory layout")
+            throw BoardError(board: name, operation: "flash", .bench("no DFU memory layout for \(platform.buildName)"))
         }
         try await dfu.write(image.bytes, at: module.startAddress, layout: layout, progress: progress)
         let boots = await emulator.snapshot().bootCount
@@ -157,7 +163,7 @@ public final class EmulatedBenchBoard: Board {
         // The bootloader resets about 500 ms after the manifest status; wait for that boot,
         // whatever it ends in (a damaged image leaves the board in DFU).
         guard try await waitForBoard(.seconds(10), { $0.bootCount != boots }) else {
-            throw BoardError(board: name, operation: "flash", reason: "the board did not reset after DFU leave")
+            throw BoardError(board: name, operation: "flash", .misbehaved("the board did not reset after DFU leave"))
         }
     }
 
@@ -174,7 +180,11 @@ public final class EmulatedBenchBoard: Board {
         }
     }
 
-    public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
+    func update(to image: FirmwareImage, via path: UpdateRoute, cuttingPower cut: PowerCut?) async throws {
+        try await attempting(name, "update to \(image) by \(path.rawValue)") { try await send(image, via: path, cuttingPower: cut) }
+    }
+
+    private func send(_ image: FirmwareImage, via path: UpdateRoute, cuttingPower cut: PowerCut?) async throws {
         if let cut { try await armPowerCut(cut, image: image, source: path == .cloud ? .cloud : .usb) }
         do {
             switch path {
@@ -213,7 +223,7 @@ public final class EmulatedBenchBoard: Board {
                             }
                         }
                     }
-                    guard let afterPrompt else { throw BoardError(board: name, operation: "serial update", reason: "the board never answered `f`") }
+                    guard let afterPrompt else { throw BoardError(board: name, operation: "serial update", .misbehaved("the board never answered `f`")) }
                     try await YModemTransfer.send(name: image.label, data: image.bytes, over: PrefixedStream(prefix: afterPrompt, base: port))
                 } else {
                     let port = EmulatedSerialPort(board: emulator)
@@ -247,14 +257,16 @@ public final class EmulatedBenchBoard: Board {
 
     public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLockedValue { $0 } }
 
-    public func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
-        try await control.updateFirmware(image.bytes, stopAfter: bytes)
+    func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
+        try await attempting(name, "update to \(image), stopping after \(bytes) bytes") {
+            try await control.updateFirmware(image.bytes, stopAfter: bytes)
+        }
     }
 
     /// Finds the operation a cut lands on by running the same update on a copy of the board.
     private func armPowerCut(_ cut: PowerCut, image: FirmwareImage, source: BoardModel.UpdateSource) async throws {
         guard cut.phase != .dfuWrite else {
-            throw BoardError(board: name, operation: "power cut", reason: "a DFU-write cut belongs to flash(_:via:cuttingPower:), not to an update")
+            throw BoardError(board: name, operation: "power cut", .bench("a DFU-write cut belongs to flash(_:cuttingPower:), not to an update"))
         }
         var probe = await emulator.snapshot()
         probe.storage.resetOperationLog()
@@ -262,7 +274,7 @@ public final class EmulatedBenchBoard: Board {
             // Through the same source: its chunk size sets how many staging writes there are.
             try probe.receiveUpdate(image.bytes, source: source)
         } catch {
-            throw BoardError(board: name, operation: "power cut", reason: "the update itself fails, there is nothing to cut: \(error)")
+            throw BoardError(board: name, operation: "power cut", .bench("the update itself fails, there is nothing to cut: \(error)"))
         }
         // Download: staging erase, chunks, queueing. Apply: the bootloader's copy writes.
         let operations = probe.storage.log.filter { operation in
@@ -272,7 +284,7 @@ public final class EmulatedBenchBoard: Board {
             case .dfuWrite: false
             }
         }
-        guard !operations.isEmpty else { throw BoardError(board: name, operation: "power cut", reason: "no \(cut.phase) operations") }
+        guard !operations.isEmpty else { throw BoardError(board: name, operation: "power cut", .bench("no \(cut.phase) operations")) }
         let target: Int
         switch cut.trigger {
         case .fraction(let fraction):
@@ -285,7 +297,7 @@ public final class EmulatedBenchBoard: Board {
         default:
             // The emulator's update runs in its own time, not the wall clock's, and prints no
             // lines mid-transfer: these triggers need a board whose power is switched from outside.
-            throw BoardError(board: name, operation: "power cut", reason: "a \(cut.trigger) trigger needs a board on USB with a power switch")
+            throw BoardError(board: name, operation: "power cut", .bench("a \(cut.trigger) trigger needs a board on USB with a power switch"))
         }
         await emulator.update {
             $0.storage.resetOperationLog()
@@ -294,31 +306,31 @@ public final class EmulatedBenchBoard: Board {
     }
 
     public func reset() async throws {
-        try await control.reset()
+        try await attempting(name, "reset") { try await control.reset() }
         _ = try await waitUntilUp(timeout: .seconds(10))
     }
 
     public func enterDFU() async throws {
         switch await emulator.mode {
         case .dfu: return
-        case .running, .safeMode, .listening: try await control.enterDFU()
+        case .running, .safeMode, .listening: try await attempting(name, "enter DFU") { try await control.enterDFU() }
         default: await emulator.update { $0.enterDFUMode() }  // the MODE button held through reset
         }
-        guard await emulator.mode == .dfu else { throw BoardError(board: name, operation: "enter DFU", reason: "the board did not enter DFU mode") }
+        guard await emulator.mode == .dfu else { throw BoardError(board: name, operation: "enter DFU", .misbehaved("the board did not enter DFU mode")) }
     }
 
     public func enterSafeMode() async throws {
-        try await control.enterSafeMode()
+        try await attempting(name, "enter safe mode") { try await control.enterSafeMode() }
     }
 
     public func enterListeningMode() async throws {
-        try await control.startListening()
+        try await attempting(name, "enter listening mode") { try await control.startListening() }
     }
 
-    public func powerOff() async throws { try await powerSwitch.setPower(false) }
-    public func powerOn() async throws { try await powerSwitch.setPower(true) }
+    public func powerOff() async throws { try await attempting(name, "power off") { try await powerSwitch.setPower(false) } }
+    public func powerOn() async throws { try await attempting(name, "power on") { try await powerSwitch.setPower(true) } }
 
-    public func consoleLines() async -> [String] {
+    public func lines() async -> [String] {
         let start = caseConsoleStart.withLockedValue { $0 }
         if let capture = try? await capture() { return await capture.linesPrinted(since: start).map(\.text) }
         let model = await emulator.snapshot()
@@ -333,11 +345,11 @@ public final class EmulatedBenchBoard: Board {
         caseConsoleStart.withLockedValue { $0 = printed }
     }
 
-    public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
+    public func waitForLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
         if let capture = try await capture() {
             let start = caseConsoleStart.withLockedValue { $0 }
             do { return try await capture.waitForLine(containing: text, after: start + after, timeout: timeout) } catch {
-                throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
+                throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", .timedOut("not printed within \(timeout)"))
             }
         }
         // Counted from this case's first line, as `consoleLines()` is.
@@ -346,8 +358,8 @@ public final class EmulatedBenchBoard: Board {
             let kept = model.consoleLinesPrinted - model.console.count
             return model.console.dropFirst(max(0, first - kept)).contains { $0.text.contains(text) }
         }
-        if printed, let line = await consoleLines().dropFirst(after).first(where: { $0.contains(text) }) { return line }
-        throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", reason: "not printed within \(timeout)")
+        if printed, let line = await lines().dropFirst(after).first(where: { $0.contains(text) }) { return line }
+        throw BoardError(board: name, operation: "wait for \"\(text)\" on the console", .timedOut("not printed within \(timeout)"))
     }
 
     public func waitUntilUp(timeout: Duration) async throws -> BoardMode {
@@ -361,8 +373,8 @@ public final class EmulatedBenchBoard: Board {
         let mode = await mode()
         switch mode {
         case .running, .safeMode, .listening: return mode
-        case .unreachable(let reason): throw BoardError(board: name, operation: "wait for the board", reason: "it does not start: \(reason)")
-        default: throw BoardError(board: name, operation: "wait for the board", reason: "still \(mode) after \(timeout)")
+        case .unreachable(let reason): throw BoardError(board: name, operation: "wait for the board", .misbehaved("it does not start: \(reason)"))
+        default: throw BoardError(board: name, operation: "wait for the board", .timedOut("still \(mode) after \(timeout)"))
         }
     }
 

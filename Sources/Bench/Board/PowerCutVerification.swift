@@ -32,30 +32,32 @@ public enum PowerCutVerification {
     /// are on `clock`: wall time for a run, a manual clock for a test of the waits themselves.
     public static func check<C: Clock>(_ board: any Board, limits: Limits = Limits(), clock: C = ContinuousClock()) async -> String?
     where C.Duration == Duration {
-        do { try await board.powerOff() } catch { return "power off failed: \(error)" }
+        guard let power = board.facet((any PowerControl).self) else { return "has no power switch" }
+        let console = board.facet((any Console).self)
+        do { try await power.powerOff() } catch { return "power off failed: \(error)" }
         let deadline = clock.now.advanced(by: limits.leave)
         while await board.mode() != .off {
             guard clock.now < deadline else {
-                try? await board.powerOn()
+                try? await power.powerOn()
                 return "still \(await board.mode()) \(limits.leave) after power off: the switch does not cut its power"
             }
             try? await clock.sleep(for: poll)
         }
-        let printed = await board.consoleLines().count
+        let printed = await console?.lines().count ?? 0
         let quietUntil = clock.now.advanced(by: limits.silence)
         while clock.now < quietUntil {
             let mode = await board.mode()
             guard mode == .off else {
-                try? await board.powerOn()
+                try? await power.powerOn()
                 return "came back (\(mode)) while switched off: something else powers it"
             }
             try? await clock.sleep(for: poll)
         }
-        if await board.consoleLines().count > printed {
-            try? await board.powerOn()
+        if await console?.lines().count ?? 0 > printed {
+            try? await power.powerOn()
             return "printed on its console while switched off: something else powers it"
         }
-        do { try await board.powerOn() } catch { return "power on failed: \(error)" }
+        do { try await power.powerOn() } catch { return "power on failed: \(error)" }
         do { _ = try await board.waitUntilUp(timeout: limits.comeBack) } catch {
             return "did not come back after power on: \(error)"
         }

@@ -1,4 +1,5 @@
 import Links
+import ScenarioAPI
 
 /// Throws a real board's power switch once, when a cut's trigger fires, and keeps what happened:
 /// the bytes sent at the trigger and at the cut, and the switch's latency.
@@ -103,21 +104,21 @@ struct TriggeredPowerCut: Sendable {
             }
         }
         if let failure = await cutter.failure {
-            throw BoardError(board: board, operation: "power cut", reason: "the switch failed to cut: \(failure)")
+            throw BoardError(board: board, operation: "power cut", .bench("the switch failed to cut: \(failure)"))
         }
         guard let record = await cutter.record else {
             if let transferError { throw transferError }
-            throw BoardError(board: board, operation: "power cut", reason: "the trigger (\(cut.trigger)) never fired")
+            throw BoardError(board: board, operation: "power cut", .bench("the trigger (\(cut.trigger)) never fired"))
         }
         if target != nil, transferError == nil {
             // The image was cut off mid-transfer, yet the board took the rest: power still reached it.
             try? await powerSwitch.setPower(true)
             throw BoardError(board: board, operation: "power cut",
-                             reason: "the board finished the transfer after its power was cut: the switch does not cut it")
+                             .bench("the board finished the transfer after its power was cut: the switch does not cut it"))
         }
         try await clock.sleep(for: record.offTime)
         do { try await powerSwitch.setPower(true) } catch {
-            throw BoardError(board: board, operation: "power on after the cut", reason: "\(error)")
+            throw BoardError(board: board, operation: "power on after the cut", from: error)
         }
         return record
     }

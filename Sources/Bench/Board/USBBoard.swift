@@ -4,18 +4,29 @@ import DFU
 import Firmware
 import Foundation
 import Links
+import ScenarioAPI
 import Serial
 import NIOConcurrencyHelpers
 import USB
 
 /// A board on USB, found and followed by its device id across normal and DFU mode (it
 /// re-enumerates with the other product id after a reset or a DFU leave). Driven with the
-/// same DfuSe host and control-request client as the emulated boards.
-public final class USBBoard: Board {
+/// same DfuSe host and control-request client as the emulated boards. Its power, console and
+/// cloud facets are there only when the bench has a switch, found its serial port, or holds
+/// cloud credentials.
+public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseScoped, RoutedUpdates {
     public let name: String
     public let platform: Platform
     public let deviceID: String
-    public let capabilities: Set<Capability>
+    /// Whether the board had a serial port when the bench started, for its console facet.
+    private let hasConsole: Bool
+    public var facets: [any BoardFacet] {
+        var facets: [any BoardFacet] = [self, ControlRequestRoute(board: self)]
+        if let powerSwitch { facets.append(SwitchedPower(board: self, powerSwitch: powerSwitch)) }
+        if hasConsole { facets.append(CapturedConsole(board: self)) }
+        if cloud != nil { facets.append(CloudRoute(board: self)) }
+        return facets
+    }
     /// How long to wait for the board to come back after a reset or a leave.
     public let reappearTimeout: Duration
     /// Reads the board's CDC tty into `consoleLog`, when it was given one.
@@ -58,11 +69,7 @@ public final class USBBoard: Board {
         // Scenarios check the console only where the board had a serial port when the bench
         // started (udev knows its tty); the capture keeps looking for one either way.
         // (No udev lookup for a board whose console nobody asked for: the CLI makes many.)
-        let hasPort = console != nil && (tty != nil || USBDiscovery.tty(forDeviceID: id) != nil)
-        var capabilities: Set<Capability> = hasPort ? [.dfu, .controlRequests, .serial] : [.dfu, .controlRequests]
-        if powerSwitch != nil { capabilities.insert(.powerControl) }
-        if cloud != nil { capabilities.insert(.cloudOTA) }
-        self.capabilities = capabilities
+        hasConsole = console != nil && (tty != nil || USBDiscovery.tty(forDeviceID: id) != nil)
         self.powerSwitch = powerSwitch
         if let console { Task { await console.start() } }
     }
@@ -76,7 +83,7 @@ public final class USBBoard: Board {
     /// Returns once the console capture has the board's tty `device` open: a test writes the
     /// board's first line only then, instead of sleeping and hoping the capture is there.
     func waitUntilConsoleAttached(to device: String, timeout: Duration = .seconds(30)) async throws {
-        guard let console else { throw BoardError(board: name, operation: "console", reason: "the board has no console log") }
+        guard let console else { throw BoardError(board: name, operation: "console", .bench("the board has no console log")) }
         try await console.waitUntilAttached(to: device, timeout: timeout)
     }
 
@@ -85,7 +92,7 @@ public final class USBBoard: Board {
 
     func control() throws -> ControlRequestClient {
         guard let device = device(), device.mode == .normal else {
-            throw BoardError(board: name, operation: "control request", reason: "the board is not on USB in normal mode")
+            throw BoardError(board: name, operation: "control request", .misbehaved("the board is not on USB in normal mode"))
         }
         return ControlRequestClient(pipe: try USBDeviceConnection(device.usb), timeout: .seconds(60))
     }
@@ -104,7 +111,7 @@ public final class USBBoard: Board {
     }
 
     public func modules() async throws -> [ModuleSummary] {
-        let reply = try await control().moduleInfo()
+        let reply = try await attempting(name, "read the module table") { try await control().moduleInfo() }
         return reply.modules.map { module in
             ModuleSummary(function: ModuleFunction(rawValue: UInt8(truncatingIfNeeded: module.type.rawValue)),
                           index: UInt8(truncatingIfNeeded: module.index), version: UInt16(truncatingIfNeeded: module.version),
@@ -122,23 +129,25 @@ public final class USBBoard: Board {
         return try await modules().filter { $0.function == .user && $0.valid }.sorted { $0.index < $1.index }.first
     }
 
-    public func flash(_ image: FirmwareImage, via path: FlashPath) async throws {
-        try await dfuWrite(image, progress: nil)
+    public func flash(_ image: FirmwareImage) async throws {
+        try await attempting(name, "flash \(image) by DFU") { try await dfuWrite(image, progress: nil) }
     }
 
-    public func flash(_ image: FirmwareImage, via path: FlashPath, cuttingPower cut: PowerCut) async throws {
+    public func flash(_ image: FirmwareImage, cuttingPower cut: PowerCut) async throws {
         guard cut.phase == .dfuWrite else {
-            throw BoardError(board: name, operation: "power cut", reason: "a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write")
+            throw BoardError(board: name, operation: "power cut", .bench("a \(cut.phase.rawValue) cut belongs to an update, not to a DFU write"))
         }
-        try await transfer(image, cuttingPower: cut) { [self] progress in
-            try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
+        try await attempting(name, "flash \(image) by DFU, cutting power at \(cut)") {
+            try await transfer(image, cuttingPower: cut) { [self] progress in
+                try await dfuWrite(image) { await progress($0.bytesWritten, $0.totalBytes) }
+            }
         }
     }
 
     /// Runs `transfer` while `cut` waits for its trigger; keeps what the cut did.
     private func transfer(_ image: FirmwareImage, cuttingPower cut: PowerCut,
                           _ transfer: @Sendable (@escaping TriggeredPowerCut.Progress) async throws -> Void) async throws {
-        guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", reason: "the board has no power switch") }
+        guard let powerSwitch else { throw BoardError(board: name, operation: "power cut", .missingFacet("PowerControl")) }
         lastCut.withLockedValue { $0 = nil }
         let triggered = TriggeredPowerCut(
             board: name, cut: cut, powerSwitch: powerSwitch, offTime: cut.offTime ?? powerOffTime, applyWindow: applyWindow, clock: clock,
@@ -151,14 +160,14 @@ public final class USBBoard: Board {
     }
 
     private func dfuWrite(_ image: FirmwareImage, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
-        guard let module = image.module else { throw BoardError(board: name, operation: "flash", reason: "\(image) is not a module") }
+        guard let module = image.module else { throw BoardError(board: name, operation: "flash", .bench("\(image) is not a module")) }
         try await enterDFU()
-        guard let device = device(), device.mode == .dfu else { throw BoardError(board: name, operation: "flash", reason: "not in DFU mode") }
+        guard let device = device(), device.mode == .dfu else { throw BoardError(board: name, operation: "flash", .misbehaved("not in DFU mode")) }
         let connection = try USBDeviceConnection(device.usb)
         try await connection.claimInterface(0)
         try await connection.setAlternateSetting(interface: 0, alternate: 0)
         guard let layout = DfuSeMemoryLayout(platform.dfuAltSettings[0].memoryLayout) else {
-            throw BoardError(board: name, operation: "flash", reason: "no DFU memory layout")
+            throw BoardError(board: name, operation: "flash", .bench("no DFU memory layout for \(platform.buildName)"))
         }
         try await connection.session {
             let host = DfuSeHost(pipe: connection)
@@ -169,48 +178,38 @@ public final class USBBoard: Board {
         _ = try? await waitFor(.normal, timeout: .seconds(3))
     }
 
-    public func update(to image: FirmwareImage, via path: UpdatePath, cuttingPower cut: PowerCut?) async throws {
-        if path == .cloud {
-            guard let cloud else {
-                throw BoardError(board: name, operation: "cloud update", reason: "no cloud credentials: set PARTICLE_ACCESS_TOKEN (and PARTICLE_API_BASE_URL for another cloud)")
-            }
+    func update(to image: FirmwareImage, via route: UpdateRoute, cuttingPower cut: PowerCut?) async throws {
+        try await attempting(name, "update to \(image) by \(route.rawValue)") { try await send(image, via: route, cuttingPower: cut) }
+    }
+
+    private func send(_ image: FirmwareImage, via route: UpdateRoute, cuttingPower cut: PowerCut?) async throws {
+        switch route {
+        case .cloud:
+            // Its facet is there only with credentials.
+            guard let cloud else { throw BoardError(board: name, operation: "cloud update", .missingFacet("CloudUpdates")) }
             guard cut == nil else {
-                throw BoardError(board: name, operation: "cloud update", reason: "power cuts on the cloud path are not supported for boards on USB yet")
+                throw BoardError(board: name, operation: "cloud update", .bench("power cuts on the cloud path are not supported for boards on USB yet"))
             }
-            do { try await cloud.flash(image.bytes, deviceID: deviceID) } catch {
-                throw BoardError(board: name, operation: "cloud update", reason: "\(error)")
+            try await cloud.flash(image.bytes, deviceID: deviceID)
+        case .serialYModem:
+            throw BoardError(board: name, operation: "update", .missingFacet("YModemUpdates"))
+        case .controlRequests:
+            guard let cut else {
+                try await control().updateFirmware(image.bytes)
+                // Device OS resets to apply it once the reply is out (§6.3); until the board has gone,
+                // what it reports is the firmware it is about to replace.
+                return try await waitUntilGone()
             }
-            return
-        }
-        if path == .cloud {
-            guard let cloud else {
-                throw BoardError(board: name, operation: "cloud update",
-                                 reason: "no cloud credentials: set PARTICLE_ACCESS_TOKEN (and PARTICLE_API_BASE_URL for another cloud)")
+            guard cut.phase != .dfuWrite else {
+                throw BoardError(board: name, operation: "power cut", .bench("a DFU-write cut belongs to flash(_:cuttingPower:), not to an update"))
             }
-            guard cut == nil else {
-                throw BoardError(board: name, operation: "cloud update", reason: "power cuts on the cloud path are not supported for boards on USB yet")
+            try await transfer(image, cuttingPower: cut) { [self] progress in
+                try await control().updateFirmware(image.bytes, progress: progress)
             }
-            do { try await cloud.flash(image.bytes, deviceID: deviceID) } catch {
-                throw BoardError(board: name, operation: "cloud update", reason: "\(error)")
-            }
-            return
-        }
-        guard path == .controlRequests else { throw BoardError(board: name, operation: "update", reason: "\(path.rawValue) is not available over USB") }
-        guard let cut else {
-            try await control().updateFirmware(image.bytes)
-            // Device OS resets to apply it once the reply is out (§6.3); until the board has gone,
-            // what it reports is the firmware it is about to replace.
-            return try await waitUntilGone()
-        }
-        guard cut.phase != .dfuWrite else {
-            throw BoardError(board: name, operation: "power cut", reason: "a DFU-write cut belongs to flash(_:via:cuttingPower:), not to an update")
-        }
-        try await transfer(image, cuttingPower: cut) { [self] progress in
-            try await control().updateFirmware(image.bytes, progress: progress)
         }
     }
 
-    public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLockedValue { $0 } }
+    func lastPowerCut() -> PowerCutRecord? { lastCut.withLockedValue { $0 } }
 
     /// Waits (bounded) for the board to leave USB, as it does when it resets to apply an update.
     /// A board that re-enumerates in another mode at once (a DFU leave) counts as gone too.
@@ -221,7 +220,7 @@ public final class USBBoard: Board {
             return nil
         }
         guard gone != nil else {
-            throw BoardError(board: name, operation: operation, reason: "the board did not leave USB to restart within \(reappearTimeout)")
+            throw BoardError(board: name, operation: operation, .timedOut("the board did not leave USB to restart within \(reappearTimeout)"))
         }
     }
 
@@ -237,46 +236,48 @@ public final class USBBoard: Board {
         }
     }
 
-    public func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
-        try await control().updateFirmware(image.bytes, stopAfter: bytes)
+    func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
+        try await attempting(name, "update to \(image), stopping after \(bytes) bytes") {
+            try await control().updateFirmware(image.bytes, stopAfter: bytes)
+        }
     }
 
     public func reset() async throws {
-        if let device = device(), device.mode == .dfu {
-            let connection = try USBDeviceConnection(device.usb)
-            try await connection.claimInterface(0)
-            try await DfuSeHost(pipe: connection).leave()
-        } else {
-            try await control().reset()
-            // Until it has left, the board answering is the one from before the reset.
-            try await waitUntilGone()
+        try await attempting(name, "reset") {
+            if let device = device(), device.mode == .dfu {
+                let connection = try USBDeviceConnection(device.usb)
+                try await connection.claimInterface(0)
+                try await DfuSeHost(pipe: connection).leave()
+            } else {
+                try await control().reset()
+                // Until it has left, the board answering is the one from before the reset.
+                try await waitUntilGone()
+            }
         }
         _ = try await waitUntilUp(timeout: reappearTimeout)
     }
 
     public func enterDFU() async throws {
         if device()?.mode == .dfu { return }
-        try await control().enterDFU()
+        try await attempting(name, "enter DFU") { try await control().enterDFU() }
         try await waitFor(.dfu, timeout: reappearTimeout)
     }
 
     public func enterSafeMode() async throws {
-        try await control().enterSafeMode()
+        try await attempting(name, "enter safe mode") { try await control().enterSafeMode() }
         try await waitUntilGone()
     }
-    public func enterListeningMode() async throws { try await control().startListening() }
 
-    public func powerOff() async throws { try await switchPower(false) }
-    public func powerOn() async throws { try await switchPower(true) }
-
-    private func switchPower(_ on: Bool) async throws {
-        guard let powerSwitch else {
-            throw BoardError(board: name, operation: on ? "power on" : "power off", reason: "the board has no power switch")
-        }
-        try await powerSwitch.setPower(on)
+    public func enterListeningMode() async throws {
+        try await attempting(name, "enter listening mode") { try await control().startListening() }
     }
 
-    public func consoleLines() async -> [String] {
+    /// Only through `SwitchedPower`, which exists when the switch does.
+    func switchPower(_ on: Bool, with powerSwitch: any PowerSwitch) async throws {
+        try await attempting(name, on ? "power on" : "power off") { try await powerSwitch.setPower(on) }
+    }
+
+    func consoleLines() async -> [String] {
         let start = caseConsoleStart.withLockedValue { $0 }
         return await console?.linesPrinted(since: start).map(\.text) ?? []
     }
@@ -287,15 +288,15 @@ public final class USBBoard: Board {
         caseConsoleStart.withLockedValue { $0 = start }
     }
 
-    public func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
+    func waitForConsoleLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
         guard let console else {
-            throw BoardError(board: name, operation: "read the console", reason: "the bench was given no console log for this board")
+            throw BoardError(board: name, operation: "read the console", .missingFacet("Console"))
         }
         let start = caseConsoleStart.withLockedValue { $0 }
         do { return try await console.waitForLine(containing: text, after: start + after, timeout: timeout) } catch {
             let attached = await console.attachedDevice != nil
             throw BoardError(board: name, operation: "wait for \"\(text)\" on the console",
-                             reason: attached ? "not printed within \(timeout)" : "its serial port was not found within \(timeout)")
+                             .timedOut(attached ? "not printed within \(timeout)" : "its serial port was not found within \(timeout)"))
         }
     }
 
@@ -309,7 +310,7 @@ public final class USBBoard: Board {
             }
         }
         guard let up else {
-            throw BoardError(board: name, operation: "wait for the board", reason: "still \(last) after \(timeout)")
+            throw BoardError(board: name, operation: "wait for the board", .timedOut("still \(last) after \(timeout)"))
         }
         return up
     }
@@ -317,17 +318,26 @@ public final class USBBoard: Board {
     func waitFor(_ mode: ParticleDevice.Mode, timeout: Duration) async throws {
         let back: Void? = try await watchUSB(every: .milliseconds(50), for: timeout) { self.device()?.mode == mode ? () : nil }
         guard back != nil else {
-            throw BoardError(board: name, operation: "wait for \(mode.rawValue) mode", reason: "not back on USB within \(timeout)")
+            throw BoardError(board: name, operation: "wait for \(mode.rawValue) mode", .timedOut("not back on USB within \(timeout)"))
         }
     }
+}
 
-    public func setUpdatesEnabled(_ enabled: Bool) async throws {
-        throw BoardError(board: name, operation: "update control", reason: "needs the application or the cloud path")
+/// A USB board's supply, when the bench has a switch for it.
+struct SwitchedPower: PowerControl {
+    let board: USBBoard
+    let powerSwitch: any PowerSwitch
+    func powerOff() async throws { try await board.switchPower(false, with: powerSwitch) }
+    func powerOn() async throws { try await board.switchPower(true, with: powerSwitch) }
+    func lastPowerCut() async -> PowerCutRecord? { board.lastPowerCut() }
+}
+
+/// A USB board's console, read from its CDC serial port.
+struct CapturedConsole: Console {
+    let board: USBBoard
+    func lines() async -> [String] { await board.consoleLines() }
+    var log: URL? { get async { await board.consoleLog } }
+    func waitForLine(containing text: String, after: Int, timeout: Duration) async throws -> String {
+        try await board.waitForConsoleLine(containing: text, after: after, timeout: timeout)
     }
-
-    public func sendCloudNotice(pending: Bool?, forced: Bool?) async throws {
-        throw BoardError(board: name, operation: "cloud notice", reason: "needs the cloud path")
-    }
-
-    public func takeEvents() async -> [BoardEventName] { [] }
 }

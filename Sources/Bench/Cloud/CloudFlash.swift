@@ -25,6 +25,22 @@ public struct CloudFlash: Sendable {
         public var elapsed: Duration
     }
 
+    /// How a flash through the cloud fails once the API has taken the request.
+    public enum Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        /// `spark/flash/status` said failed: the device refused or the transfer broke.
+        case reportedFailed(deviceID: String, events: [String])
+        case streamEnded(deviceID: String)
+        case timedOut(deviceID: String, after: Duration)
+
+        public var description: String {
+            switch self {
+            case .reportedFailed(let id, let events): "flash device \(id): the cloud reports the flash failed (events: \(events.joined(separator: ", ")))"
+            case .streamEnded(let id): "flash device \(id): the event stream ended before the device came back online"
+            case .timedOut(let id, let timeout): "flash device \(id): no success and reconnection within \(timeout) of the request"
+            }
+        }
+    }
+
     @discardableResult
     public func flash(_ image: [UInt8], deviceID: String) async throws -> Outcome {
         let started = ContinuousClock.now
@@ -42,15 +58,14 @@ public struct CloudFlash: Sendable {
                     case ("spark/flash/status", let data) where data.hasPrefix("success"):
                         accepted = true
                     case ("spark/flash/status", let data) where data.hasPrefix("failed"):
-                        throw CloudError(operation: "flash device \(deviceID)", status: nil,
-                                         message: "the cloud reports the flash failed (events: \(seen.joined(separator: ", ")))")
+                        throw Failure.reportedFailed(deviceID: deviceID, events: seen)
                     case ("spark/status", let data) where accepted && data.hasPrefix("online"):
                         return Outcome(events: seen, elapsed: started.duration(to: .now))
                     default:
                         continue
                     }
                 }
-                throw CloudError(operation: "flash device \(deviceID)", status: nil, message: "the event stream ended before the device came back online")
+                throw Failure.streamEnded(deviceID: deviceID)
             }
             group.addTask {
                 try await clock.sleep(for: timeout)
@@ -58,8 +73,7 @@ public struct CloudFlash: Sendable {
             }
             defer { group.cancelAll() }
             guard let outcome = try await group.next()! else {
-                throw CloudError(operation: "flash device \(deviceID)", status: nil,
-                                 message: "no success and reconnection within \(timeout) of the request")
+                throw Failure.timedOut(deviceID: deviceID, after: timeout)
             }
             return outcome
         }

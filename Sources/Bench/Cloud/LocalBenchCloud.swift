@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Cloud
 import CloudOTA
 import Emulator

@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Foundation
 
 /// What a qualification found, as the signed JSON evidence holds it and the HTML report shows it.

@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Firmware
 import Foundation
 

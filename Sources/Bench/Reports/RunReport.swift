@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Foundation
 import GRDB
 
@@ -50,7 +51,7 @@ public struct RunReport: Codable, Sendable {
         /// Earlier attempts that failed, when the case was retried.
         public var reruns: [Attempt]
         public var steps: [Step]
-        public var measurements: [Measurement]
+        public var measurements: [ScenarioAPI.Measurement]
         public var console: String?
 
         public var id: String { argument.map { "\(scenario)[\($0)]" } ?? scenario }
@@ -121,7 +122,7 @@ extension ResultsStore {
                         RunReport.Step(name: $0["name"], status: $0["status"], seconds: $0["seconds"], message: $0["message"])
                     }
                     let measurements = try Row.fetchAll(db, sql: "SELECT * FROM measurement WHERE caseId = ? ORDER BY id", arguments: [caseID]).map {
-                        Measurement(name: $0["name"], value: $0["value"], unit: $0["unit"], lower: $0["lower"], upper: $0["upper"],
+                        ScenarioAPI.Measurement(name: $0["name"], value: $0["value"], unit: $0["unit"], lower: $0["lower"], upper: $0["upper"],
                                     withinLimits: $0["withinLimits"])
                     }
                     let console = try String.fetchOne(db, sql: "SELECT content FROM artifact WHERE caseId = ? AND name = 'console' ORDER BY id DESC LIMIT 1",

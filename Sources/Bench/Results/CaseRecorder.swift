@@ -1,9 +1,11 @@
+import ScenarioAPI
+
 /// Forwards what a case records to the results store as it happens.
-actor CaseRecorder {
+actor CaseRecorder: CaseRecording {
     let store: ResultsStore?
     let caseID: Int64
     private(set) var steps: [(name: String, failure: String?, seconds: Double)] = []
-    private(set) var measurements: [Measurement] = []
+    private(set) var measurements: [ScenarioAPI.Measurement] = []
     private(set) var currentStep: String?
     private var writeErrors: [String] = []
 
@@ -23,7 +25,7 @@ actor CaseRecorder {
         do { try store?.addStep(case: caseID, name: name, failure: failure, seconds: seconds) } catch { writeErrors.append("\(error)") }
     }
 
-    func measurement(_ measurement: Measurement) {
+    func measurement(_ measurement: ScenarioAPI.Measurement) {
         measurements.append(measurement)
         do { try store?.addMeasurement(case: caseID, measurement) } catch { writeErrors.append("\(error)") }
     }

@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Foundation
 import GRDB
 
@@ -252,7 +253,7 @@ public final class ResultsStore: Sendable {
         }
     }
 
-    public func addMeasurement(case id: Int64, _ measurement: Measurement) throws {
+    public func addMeasurement(case id: Int64, _ measurement: ScenarioAPI.Measurement) throws {
         try queue.write { db in
             try db.execute(sql: """
                 INSERT INTO measurement (caseId, name, value, unit, lower, upper, withinLimits) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Cloud
 import Emulator
 import Firmware
@@ -61,9 +62,9 @@ public struct BenchBoard: Sendable {
 
     /// Running Device OS with the known-good app and every module valid.
     public func isClean() async -> Bool {
-        guard await board.mode() == .running, let app = try? await board.runningApp(),
-              app.fingerprint == firmware.image(.knownGoodApp).fingerprint,
-              let modules = try? await board.modules(), modules.allSatisfy(\.valid)
+        guard await board.mode() == .running, let table = board.facet((any ModuleTable).self),
+              let app = try? await table.runningApp(), app.fingerprint == firmware.image(.knownGoodApp).fingerprint,
+              let modules = try? await table.modules(), modules.allSatisfy(\.valid)
         else { return false }
         return true
     }

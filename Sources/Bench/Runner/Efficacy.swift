@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Emulator
 import Firmware
 

@@ -1,3 +1,4 @@
+import ScenarioAPI
 import Foundation
 import Links
 import NIOConcurrencyHelpers
@@ -242,7 +243,7 @@ public struct Runner: Sendable {
                 console = error.console
             } catch {
                 failure = "\(error)"
-                console = await board.consoleLines()
+                console = await context.consoleLines()
             }
             let seconds = (ContinuousClock.now - started).seconds
             totalSeconds += seconds
@@ -260,7 +261,7 @@ public struct Runner: Sendable {
             }
             if let caseID {
                 try store?.finishCase(caseID, status: status, seconds: seconds, message: message, knownIssue: issueText, console: console,
-                                      consoleLog: await board.consoleLog?.path)
+                                      consoleLog: await board.facet((any Console).self)?.log?.path)
             }
             lastFailure = failure
             if failure == nil || interrupted || knownIssue != nil || attempt == attempts {
@@ -279,20 +280,24 @@ public struct Runner: Sendable {
     func recover(_ entry: BenchBoard) async -> String? {
         let board = entry.board
         var attempts: [String] = []
-        do {
-            try await board.reset()
-            if await entry.isClean() { return nil }
-            attempts.append("reset left it \(await board.mode())")
-        } catch { attempts.append("reset failed: \(error)") }
-        do {
-            for image in entry.cleanImages { try await board.flash(image, via: .dfu) }
-            if await entry.isClean() { return nil }
-            attempts.append("DFU reflash left it \(await board.mode())")
-        } catch { attempts.append("DFU reflash failed: \(error)") }
-        if board.capabilities.contains(.powerControl) {
+        if let modes = board.facet((any ModeControl).self) {
             do {
-                try await board.powerOff()
-                try await board.powerOn()
+                try await modes.reset()
+                if await entry.isClean() { return nil }
+                attempts.append("reset left it \(await board.mode())")
+            } catch { attempts.append("reset failed: \(error)") }
+        }
+        if let dfu = board.facet((any DFUFlashing).self) {
+            do {
+                for image in entry.cleanImages { try await dfu.flash(image) }
+                if await entry.isClean() { return nil }
+                attempts.append("DFU reflash left it \(await board.mode())")
+            } catch { attempts.append("DFU reflash failed: \(error)") }
+        }
+        if let power = board.facet((any PowerControl).self) {
+            do {
+                try await power.powerOff()
+                try await power.powerOn()
                 _ = try await board.waitUntilUp(timeout: .seconds(30))
                 if await entry.isClean() { return nil }
                 attempts.append("power cycle left it \(await board.mode())")

@@ -11,7 +11,7 @@ public struct BoardModel: Sendable {
     public var defects: Set<Defect>
 
     // RAM: lost at every reset and power cut.
-    public internal(set) var mode: BoardMode = .off
+    public internal(set) var mode: EmulatedMode = .off
     public internal(set) var updateFlags = UpdateFlags()
     var transfer: Transfer?
     var factoryRestoredThisBoot = false
@@ -23,7 +23,7 @@ public struct BoardModel: Sendable {
     var ymodem: YModemReceiver?
     var receivingFile = false
     /// Where `x` returns to: running or safe mode.
-    var modeBeforeListening: BoardMode = .running
+    var modeBeforeListening: EmulatedMode = .running
     /// The user part Device OS runs, when it runs one.
     public internal(set) var runningApp: InstalledModuleRecord?
     /// A module the board executes although its CRC fails: what a skipped check, or Gen 2's

@@ -1,7 +1,7 @@
 import Firmware
 
 /// What a board is doing, as a bench can observe it.
-public enum BoardMode: Hashable, Sendable {
+public enum EmulatedMode: Hashable, Sendable {
     /// No power.
     case off
     /// Device OS runs the user application (or none, when no app is installed).

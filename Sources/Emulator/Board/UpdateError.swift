@@ -8,7 +8,7 @@ public enum UpdateError: Error, Hashable, Sendable {
     case invalidState(String)
     case moduleNotFound(String)
     case rejected(Incompatibility)
-    case notRunning(BoardMode)
+    case notRunning(EmulatedMode)
 
     public var systemError: String {
         switch self {

@@ -9,7 +9,7 @@ public struct USBDescriptors: Sendable {
     /// String descriptors by index (1 manufacturer, 2 product, 3 serial, 4… interfaces).
     public var strings: [UInt8: String]
 
-    public init(platform: Platform, mode: BoardMode, deviceID: String) {
+    public init(platform: Platform, mode: EmulatedMode, deviceID: String) {
         let dfu = mode == .dfu
         let product = mode.productID(platform) ?? platform.usb.normalProductID
         device = [18, 1, 0x00, 0x02, dfu ? 0 : 0xEF, dfu ? 0 : 0x02, dfu ? 0 : 0x01, 64,

@@ -311,7 +311,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// next flash write copy the whole flash.
     private struct Presence: Sendable {
         var platform: Platform
-        var mode: BoardMode
+        var mode: EmulatedMode
         var deviceID: String
         var bootCount: Int
         var shown: UInt16?

@@ -130,7 +130,7 @@ struct Flash: AsyncParsableCommand {
         do {
             if device.mode == .normal {
                 try await target.enterDFU()
-                guard let inDFU = target.device() else { throw BoardError(board: board, operation: "flash", reason: "gone after entering DFU") }
+                guard let inDFU = target.device() else { throw BoardError(board: board, operation: "flash", .misbehaved("gone after entering DFU")) }
                 device = inDFU
             }
             let connection = try USBDeviceConnection(device.usb)

@@ -1,0 +1,92 @@
+@testable import Bench
+import ControlRequests
+import DFU
+import Emulator
+import Firmware
+import Foundation
+import Links
+import Scenarios
+import TestSupport
+import Testing
+
+@Suite("Board facets and typed errors", .timeLimit(.minutes(10)))
+struct FacetTests {
+    static let photon = Platform(buildName: "photon")!
+
+    @Test("A board's capabilities are the facets it has: a bare USB board has no power, console, cloud or YMODEM")
+    func capabilitiesFollowFacets() throws {
+        let bare = USBBoard(name: "photon-usb", platform: Self.photon, deviceID: "e00fce68000c000000000001")
+        #expect(bare.capabilities == [.moduleTable, .modeControl, .dfu, .controlRequests])
+        #expect(bare.facet((any PowerControl).self) == nil)
+        #expect(bare.facet((any UpdateControl).self) == nil)
+        #expect(bare.facet((any YModemUpdates).self) == nil)
+
+        let emulated = try boards(["photon"])[0].board
+        #expect(emulated.capabilities == Set(Capability.allCases))
+        // Each route is its own facet: the cloud's is not the control requests'.
+        let cloud = try emulated.required((any CloudUpdates).self)
+        let control = try emulated.required((any ControlRequestUpdates).self)
+        #expect(type(of: cloud) != type(of: control))
+    }
+
+    @Test("A Photon on USB with a console is not planned for the YMODEM case: it has no serial facet")
+    func noYModemWithoutTheFacet() throws {
+        let tty = "/dev/null"
+        let log = try temporaryFolder("facet-console").appendingPathComponent("photon.log")
+        let board = USBBoard(name: "photon-usb", platform: Self.photon, deviceID: "e00fce68000c000000000002",
+                             consoleLog: log, tty: { tty })
+        #expect(board.capabilities.contains(.console))
+        let entry = BenchBoard(board: board, firmware: try boards(["photon"])[0].firmware, emulated: false, cleanImages: [])
+        var options = RunOptions()
+        options.scenarioPatterns = ["ota/serial-ymodem"]
+        let runner = Runner(scenarios: ScenarioLibrary.all, boards: [entry], store: nil, options: options)
+        #expect(runner.plan().isEmpty)
+        let skipped = runner.notApplicable()
+        #expect(skipped.count == 1)
+        #expect(skipped.first?.reason.contains("serial-ymodem") == true, "\(skipped.map(\.reason))")
+    }
+
+    @Test("What a layer throws becomes the cause a scenario matches")
+    func causesFromLayers() {
+        func cause(_ error: any Error) -> BoardError.Cause { BoardError(board: "b", operation: "op", from: error).cause }
+        #expect(cause(ControlRequestError.failed(.startFirmwareUpdate, result: -1360)) == .refused(.otaInvalidPlatform))
+        #expect(cause(ControlRequestError.failed(.startFirmwareUpdate, result: -9999)) == .refusedWithCode(-9999))
+        #expect(cause(ControlRequestError.timedOut(.reset)) == .timedOut("request \(ControlRequestType.reset) timed out"))
+        #expect(cause(LinkError.disconnected) == .link(.disconnected))
+        #expect(cause(TimeoutError(what: "the board", limit: .seconds(1))) == .timedOut("the board did not finish within 1.0 seconds"))
+        #expect(cause(DfuSeError.badReply("short")) == .link(.other("malformed DFU reply: short")))
+        let failed = CloudFlash.Failure.reportedFailed(deviceID: "d", events: ["spark/flash/status failed"])
+        #expect(cause(failed) == .cloudReportedFailure("\(failed)"))
+        // A BoardError keeps its own board, operation and cause.
+        let original = BoardError(board: "a", operation: "flash", .misbehaved("no reset"))
+        #expect(BoardError(board: "b", operation: "op", from: original) == original)
+    }
+
+    @Test("A device refusal through the emulated board reaches the scenario as its system error, and a wrong one fails the expectation")
+    func refusalsMatchByCase() async throws {
+        let entry = try boards(["boron"])[0]
+        let ota = try entry.board.required((any ControlRequestUpdates).self)
+        let foreign = entry.firmware.image(.otherPlatformApp)
+        let context = ScenarioContext(board: entry.board, firmware: entry.firmware, recorder: NoRecording(), stepTimeout: .seconds(30))
+        let refusal = try await context.expectRefusal(.otaInvalidPlatform, "a foreign app") { try await ota.update(to: foreign, cuttingPower: nil) }
+        #expect(refusal.board == entry.board.name)
+        await #expect(throws: ExpectationFailure.self) {
+            try await context.expectRefusal(.otaIntegrityCheckFailed, "a foreign app") { try await ota.update(to: foreign, cuttingPower: nil) }
+        }
+    }
+
+    @Test("A scenario asking for a facet its board lacks gets a bench error naming it")
+    func missingFacet() async throws {
+        let bare = USBBoard(name: "photon-usb", platform: Self.photon, deviceID: "e00fce68000c000000000003")
+        let context = ScenarioContext(board: bare, firmware: try boards(["photon"])[0].firmware, recorder: NoRecording(), stepTimeout: .seconds(1))
+        #expect { _ = try context.facet((any PowerControl).self) } throws: {
+            ($0 as? BoardError)?.cause == .missingFacet("\((any PowerControl).self)")
+        }
+    }
+}
+
+struct NoRecording: CaseRecording {
+    func stepStarted(_ name: String) async {}
+    func stepEnded(_ name: String, duration: Duration, failure: String?) async {}
+    func measurement(_ measurement: ScenarioAPI.Measurement) async {}
+}
