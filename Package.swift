@@ -124,17 +124,20 @@ let package = Package(
         .target(
             name: "Emulator",
             dependencies: [
-                locks, "Firmware", "Links", "DFU", "ControlRequests", "Serial", "CUMockdev", "CloudOTA",
+                locks, "Firmware", "Links", "DFU", "ControlRequests", "Serial", "CloudOTA",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Emulated boards served through the operating system: umockdev USB devices and hubs,
+        // pseudo-terminals.
+        .target(name: "EmulatorServers", dependencies: [locks, "Emulator", "Firmware", "Links", "Serial", "CUMockdev"]),
         // What a scenario sees: the scenario, its context, the board's facets, images by role,
         // cut points, expectations and typed errors. Nothing of how a board is driven.
         .target(name: "ScenarioAPI", dependencies: ["Firmware", "Links"]),
         .target(
             name: "Bench",
             dependencies: [
-                locks, "ScenarioAPI", "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "CCrypto", "CloudOTA", "Cloud", "LocalCloud",
+                locks, "ScenarioAPI", "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "EmulatorServers", "CCrypto", "CloudOTA", "Cloud", "LocalCloud",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -144,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                locks, "Bench", "Firmware", "Emulator", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA",
+                locks, "Bench", "Firmware", "Emulator", "EmulatorServers", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -152,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "otabench-benchmark",
             dependencies: [
-                "Firmware", "Emulator", "Bench", "Scenarios", "USB", "DFU", "Serial", "CSerialPort", "Cloud", "CloudOTA", "LocalCloud",
+                "Firmware", "Emulator", "EmulatorServers", "Bench", "Scenarios", "USB", "DFU", "Serial", "CSerialPort", "Cloud", "CloudOTA", "LocalCloud",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -174,7 +177,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["Firmware", "Links", "ScenarioAPI"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport", locks]),
-        .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "DFU", "ControlRequests", "Firmware", "Links",
+        .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "EmulatorServers", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(name: "LinksTests", dependencies: ["Links", locks]),
@@ -196,11 +199,11 @@ let package = Package(
         .testTarget(
             name: "EmulatorTests",
             dependencies: [
-                "Emulator", "Firmware", "DFU", "Links", "ControlRequests", "Serial", "TestSupport",
+                "Emulator", "EmulatorServers", "Firmware", "DFU", "Links", "ControlRequests", "Serial", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "Serial", "otabench", locks]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Firmware", "Emulator", "EmulatorServers", "Serial", "otabench", locks]),
         // Replays each fuzz target's seed corpus and recorded crashes (Corpus/, Crashes/).
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], exclude: ["Corpus", "Crashes", "LeakSuppressions.txt"]),
     ],

@@ -21,6 +21,7 @@ let allowed: [String: Set<String>] = [
     "USB": ["Links"],
     "Power": ["Links", "USB"],
     "Emulator": ["Firmware", "Links", "DFU", "ControlRequests", "Serial", "CloudOTA"],
+    "EmulatorServers": ["Emulator", "Firmware", "Links", "Serial", "CUMockdev"],
     "Cloud": ["Firmware", "CloudOTA"],
     "LocalCloud": ["Firmware", "CloudOTA", "Cloud", "Links"],
     "ScenarioAPI": ["Firmware", "Links"],
@@ -32,11 +33,11 @@ let allowed: [String: Set<String>] = [
 
 /// Arrows the layout forbids that the code still has (issue 16 moves them out).
 let drift: [String: Set<String>] = [
+    // The pseudo-terminal board is served from EmulatedBenchBoard until Boards and Bench split.
+    "Bench": ["EmulatorServers"],
     "USB": ["Firmware"],
-    // The umockdev server belongs in EmulatorServers.
-    "Emulator": ["CUMockdev"],
     // The CLI repeats flows that live below Bench.
-    "otabench": ["Emulator", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA"],
+    "otabench": ["Emulator", "EmulatorServers", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA"],
 ]
 
 let root = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : FileManager.default.currentDirectoryPath)
@@ -123,7 +124,7 @@ for target in targets.sorted(by: { $0.name < $1.name }) {
 }
 // C system-library targets are not layers, with one exception: umockdev is for EmulatorServers,
 // so a module that uses it and is not listed as drifting is also wrong.
-for target in targets where target.dependencies.union(imports(under: target.path)).contains("CUMockdev")
+for target in targets where target.name != "EmulatorServers" && target.dependencies.union(imports(under: target.path)).contains("CUMockdev")
     && !(drift[target.name] ?? []).contains("CUMockdev") {
     problems.append("\(target.name) uses CUMockdev: only the OS-boundary servers may")
 }

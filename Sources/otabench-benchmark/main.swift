@@ -6,6 +6,7 @@ import Cloud
 import CloudOTA
 import DFU
 import Emulator
+import EmulatorServers
 import Firmware
 import Foundation
 import CSerialPort

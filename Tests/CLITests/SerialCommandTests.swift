@@ -1,4 +1,5 @@
 @testable import Emulator
+import EmulatorServers
 import Firmware
 import Foundation
 import Serial

@@ -2,6 +2,7 @@ import Bench
 import Cloud
 import CloudOTA
 import Emulator
+import EmulatorServers
 import Firmware
 import Foundation
 import LocalCloud

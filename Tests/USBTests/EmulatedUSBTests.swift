@@ -1,5 +1,6 @@
 import ControlRequests
 import Emulator
+import EmulatorServers
 import Firmware
 import Foundation
 import Links

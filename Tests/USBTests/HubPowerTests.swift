@@ -1,5 +1,6 @@
 import Bench
 import Emulator
+import EmulatorServers
 import Firmware
 import Foundation
 import Links

@@ -1,4 +1,5 @@
 import Emulator
+import EmulatorServers
 import Firmware
 import Foundation
 import TestSupport

@@ -2,6 +2,7 @@ import CUMockdev
 import Foundation
 
 import Emulator
+import EmulatorServers
 
 /// The one umockdev testbed of this test process: the preload reads `UMOCKDEV_DIR` once, so
 /// every test adds its devices to this one.

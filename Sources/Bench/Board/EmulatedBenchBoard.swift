@@ -4,6 +4,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import DFU
 import Emulator
+import EmulatorServers
 import Firmware
 import Links
 import ScenarioAPI

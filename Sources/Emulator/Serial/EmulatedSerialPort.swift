@@ -34,7 +34,7 @@ extension EmulatedBoard {
     /// YMODEM's receiver asks again after this long without input.
     static let ymodemTimeout = Duration.seconds(3)
 
-    func serialRead(maximum: Int) throws -> [UInt8] {
+    public func serialRead(maximum: Int) throws -> [UInt8] {
         if model.ymodem != nil, stopwatch.elapsed - lastSerialActivity > Self.ymodemTimeout {
             lastSerialActivity = stopwatch.elapsed
             model.serialTimedOut()
@@ -46,7 +46,7 @@ extension EmulatedBoard {
         return model.takeSerialOutput(maximum: maximum)
     }
 
-    func serialWrite(_ bytes: [UInt8]) throws {
+    public func serialWrite(_ bytes: [UInt8]) throws {
         guard model.hasSerialPort else { throw LinkError.disconnected }
         lastSerialActivity = stopwatch.elapsed
         model.serialInput(bytes)
@@ -55,5 +55,5 @@ extension EmulatedBoard {
 
 extension BoardModel {
     /// Whether the board's USB CDC interface exists: it enumerates with its normal product id.
-    var hasSerialPort: Bool { mode.productID(platform) == platform.usb.normalProductID }
+    public var hasSerialPort: Bool { mode.productID(platform) == platform.usb.normalProductID }
 }

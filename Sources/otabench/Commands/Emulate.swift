@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bench
 import Emulator
+import EmulatorServers
 import Firmware
 import Foundation
 

@@ -1,6 +1,7 @@
 import CUMockdev
 import Dispatch
 import Firmware
+import Emulator
 import Foundation
 import Links
 import NIOConcurrencyHelpers
