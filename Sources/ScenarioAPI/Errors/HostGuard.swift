@@ -9,15 +9,10 @@ public enum HostGuard {
         guard let table = board.facet((any ModuleTable).self) else {
             throw BoardError(board: board.name, operation: "check \(image)", .missingFacet("ModuleTable"))
         }
-        try check(image, platform: board.platform, installed: try await table.modules().map(\.installed), board: board.name)
-    }
-
-    /// The same against a module table already read.
-    public static func check(_ image: FirmwareImage, platform: Platform, installed: [InstalledModule], board: String) throws {
         guard let module = image.module else {
-            throw BoardError(board: board, operation: "check \(image)", .hostGuard([.corrupt(reasons: ["not a Particle module"])]))
+            throw BoardError(board: board.name, operation: "check \(image)", .hostGuard([.corrupt(reasons: ["not a Particle module"])]))
         }
-        let verdict = Compatibility.check(module, on: platform, installed: installed)
-        if !verdict.isCompatible { throw BoardError(board: board, operation: "check \(image)", .hostGuard(verdict.problems)) }
+        let verdict = Compatibility.check(module, on: board.platform, installed: try await table.modules().map(\.installed))
+        if !verdict.isCompatible { throw BoardError(board: board.name, operation: "check \(image)", .hostGuard(verdict.problems)) }
     }
 }
