@@ -135,7 +135,7 @@ struct PseudoTerminalBoardTests {
         defer { port.closeNow() }
         try await port.write(Array("f".utf8))
         _ = try await Self.text(from: port, until: "press 'a' to abort")
-        try await YModemTransfer.send(name: "app.bin", data: image, over: port, timeout: .seconds(1))
+        try await YModemTransfer.send(name: "app.bin", data: image, over: port)
         try await board.waitUntil { $0.runningApp?.size == image.count }
         let model = await board.snapshot()
         #expect(model.lastResetReason == .update)
