@@ -134,10 +134,19 @@ let package = Package(
         // What a scenario sees: the scenario, its context, the board's facets, images by role,
         // cut points, expectations and typed errors. Nothing of how a board is driven.
         .target(name: "ScenarioAPI", dependencies: ["Firmware", "Links"]),
+        // The facets implemented: boards on USB, serial and power, and emulated boards.
+        .target(
+            name: "Boards",
+            dependencies: [
+                locks, "ScenarioAPI", "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "EmulatorServers",
+                "CloudOTA", "Cloud", "LocalCloud",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Bench",
             dependencies: [
-                locks, "ScenarioAPI", "Firmware", "Links", "DFU", "ControlRequests", "Serial", "USB", "Power", "Emulator", "EmulatorServers", "CCrypto", "CloudOTA", "Cloud", "LocalCloud",
+                locks, "ScenarioAPI", "Boards", "Firmware", "Links", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -147,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                locks, "Bench", "Firmware", "Emulator", "EmulatorServers", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA",
+                locks, "Bench", "Boards", "Firmware", "Emulator", "EmulatorServers", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -155,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "otabench-benchmark",
             dependencies: [
-                "Firmware", "Emulator", "EmulatorServers", "Bench", "Scenarios", "USB", "DFU", "Serial", "CSerialPort", "Cloud", "CloudOTA", "LocalCloud",
+                "Firmware", "Emulator", "EmulatorServers", "Bench", "Boards", "Scenarios", "USB", "DFU", "Serial", "CSerialPort", "Cloud", "CloudOTA", "LocalCloud",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -166,7 +175,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                locks, "Firmware", "Links", "Serial", "DFU", "ControlRequests", "CloudOTA", "Cloud", "LocalCloud", "Bench", "Power",
+                locks, "Firmware", "Links", "Serial", "DFU", "ControlRequests", "CloudOTA", "Cloud", "LocalCloud", "Bench", "Boards", "Power",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -178,7 +187,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Firmware", "Links", "ScenarioAPI"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport", locks]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "EmulatorServers", "DFU", "ControlRequests", "Firmware", "Links",
-                                                    "TestSupport", "Bench", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
+                                                    "TestSupport", "Bench", "Boards", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(name: "LinksTests", dependencies: ["Links", locks]),
         .testTarget(
@@ -193,8 +202,12 @@ let package = Package(
         .testTarget(name: "SerialTests", dependencies: ["Serial", "Links", "Firmware", "TestSupport"]),
         .testTarget(
             name: "BenchTests",
-            dependencies: [locks, "Bench", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", "Cloud", "LocalCloud", "ControlRequests", "DFU", "Links",
+            dependencies: [locks, "Bench", "Boards", "Scenarios", "Emulator", "Firmware", "Serial", "Power", "TestSupport", "Cloud", "LocalCloud", "ControlRequests", "DFU", "Links",
                            .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "BoardsTests",
+            dependencies: [locks, "Boards", "ScenarioAPI", "Emulator", "Firmware", "Links", "Power", "Serial", "Cloud", "LocalCloud", "TestSupport"]
         ),
         .testTarget(
             name: "EmulatorTests",

@@ -1,4 +1,5 @@
 import Bench
+import Boards
 import Power
 
 /// `inventory`: the bytes are an inventory file (TOML, `Boards/*.toml`), to `Inventory.parse`.
@@ -26,13 +27,15 @@ enum InventoryTarget {
             if !entry.emulated {
                 precondition(entry.deviceID?.count == 24, "the real board \(entry.name) has the device id \(String(describing: entry.deviceID))")
             }
-            if entry.powerHook != nil {
-                precondition(!entry.emulated && entry.powerHub == nil, "\(entry.name): power commands on an emulated board, or with a hub port")
+            switch entry.power {
+            case let .commands(on, off, timeout):
+                precondition(!entry.emulated && !on.isEmpty && !off.isEmpty, "\(entry.name): power commands on an emulated board, or empty")
+                precondition(timeout > .zero, "\(entry.name): power timeout \(timeout)")
+            case let .hubPort(_, port):
+                precondition(!entry.emulated && (1...255).contains(port), "\(entry.name): hub port \(port) (emulated: \(entry.emulated))")
+            case nil:
+                break
             }
-            if let hub = entry.powerHub {
-                precondition(!entry.emulated && (1...255).contains(hub.port), "\(entry.name): hub port \(hub.port) (emulated: \(entry.emulated))")
-            }
-            precondition(entry.powerTimeout > .zero, "\(entry.name): power timeout \(entry.powerTimeout)")
             for window in [entry.powerOffTime, entry.applyWindow] {
                 precondition(window >= .zero && window <= .seconds(3600), "\(entry.name): \(window) for a power-off time or apply window")
             }

@@ -8,7 +8,7 @@ struct Otabench: AsyncParsableCommand {
         commandName: "otabench",
         abstract: "A hardware-in-the-loop test bench for OTA firmware updates on Particle boards.",
         version: BenchVersion.current,
-        subcommands: [Run.self, Report.self, Boards.self, Flash.self, Reset.self, Info.self, Console.self, PowerCommand.self, Inspect.self, Platforms.self, Sweep.self, EfficacyCommand.self, Emulate.self,
+        subcommands: [Run.self, Report.self, BoardsCommand.self, Flash.self, Reset.self, Info.self, Console.self, PowerCommand.self, Inspect.self, Platforms.self, Sweep.self, EfficacyCommand.self, Emulate.self,
                       Qualify.self, VerifyReport.self, Keygen.self, History.self, CloudCommand.self]
     )
 

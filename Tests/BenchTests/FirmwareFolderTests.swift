@@ -1,4 +1,5 @@
 @testable import Bench
+@testable import Boards
 import Firmware
 import Foundation
 import Scenarios

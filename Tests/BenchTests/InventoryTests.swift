@@ -1,4 +1,5 @@
 @testable import Bench
+@testable import Boards
 import Power
 import Foundation
 import TestSupport
@@ -117,9 +118,9 @@ struct InventoryTests {
             power-off = ["relayctl", "off"]
             """
         let entries = try Inventory.parse(text, file: "lab.toml").entries
-        #expect(entries[0].powerHub == HubPort(location: "1-1.4", port: 3))
+        #expect(entries[0].power == .hubPort(location: "1-1.4", port: 3))
         #expect((entries[0].powerSwitch as? HubPortPowerSwitch)?.hubPort == HubPort(location: "1-1.4", port: 3))
-        #expect(entries[1].powerHub == nil)
+        #expect(entries[1].power == .commands(on: ["relayctl", "on"], off: ["relayctl", "off"], timeout: .seconds(30)))
         #expect((entries[1].powerSwitch as? CommandPowerSwitch)?.hook.off == ["relayctl", "off"])
     }
 

@@ -1,4 +1,5 @@
 @testable import Bench
+@testable import Boards
 import Emulator
 import Firmware
 import Links

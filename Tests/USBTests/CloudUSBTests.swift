@@ -1,4 +1,5 @@
 import Bench
+import Boards
 import Cloud
 import CloudOTA
 import Emulator

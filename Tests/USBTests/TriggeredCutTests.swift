@@ -1,4 +1,5 @@
 import Bench
+import Boards
 import Emulator
 import EmulatorServers
 import Firmware

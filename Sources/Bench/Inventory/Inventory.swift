@@ -1,8 +1,7 @@
-import Emulator
+import Boards
 import Firmware
 import Foundation
 import Links
-import Power
 import TOMLKit
 
 /// A host's boards, from a TOML file in `Boards/`:
@@ -43,18 +42,12 @@ public struct Inventory: Sendable {
         /// How the bench reaches an emulated board's serial port.
         public var serial: SerialTransport
         /// A real board's power switch: commands to run, or a hub port.
-        public var powerHook: PowerCommandHook?
-        public var powerTimeout: Duration = .seconds(30)
-        public var powerHub: HubPort?
+        public var power: PowerConnection?
         public var powerOffTime: Duration = .seconds(2)
         public var applyWindow: Duration = .seconds(2)
 
         /// The switch the entry names, if any.
-        public var powerSwitch: (any PowerSwitch)? {
-            if let powerHook { return CommandPowerSwitch(hook: powerHook, board: name, timeout: powerTimeout) }
-            if let powerHub { return HubPortPowerSwitch(powerHub) }
-            return nil
-        }
+        public var powerSwitch: (any PowerSwitch)? { power?.powerSwitch(for: name) }
 
         public init(name: String, platform: Platform, emulated: Bool = true, deviceID: String? = nil, tags: [String] = [],
                     defects: Set<Defect> = [], firmwareFolder: String? = nil, serial: SerialTransport = .inProcess) {
@@ -67,13 +60,6 @@ public struct Inventory: Sendable {
             self.firmwareFolder = firmwareFolder
             self.serial = serial
         }
-    }
-
-    public enum SerialTransport: String, Hashable, Sendable, CaseIterable {
-        /// The emulator's serial face called directly.
-        case inProcess = "in-process"
-        /// A pseudo-terminal per board, opened through the termios port and captured to a log.
-        case pseudoTerminal = "pty"
     }
 
     public var source: String
@@ -198,7 +184,6 @@ public struct Inventory: Sendable {
             if emulated, !powerOn.isEmpty { throw fail("power-on", "an emulated board's power is the emulator's; commands are for real boards") }
             var entry = Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
                               tags: tags, defects: defects, firmwareFolder: folder, serial: serial)
-            if !powerOn.isEmpty { entry.powerHook = PowerCommandHook(on: powerOn, off: powerOff) }
             if let value = board["power-hub"] {
                 guard let location = value.string, Self.isHubLocation(location) else {
                     throw fail("power-hub", "must be a hub location such as \"1-1.4\": the bus, a dash, then ports joined by dots")
@@ -211,16 +196,18 @@ public struct Inventory: Sendable {
                 guard let port = value.int, (1...255).contains(port) else {
                     throw fail("power-port", "must be the port number (1…255) the board is plugged into")
                 }
-                entry.powerHub = HubPort(location: location, port: port)
+                entry.power = .hubPort(location: location, port: port)
             } else if board["power-port"] != nil {
                 throw fail("power-port", "power-port goes with power-hub, the hub's location")
             }
+            var powerTimeout = Duration.seconds(30)
             if let value = board["power-timeout"] {
                 guard let seconds = value.int ?? value.double.flatMap({ Self.wholeSeconds($0, rounded: .up) }), seconds > 0 else {
                     throw fail("power-timeout", "must be a number of seconds above 0")
                 }
-                entry.powerTimeout = .seconds(seconds)
+                powerTimeout = .seconds(seconds)
             }
+            if !powerOn.isEmpty { entry.power = .commands(on: powerOn, off: powerOff, timeout: powerTimeout) }
             for key in ["power-off-time", "apply-window"] {
                 guard let value = board[key] else { continue }
                 guard let seconds = value.double ?? value.int.map(Double.init), seconds > 0, seconds <= 3600 else {

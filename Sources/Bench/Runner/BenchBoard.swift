@@ -1,9 +1,7 @@
-import ScenarioAPI
-import Cloud
-import Emulator
+import Boards
 import Firmware
 import Foundation
-import Power
+import ScenarioAPI
 
 /// A board as the runner holds it: the board, its firmware by role, and what it takes to
 /// bring it back to a clean state.
@@ -23,7 +21,7 @@ public struct BenchBoard: Sendable {
 
     /// An emulated board for an inventory entry.
     public static func emulated(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil) throws -> BenchBoard {
-        var library = try ProvisionedTemplates.shared.template(for: entry.platform).library
+        var library = try ProvisionedTemplates.shared.library(for: entry.platform)
         if let folder = entry.firmwareFolder {
             library = try FirmwareLibrary.load(from: folder, platform: entry.platform, fallback: library)
         }
@@ -31,18 +29,14 @@ public struct BenchBoard: Sendable {
         let board = try EmulatedBenchBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial,
                                            application: entry.firmwareFolder == nil ? nil : library.image(.knownGoodApp).bytes,
                                            serialTransport: entry.serial, consoleDirectory: consoleDirectory)
-        let system = board.firmware.modules.compactMap { bytes -> FirmwareImage? in
-            guard let module = (try? ModuleFile(bytes: bytes))?.modules.first, module.function == .system else { return nil }
-            return FirmwareImage(bytes: bytes, label: "system \(module.index) for \(entry.platform.buildName)")
-        }
         return BenchBoard(board: board, firmware: library, emulated: true,
-                          cleanImages: system + [library.image(.knownGoodApp)])
+                          cleanImages: board.systemImages + [library.image(.knownGoodApp)])
     }
 
     /// A board on USB for an inventory entry. Its images come from the entry's firmware
     /// folder; roles the folder lacks are built for the platform.
     public static func usb(_ entry: Inventory.Entry, consoleDirectory: URL? = nil, cloud: CloudSettings = CloudSettings()) throws -> BenchBoard {
-        let built = try ProvisionedTemplates.shared.template(for: entry.platform).library
+        let built = try ProvisionedTemplates.shared.library(for: entry.platform)
         let library = try entry.firmwareFolder.map { try FirmwareLibrary.load(from: $0, platform: entry.platform, fallback: built) } ?? built
         if let consoleDirectory { try FileManager.default.createDirectory(at: consoleDirectory, withIntermediateDirectories: true) }
         let board = USBBoard(name: entry.name, platform: entry.platform, deviceID: entry.deviceID ?? "",

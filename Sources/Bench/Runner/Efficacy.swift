@@ -1,5 +1,5 @@
 import ScenarioAPI
-import Emulator
+import Boards
 import Firmware
 
 /// Whether the scenarios catch the firmware bugs they are about: every scenario runs on

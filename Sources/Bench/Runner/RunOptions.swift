@@ -1,3 +1,4 @@
+import Boards
 /// What `otabench run` was asked for.
 public struct RunOptions: Sendable {
     public var tags: Set<Tag> = []

@@ -1,3 +1,4 @@
+import Boards
 import ScenarioAPI
 import Foundation
 import Links

@@ -4,10 +4,12 @@ import DFU
 import Firmware
 import Foundation
 import Bench
+import Boards
 import USB
 
-struct Boards: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the Particle boards on USB: platform, mode, device id.")
+struct BoardsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boards", abstract: "List the Particle boards on USB: platform, mode, device id.")
 
     @Flag(help: "Print JSON.")
     var json = false

@@ -1,7 +1,8 @@
-@testable import Bench
+@testable import Boards
 import Foundation
 import Links
 import Power
+import ScenarioAPI
 import Serial
 import NIOConcurrencyHelpers
 import TestSupport

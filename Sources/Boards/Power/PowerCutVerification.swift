@@ -1,3 +1,6 @@
+import Links
+import ScenarioAPI
+
 /// Proof that a board's power switch really cuts its power, before any power-cut scenario
 /// trusts it. Hubs that claim per-port switching but never cut VBUS, ganged hubs and USB 3
 /// twins left powered (uhubctl issues #319, #269, #540) all look like a switch that works.

@@ -36,6 +36,15 @@ public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlash
     /// board's change, so these limits only stop a board that never gets there.
     private let limitClock: any Clock<Duration>
 
+    /// The system modules the board was provisioned with: with the known-good app, what
+    /// makes it clean again.
+    public var systemImages: [FirmwareImage] {
+        firmware.modules.compactMap { bytes -> FirmwareImage? in
+            guard let module = (try? ModuleFile(bytes: bytes))?.modules.first, module.function == .system else { return nil }
+            return FirmwareImage(bytes: bytes, label: "system \(module.index) for \(platform.buildName)")
+        }
+    }
+
     struct SerialConsole: Sendable {
         var server: PseudoTerminalBoardServer
         var capture: ConsoleCapture
@@ -43,7 +52,7 @@ public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlash
 
     /// `consoleDirectory`: where a pseudo-terminal board's console log goes (`<name>.log`).
     public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil,
-                serialTransport: Inventory.SerialTransport = .inProcess, consoleDirectory: URL? = nil,
+                serialTransport: SerialTransport = .inProcess, consoleDirectory: URL? = nil,
                 powerSwitch: (@Sendable (EmulatedBoard) -> any PowerSwitch)? = nil,
                 limitClock: any Clock<Duration> = ContinuousClock()) throws {
         self.name = name
@@ -441,27 +450,5 @@ final class EventCursor: Sendable {
             return start
         }
         return Array(all[start...])
-    }
-}
-
-/// One provisioned board and firmware library per platform, built once per process: every
-/// emulated board of that platform starts as a copy (sharing flash pages until it writes).
-final class ProvisionedTemplates: Sendable {
-    struct Template: Sendable {
-        var firmware: FirmwareSet
-        var board: BoardModel
-        var library: FirmwareLibrary
-    }
-
-    static let shared = ProvisionedTemplates()
-    private let templates = NIOLockedValueBox<[PlatformID: Template]>([:])
-
-    func template(for platform: Platform) throws -> Template {
-        if let cached = templates.withLockedValue({ $0[platform.id] }) { return cached }
-        let firmware = try FirmwareSet.standard(for: platform)
-        let board = try BoardModel.provisioned(platform: platform, firmware: firmware)
-        let template = Template(firmware: firmware, board: board, library: try FirmwareLibrary.built(for: platform, standard: firmware))
-        templates.withLockedValue { $0[platform.id] = template }
-        return template
     }
 }

@@ -1,6 +1,7 @@
-import Bench
+import Boards
 import Firmware
 import Links
+import ScenarioAPI
 import Testing
 
 /// The bench's waits on an emulated board end at the board's own change, so a busy machine can

@@ -1,7 +1,8 @@
-import Bench
+import Boards
 import Cloud
 import Emulator
 import Firmware
+import ScenarioAPI
 import Foundation
 import LocalCloud
 import TestSupport
