@@ -146,7 +146,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                locks, "ScenarioAPI", "Boards", "Firmware", "Links", "CCrypto",
+                locks, "ScenarioAPI", "Boards", "Scenarios", "Firmware", "Links", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -156,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                locks, "Bench", "Boards", "Firmware", "Emulator", "EmulatorServers", "Scenarios", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA",
+                locks, "Bench", "Boards", "Firmware", "Emulator", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", "LocalCloud", "Cloud", "CloudOTA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,4 @@
+import Scenarios
 import ScenarioAPI
 import Firmware
 import Foundation
@@ -14,6 +15,11 @@ public enum Qualification {
 
         public init(powerCutScenarios: Set<String>) {
             self.powerCutScenarios = powerCutScenarios
+        }
+
+        /// The scenario library's own power-cut scenarios.
+        public static var library: Sources {
+            Sources(powerCutScenarios: Set(ScenarioLibrary.all.filter { $0.tags.contains(.powerCut) }.map(\.name)))
         }
     }
 

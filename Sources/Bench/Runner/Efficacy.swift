@@ -1,3 +1,4 @@
+import Scenarios
 import ScenarioAPI
 import Boards
 import Firmware
@@ -27,7 +28,7 @@ public struct Efficacy: Sendable {
     public var platforms: [Platform] = ["photon", "boron", "p2"].compactMap { Platform(buildName: $0) }
     public var defects: [Defect] = Defect.allCases
 
-    public init(scenarios: [Scenario]) {
+    public init(scenarios: [Scenario] = ScenarioLibrary.all) {
         self.scenarios = scenarios
     }
 

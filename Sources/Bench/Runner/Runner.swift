@@ -1,3 +1,4 @@
+import Scenarios
 import Boards
 import ScenarioAPI
 import Foundation
@@ -14,7 +15,7 @@ public struct Runner: Sendable {
     public var options: RunOptions
     public var progress: ProgressReporter
 
-    public init(scenarios: [Scenario], boards: [BenchBoard], store: ResultsStore?, options: RunOptions,
+    public init(scenarios: [Scenario] = ScenarioLibrary.all, boards: [BenchBoard], store: ResultsStore?, options: RunOptions,
                 progress: ProgressReporter = ProgressReporter(output: nil)) {
         self.scenarios = scenarios
         self.boards = boards

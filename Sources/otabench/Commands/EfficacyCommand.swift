@@ -1,7 +1,6 @@
 import ArgumentParser
 import Bench
 import Foundation
-import Scenarios
 
 struct EfficacyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +13,7 @@ struct EfficacyCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let matrix = try await Efficacy(scenarios: ScenarioLibrary.all).run()
+        let matrix = try await Efficacy().run()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

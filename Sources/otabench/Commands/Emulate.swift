@@ -1,7 +1,5 @@
 import ArgumentParser
 import Bench
-import Emulator
-import EmulatorServers
 import Firmware
 import Foundation
 
@@ -66,22 +64,19 @@ struct Emulate: AsyncParsableCommand {
         }
         StopSignals.watch()
         if pty { return try await servePseudoTerminals(entries) }
-        let server = UmockdevBoardServer()
-        let hubIndex = hub ? try server.addUSB3Hub(ports: max(4, entries.count)) : nil
-        if let hubIndex { say("hub\t\(server.hubLocation(hubIndex))\t\(max(4, entries.count)) ports, per-port power switching") }
+        let boards = try EmulatedUSBBoards(hubPorts: hub ? max(4, entries.count) : nil)
+        if let location = boards.hubLocation { say("hub\t\(location)\t\(boards.hubPorts) ports, per-port power switching") }
         for (position, entry) in entries.enumerated() {
-            var model = try BoardModel.provisioned(platform: entry.platform,
-                                                   deviceID: BoardModel.defaultDeviceID(entry.platform, serial: position + 1), defects: entry.defects)
-            if dfu { model.enterDFUMode() }
-            try server.serve(model, hub: hubIndex, port: hubIndex.map { _ in position + 1 })
-            let ids = String(format: "%04x:%04x", entry.platform.usb.vendorID, model.mode.productID(entry.platform) ?? 0)
-            say("\(entry.name)\t\(ids)\t\(model.deviceID)" + (hubIndex.map { "\thub \(server.hubLocation($0)) port \(position + 1)" } ?? ""))
+            let served = try boards.serve(platform: entry.platform, serial: position + 1, defects: entry.defects,
+                                          start: dfu ? .dfu : .application, hubPort: position + 1)
+            let ids = String(format: "%04x:%04x", served.vendorID, served.productID)
+            say("\(entry.name)\t\(ids)\t\(served.deviceID)" + (served.hubPort.map { "\thub \(boards.hubLocation ?? "") port \($0)" } ?? ""))
         }
-        for (key, value) in server.clientEnvironment.sorted(by: { $0.key < $1.key }) { say("\(key)=\(value)") }
+        for (key, value) in boards.clientEnvironment.sorted(by: { $0.key < $1.key }) { say("\(key)=\(value)") }
         say("serving \(entries.count) boards; stop with Ctrl-C")
         // The server removes its testbed on the way out.
         await StopSignals.wait()
-        withExtendedLifetime(server) {}
+        withExtendedLifetime(boards) {}
     }
 
     private func servePseudoTerminals(_ entries: [Inventory.Entry]) async throws {
@@ -89,22 +84,21 @@ struct Emulate: AsyncParsableCommand {
         // Only a folder this command made is removed at the end, and only once it is empty:
         // whatever was in a folder given with --links stays.
         let madeFolder = !FileManager.default.fileExists(atPath: folder.path)
-        var servers: [PseudoTerminalBoardServer] = []
+        var servers: [EmulatedSerialBoard] = []
         defer { if madeFolder { rmdir(folder.path) } }
         for (position, entry) in entries.enumerated() {
-            var model = try BoardModel.provisioned(platform: entry.platform,
-                                                   deviceID: BoardModel.defaultDeviceID(entry.platform, serial: position + 1), defects: entry.defects)
-            if dfu { model.enterDFUMode() } else if listening { model.enterListeningMode() }
-            let server: PseudoTerminalBoardServer
+            let server: EmulatedSerialBoard
             do {
-                server = try await PseudoTerminalBoardServer(board: EmulatedBoard(model), linkDirectory: folder, alias: entry.name)
+                server = try await EmulatedSerialBoard(platform: entry.platform, serial: position + 1, defects: entry.defects,
+                                                       start: dfu ? .dfu : listening ? .listening : .application,
+                                                       linkDirectory: folder, alias: entry.name)
             } catch {
                 for server in servers { await server.stop() }
                 reportError("emulate: \(entry.name): \(error)")
                 throw ExitStatus.couldNotRun.exitCode
             }
-            let path = dfu ? "(no port in DFU mode)" : try await server.waitForPort()
-            say("\(entry.name)\t\(entry.platform.buildName)\t\(model.deviceID)\t\(server.link.path)\t\(path)")
+            let path = try await server.waitForPort() ?? "(no port in DFU mode)"
+            say("\(entry.name)\t\(entry.platform.buildName)\t\(server.deviceID)\t\(server.link.path)\t\(path)")
             servers.append(server)
         }
         say("serving \(entries.count) boards on pseudo-terminals; links in \(folder.path); stop with Ctrl-C")

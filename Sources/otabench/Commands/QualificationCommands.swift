@@ -2,7 +2,6 @@ import ArgumentParser
 import Bench
 import Firmware
 import Foundation
-import Scenarios
 
 struct Qualify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,17 +81,16 @@ struct Qualify: AsyncParsableCommand {
         options.retries = 1
         options.jobs = jobs
         options.leaseDirectory = BenchSetup.leaseDirectory(leaseDir)
-        let runner = Runner(scenarios: ScenarioLibrary.all, boards: boards, store: store, options: options, progress: .standardError)
+        let runner = Runner(boards: boards, store: store, options: options, progress: .standardError)
         let outcome = try await RunDriver(runner: runner, store: store, reportDir: reportDir, verb: "qualify")
             .drive(arguments: ["qualify"] + CommandLine.arguments.dropFirst(2), inventory: inventory.source)
         let report = outcome.report
         let runID = report.run.id
 
-        let powerCuts = Set(ScenarioLibrary.all.filter { $0.tags.contains(.powerCut) }.map(\.name))
         var evidence = Qualification.evidence(
             release: release, report: report, boards: boards, firmware: releaseFirmware,
             previous: try store.previousQualification(inventory: inventory.source, before: runID),
-            sources: .init(powerCutScenarios: powerCuts), timingThreshold: timingThreshold)
+            sources: .library, timingThreshold: timingThreshold)
         if let releaseFirmware {
             // A platform the release has no image for was not qualified with the release.
             for platform in evidence.platforms where !releaseFirmware.platforms.contains(where: { Platform(id: $0)?.buildName == platform }) {

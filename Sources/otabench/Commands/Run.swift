@@ -2,7 +2,6 @@ import ArgumentParser
 import Bench
 import Firmware
 import Foundation
-import Scenarios
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -103,7 +102,7 @@ struct Run: AsyncParsableCommand {
         if !list { try RunDriver.checkWritable(reportDir, verb: "run") }
         let benchBoards = try BenchSetup.boards(inventory, reportDir: reportDir, verb: "run")
         let store = try BenchSetup.store(db, reportDir: reportDir, verb: "run")
-        let runner = Runner(scenarios: ScenarioLibrary.all, boards: benchBoards, store: store, options: options,
+        let runner = Runner(boards: benchBoards, store: store, options: options,
                             progress: .standardError)
         let plan = runner.plan()
         if list {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Emulator
+import Bench
 import Firmware
 import Foundation
 
