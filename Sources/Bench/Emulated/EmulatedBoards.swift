@@ -17,3 +17,6 @@ public typealias EmulatedSerialBoard = Boards.EmulatedSerialBoard
 
 /// The mode a served emulated board starts in.
 public typealias ServedStart = Boards.ServedStart
+
+/// A fleet of emulated boards connected to a local cloud.
+public typealias EmulatedFleet = Boards.EmulatedFleet

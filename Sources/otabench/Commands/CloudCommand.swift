@@ -1,11 +1,7 @@
 import ArgumentParser
-import Cloud
-import CloudOTA
-import Emulator
+import Bench
 import Firmware
 import Foundation
-import LocalCloud
-import Logging
 
 struct CloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,56 +47,24 @@ struct CloudCommand: AsyncParsableCommand {
             }
             let token = self.token ?? ProcessInfo.processInfo.environment["OTABENCH_CLOUD_TOKEN"]
                 ?? (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-            let store: LocalCloudStore
-            do { store = try LocalCloudStore(path: db) } catch {
-                reportError("cloud serve: cannot open the database \(db): \(error)")
-                throw ExitStatus.couldNotRun.exitCode
-            }
             let trustFolder = URL(fileURLWithPath: trust ?? URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("trust").path)
-            let cloudTrust: CloudTrust
-            do { cloudTrust = try CloudTrust.loadOrCreate(in: trustFolder) } catch {
+            let service: LocalCloudService
+            do { service = try LocalCloudService(database: db, trustFolder: trustFolder, token: token) } catch {
                 reportError("cloud serve: \(error)")
                 throw ExitStatus.couldNotRun.exitCode
             }
             StopSignals.watch()
-            let events = EventHub()
-            let gateway = DeviceGateway(store: store, events: events, trust: cloudTrust)
-            var server = LocalCloudServer(store: store, token: token, events: events)
-            server.gateway = gateway
-            let host = self.host, port = self.port, devicePort = self.devicePort, db = self.db, api = server
-            // Both sides serve until Ctrl-C; either failing to start (a port taken) ends both.
-            var outcome: (any Error)?
+            let host = self.host, db = self.db
             do {
-                let (devicePorts, deviceBound) = AsyncStream.makeStream(of: Int.self)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        do { try await gateway.run(host: host, port: devicePort) { deviceBound.yield($0) } } catch {
-                            deviceBound.finish()
-                            throw error
-                        }
-                    }
-                    var iterator = devicePorts.makeAsyncIterator()
-                    guard let boundDevicePort = await iterator.next() else {
-                        try await group.waitForAll()
-                        return
-                    }
-                    group.addTask {
-                        try await api.run(host: host, port: port, onRunning: { bound in
-                            // Unbuffered, so a script reading the output sees the lines at once.
-                            let lines = "PARTICLE_API_BASE_URL=http://\(host):\(bound)\nPARTICLE_ACCESS_TOKEN=\(token)\n"
-                                + "OTABENCH_DEVICE_CLOUD=\(host):\(boundDevicePort)\nOTABENCH_CLOUD_TRUST=\(trustFolder.path)\n"
-                                + "serving the local cloud from \(db); stop with Ctrl-C\n"
-                            FileHandle.standardOutput.write(Data(lines.utf8))
-                        }, until: { await StopSignals.wait() })
-                    }
-                    // The REST side ends at Ctrl-C (or at once if it cannot start): the devices' side with it.
-                    try await group.next()
-                    group.cancelAll()
-                    try await group.waitForAll()
-                }
-            } catch { outcome = error }
-            if let outcome {
-                reportError("cloud serve: \(outcome)")
+                try await service.run(host: host, apiPort: port, devicePort: devicePort, onRunning: { bound in
+                    // Unbuffered, so a script reading the output sees the lines at once.
+                    let lines = "PARTICLE_API_BASE_URL=http://\(host):\(bound.apiPort)\nPARTICLE_ACCESS_TOKEN=\(token)\n"
+                        + "OTABENCH_DEVICE_CLOUD=\(host):\(bound.devicePort)\nOTABENCH_CLOUD_TRUST=\(trustFolder.path)\n"
+                        + "serving the local cloud from \(db); stop with Ctrl-C\n"
+                    FileHandle.standardOutput.write(Data(lines.utf8))
+                }, until: { await StopSignals.wait() })
+            } catch {
+                reportError("cloud serve: \(error)")
                 throw ExitStatus.couldNotRun.exitCode
             }
         }
@@ -154,40 +118,19 @@ struct CloudCommand: AsyncParsableCommand {
                 reportError("cloud fleet: needs PARTICLE_API_BASE_URL, PARTICLE_ACCESS_TOKEN, --device-cloud HOST:PORT and --trust DIR (otabench cloud serve prints them)")
                 throw ExitStatus.couldNotRun.exitCode
             }
-            let endpoint = DeviceCloudEndpoint(host: String(address[..<colon]), port: port)
             do {
-                let cloudTrust = try CloudTrust.load(from: URL(fileURLWithPath: trustPath))
-                var firmware = try FirmwareSet.standard(for: platform)
-                firmware.application = try FirmwareSet.application(for: platform, size: 24 << 10, seed: UInt64(appVersion),
-                                                                   product: .init(id: 4242, version: UInt16(appVersion)))
-                let base = try BoardModel.provisioned(platform: platform, firmware: firmware)
-                let ids = (1...count).map { BoardModel.defaultDeviceID(platform, serial: 0x100000 + $0) }
-                try await CloudClient(credentials: credentials).addDevices(product: product, ids)
-                let boards = ids.map { EmulatedBoard(base.cloned(deviceID: $0, defects: [])) }
-                let connections = try zip(ids, boards).map { id, board in
-                    EmulatedCloudConnection(board: board, client: try DeviceCloudClient(credentials: try cloudTrust.provisionDevice(id), endpoint: endpoint))
-                }
+                let fleet = try await EmulatedFleet(count: count, platform: platform, product: product, appVersion: UInt16(appVersion),
+                                                    credentials: credentials, deviceCloud: (String(address[..<colon]), port),
+                                                    trustFolder: URL(fileURLWithPath: trustPath))
                 StopSignals.watch()
                 let summary = "fleet: \(count) \(platform.buildName) boards in product \(product), connecting to \(address); stop with Ctrl-C\n"
                 FileHandle.standardOutput.write(Data(summary.utf8))
-                await withTaskGroup(of: Void.self) { group in
-                    for connection in connections { group.addTask { await connection.run() } }
-                    group.addTask {
-                        // Says once when every board is connected, so a script can wait for it.
-                        while !Task.isCancelled, !connections.allSatisfy({ $0.sessionCount > 0 && $0.isConnected }) {
-                            try? await Task.sleep(for: .milliseconds(100))
-                        }
-                        if !Task.isCancelled { FileHandle.standardOutput.write(Data("fleet: all \(connections.count) boards connected\n".utf8)) }
-                    }
-                    await StopSignals.wait()
-                    group.cancelAll()
-                }
-                var versions: [Int?: Int] = [:]
-                for board in boards { versions[await board.update { $0.runningProductVersion }, default: 0] += 1 }
-                let lines = versions.sorted { ($0.key ?? -1) < ($1.key ?? -1) }
-                    .map { "fleet: \($0.value) boards run \($0.key.map { "product version \($0)" } ?? "no product firmware")" }
-                let refused = connections.compactMap(\.lastError).map { "fleet: a board could not connect: \($0)" }
-                FileHandle.standardOutput.write(Data((lines + Array(Set(refused))).map { $0 + "\n" }.joined().utf8))
+                let ended = await fleet.run(onAllConnected: { connected in
+                    FileHandle.standardOutput.write(Data("fleet: all \(connected) boards connected\n".utf8))
+                }, until: { await StopSignals.wait() })
+                let lines = ended.versions.map { "fleet: \($0.boards) boards run \($0.version.map { "product version \($0)" } ?? "no product firmware")" }
+                let refused = ended.refusals.map { "fleet: a board could not connect: \($0)" }
+                FileHandle.standardOutput.write(Data((lines + refused).map { $0 + "\n" }.joined().utf8))
             } catch {
                 reportError("cloud fleet: \(error)")
                 throw ExitStatus.couldNotRun.exitCode
