@@ -156,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                locks, "Bench", "Boards", "Firmware", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power", 
+                "Bench", "Firmware", 
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -40,8 +40,6 @@ let allowed: [String: Set<String>] = [
 /// Arrows the layout forbids that the code still has (issue 16 moves them out).
 let drift: [String: Set<String>] = [
     "USB": ["Firmware"],
-    // The CLI repeats flows that live below Bench.
-    "otabench": ["Boards", "USB", "DFU", "ControlRequests", "Serial", "Links", "Power"],
 ]
 
 let root = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : FileManager.default.currentDirectoryPath)

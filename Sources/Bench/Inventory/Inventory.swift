@@ -48,6 +48,8 @@ public struct Inventory: Sendable {
 
         /// The switch the entry names, if any.
         public var powerSwitch: (any PowerSwitch)? { power?.powerSwitch(for: name) }
+        /// The board's power switch to drive by hand, when the entry names one.
+        public var manualPower: BoardPowerSwitch? { power.map { BoardPowerSwitch($0, board: name) } }
 
         public init(name: String, platform: Platform, emulated: Bool = true, deviceID: String? = nil, tags: [String] = [],
                     defects: Set<Defect> = [], firmwareFolder: String? = nil, serial: SerialTransport = .inProcess) {

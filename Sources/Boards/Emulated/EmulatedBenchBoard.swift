@@ -209,37 +209,23 @@ public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlash
                     defer { Task { await port.close() } }
                     // The line may be replaced under us (a reset the server has not seen yet):
                     // ask again on the current line until the board answers with its prompt.
+                    let client = ListeningModeClient(stream: port, timeout: .seconds(2))
                     var afterPrompt: [UInt8]?
                     for _ in 0..<3 where afterPrompt == nil {
                         // The line of the board's boot now, not the one the server has yet to
                         // replace after the last reset: an `f` on that one is lost.
                         let current = try await console.server.waitForPort(boot: await emulator.snapshot().bootCount)
                         try await console.capture.waitUntilAttached(to: current)
-                        do { try await port.write(Array("f".utf8)) } catch LinkError.disconnected {
-                            // The line went between the look and the write (the reset of the case
-                            // before, seen late): the next turn asks on the board's new line.
-                            continue
-                        }
-                        var said: [UInt8] = []
-                        let deadline = ContinuousClock.now + .seconds(2)
-                        while afterPrompt == nil, ContinuousClock.now < deadline {
-                            // A line that went fails each read at once: ask again on the new one
-                            // rather than spin on it until the deadline.
-                            do { said += try await port.read(maximum: 4096, timeout: .milliseconds(50)) } catch LinkError.disconnected { break }
-                            // What follows the prompt line (the receiver's first "C") is the transfer's.
-                            if let prompt = said.firstRange(of: Array("Waiting for the binary file".utf8)),
-                               let end = said[prompt.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
-                                afterPrompt = Array(said[(end + 1)...])
-                            }
-                        }
+                        // A line that went between the look and the write or during the wait
+                        // (the reset of the case before, seen late): the next turn asks on the
+                        // board's new line.
+                        do { afterPrompt = try await client.requestFlash() } catch LinkError.disconnected { continue } catch is ListeningModeError { continue }
                     }
                     guard let afterPrompt else { throw BoardError(board: name, operation: "serial update", .misbehaved("the board never answered `f`")) }
-                    try await YModemTransfer.send(name: image.label, data: image.bytes, over: PrefixedStream(prefix: afterPrompt, base: port))
+                    try await client.sendFirmware(image.bytes, name: image.label, afterPrompt: afterPrompt)
                 } else {
-                    let port = EmulatedSerialPort(board: emulator)
-                    while !(try await port.read(maximum: 4096, timeout: .milliseconds(5))).isEmpty {}
-                    try await port.write(Array("f".utf8))
-                    try await YModemTransfer.send(name: image.label, data: image.bytes, over: port)
+                    let client = ListeningModeClient(stream: EmulatedSerialPort(board: emulator), timeout: .seconds(2))
+                    try await client.sendFirmware(image.bytes, name: image.label, afterPrompt: try await client.requestFlash())
                 }
             case .cloud:
                 // Through the local device cloud, as a real board through Particle's: the API's
@@ -414,29 +400,6 @@ public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlash
             }
         }
     }
-}
-
-/// A stream whose first reads return bytes already taken from `base`.
-private final class PrefixedStream<Base: ByteStream>: ByteStream {
-    private let pending: NIOLockedValueBox<[UInt8]>
-    private let base: Base
-
-    init(prefix: [UInt8], base: Base) {
-        pending = NIOLockedValueBox(prefix)
-        self.base = base
-    }
-
-    func read(maximum: Int, timeout: Duration) async throws -> [UInt8] {
-        let taken = pending.withLockedValue { bytes -> [UInt8] in
-            let taken = Array(bytes.prefix(maximum))
-            bytes.removeFirst(taken.count)
-            return taken
-        }
-        return taken.isEmpty ? try await base.read(maximum: maximum, timeout: timeout) : taken
-    }
-
-    func write(_ bytes: [UInt8]) async throws { try await base.write(bytes) }
-    func close() async { await base.close() }
 }
 
 /// Remembers how many of a growing event list a reader has seen.

@@ -111,17 +111,7 @@ public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseS
     }
 
     public func modules() async throws -> [ModuleSummary] {
-        let reply = try await attempting(name, "read the module table") { try await control().moduleInfo() }
-        return reply.modules.map { module in
-            ModuleSummary(function: ModuleFunction(rawValue: UInt8(truncatingIfNeeded: module.type.rawValue)),
-                          index: UInt8(truncatingIfNeeded: module.index), version: UInt16(truncatingIfNeeded: module.version),
-                          size: Int(module.size), fingerprint: [UInt8](module.hash).hexString,
-                          valid: module.checkedFlags == module.passedFlags,
-                          dependencies: module.dependencies.map {
-                              ModuleDependency(function: ModuleFunction(rawValue: UInt8(truncatingIfNeeded: $0.type.rawValue)),
-                                               index: UInt8(truncatingIfNeeded: $0.index), version: UInt16(truncatingIfNeeded: $0.version))
-                          })
-        }
+        try await moduleTableEntries().map(\.summary)
     }
 
     public func runningApp() async throws -> ModuleSummary? {
@@ -159,7 +149,9 @@ public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseS
         lastCut.withLockedValue { $0 = record }
     }
 
-    private func dfuWrite(_ image: FirmwareImage, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
+    /// Writes `image` by DfuSe at its start address, reads it back when `verify`, and leaves
+    /// DFU. A board in normal mode is sent into DFU first.
+    func dfuWrite(_ image: FirmwareImage, verify: Bool = false, progress: (@Sendable (DfuSeHost.Progress) async -> Void)?) async throws {
         guard let module = image.module else { throw BoardError(board: name, operation: "flash", .bench("\(image) is not a module")) }
         try await enterDFU()
         guard let device = device(), device.mode == .dfu else { throw BoardError(board: name, operation: "flash", .misbehaved("not in DFU mode")) }
@@ -169,10 +161,15 @@ public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseS
         guard let layout = DfuSeMemoryLayout(platform.dfuAltSettings[0].memoryLayout) else {
             throw BoardError(board: name, operation: "flash", .bench("no DFU memory layout for \(platform.buildName)"))
         }
-        try await connection.session {
+        let matches = try await connection.session { () async throws -> Bool in
             let host = DfuSeHost(pipe: connection)
             try await host.write(image.bytes, at: module.startAddress, layout: layout, progress: progress)
+            let matches = verify ? try await host.read(module.startAddress, count: image.bytes.count) == image.bytes : true
             try await host.leave()
+            return matches
+        }
+        guard matches else {
+            throw BoardError(board: name, operation: "verify", .misbehaved("the board holds other bytes at \(hex(module.startAddress))"))
         }
         // It resets about 500 ms later: back in normal mode, or in DFU when nothing can run.
         _ = try? await waitFor(.normal, timeout: .seconds(3))

@@ -12,7 +12,23 @@ public enum HostGuard {
         guard let module = image.module else {
             throw BoardError(board: board.name, operation: "check \(image)", .hostGuard([.corrupt(reasons: ["not a Particle module"])]))
         }
-        let verdict = Compatibility.check(module, on: board.platform, installed: try await table.modules().map(\.installed))
-        if !verdict.isCompatible { throw BoardError(board: board.name, operation: "check \(image)", .hostGuard(verdict.problems)) }
+        let problems = problems(module, on: board.platform, installed: try await table.modules().map(\.installed))
+        if !problems.isEmpty { throw BoardError(board: board.name, operation: "check \(image)", .hostGuard(problems)) }
+    }
+
+    /// Why a board of `platform` would refuse `module`. `installed` is its module table, or nil
+    /// when the board cannot tell (in DFU mode): then only what the platform itself decides
+    /// (platform, slot, size, integrity) is checked, not dependencies.
+    public static func problems(_ module: FirmwareModule, on platform: Platform, installed: [InstalledModule]?) -> [Incompatibility] {
+        var problems = Compatibility.check(module, on: platform, installed: installed ?? []).problems
+        if installed == nil {
+            problems.removeAll {
+                switch $0 {
+                case .unmetDependency, .breaksInstalledModule: true
+                default: false
+                }
+            }
+        }
+        return problems
     }
 }

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Bench
 import Foundation
-import Links
-import Power
-import USB
 
 struct PowerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +46,7 @@ struct PowerCommand: AsyncParsableCommand {
             reportError("power: no board named \(board) in \(path)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        guard let power = entry.powerSwitch else {
+        guard let power = entry.manualPower else {
             reportError(entry.emulated
                 ? "power: \(board) is emulated; its power is switched inside the run that drives it (scenarios, sweep)"
                 : "power: \(board) has no power switch; give it power-on and power-off commands, or power-hub and power-port, in \(path)")
@@ -59,27 +56,20 @@ struct PowerCommand: AsyncParsableCommand {
         let held = action == .status ? nil
             : try lease.take(entry.deviceID?.lowercased() ?? "board-\(entry.name)", board: board, verb: "power")
         defer { withExtendedLifetime(held) {} }
-        let state: String
+        let report: BoardPowerSwitch.Report
         do {
             switch action {
-            case .on: try await power.setPower(true)
-            case .off: try await power.setPower(false)
-            case .cycle: try await power.cycle(offFor: .milliseconds(Int(offTime * 1000)), clock: ContinuousClock())
-            case .status: break
-            }
-            if let command = power as? CommandPowerSwitch {
-                let output = command.lastOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-                if !output.isEmpty { print(output) }
-                state = action == .status ? "unknown (a command switch cannot read the power back)" : try await power.state().rawValue
-            } else {
-                state = try await power.state().rawValue
+            case .on: report = try await power.perform(.on)
+            case .off: report = try await power.perform(.off)
+            case .cycle: report = try await power.perform(.cycle(offFor: .milliseconds(Int(offTime * 1000))))
+            case .status: report = try await power.perform(.status)
             }
         } catch {
             reportError("power: \(error)")
             throw ExitStatus.checkFailed.exitCode
         }
-        let onUSB = entry.deviceID.flatMap { try? ParticleDevice.find(deviceID: $0) }.map { "on USB (\($0.mode))" } ?? "not on USB"
-        let via = (power as? HubPortPowerSwitch).map { " (\($0.hubPort))" } ?? ""
-        print("\(board): power \(state)\(via); \(onUSB)")
+        if !report.output.isEmpty { print(report.output) }
+        let onUSB = entry.deviceID.map { USBBoard.presence(deviceID: $0) } ?? "not on USB"
+        print("\(board): power \(report.state)\(report.hubPort.map { " (\($0))" } ?? ""); \(onUSB)")
     }
 }

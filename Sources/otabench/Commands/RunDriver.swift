@@ -1,6 +1,6 @@
 import Bench
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Drives a run for `run` and `qualify`: the reports of the new run replace the old ones before
 /// any case runs (so the folder never shows an older verdict under the names this run uses),
@@ -41,22 +41,19 @@ struct RunDriver {
 
     func drive(arguments: [String], inventory: String) async throws -> Outcome {
         StopSignals.watch()
-        let runID = NIOLockedValueBox<Int64?>(nil)
-        // The signal taken and whether the run had finished, in one hold: a signal either
-        // stops the run and is recorded, or comes after the run finished and changes nothing.
-        let stop = NIOLockedValueBox<(signal: Int32?, finished: Bool)>((nil, false))
+        let state = DriveState()
         let (store, reportDir, verb, gracePeriod) = (store, reportDir, verb, gracePeriod)
         let runner = runner
         let running = Task {
             try await runner.run(arguments: arguments, inventory: inventory) { id in
-                runID.withLockedValue { $0 = id }
+                state.runID.withLock { $0 = id }
                 if let reportDir { _ = try ReportFormat.write(try store.report(run: id), formats: ReportFormat.allCases, to: reportDir) }
             }
         }
         // The watcher outlives nothing: it exits the process itself only when the run will not stop.
         let watcher = Task.detached {
             guard let signal = await StopSignals.next() else { return }
-            let taken = stop.withLockedValue { stop -> Bool in
+            let taken = state.stop.withLock { stop -> Bool in
                 guard !stop.finished else { return false }
                 stop.signal = signal
                 return true
@@ -72,9 +69,9 @@ struct RunDriver {
                 defer { group.cancelAll() }
                 return await group.next() ?? nil
             }
-            guard let forced, !stop.withLockedValue({ $0.finished }) else { return }
+            guard let forced, !state.stop.withLock({ $0.finished }) else { return }
             // The cases in flight did not stop in time: record them as interrupted and leave.
-            if let id = runID.withLockedValue({ $0 }) {
+            if let id = state.runID.withLock({ $0 }) {
                 try? store.markInterrupted(run: id, signal: StopSignals.name(signal))
                 if let reportDir, let report = try? store.report(run: id) {
                     _ = try? ReportFormat.write(report, formats: ReportFormat.allCases, to: reportDir)
@@ -90,13 +87,13 @@ struct RunDriver {
             reportError("\(verb): \(error); fix the lease folder or give --lease-dir (no board was touched)")
             throw ExitStatus.couldNotRun.exitCode
         }
-        let signal = stop.withLockedValue { stop -> Int32? in
+        let signal = state.stop.withLock { stop -> Int32? in
             stop.finished = true
             return stop.signal
         }
         // Done: the watcher stops waiting for a signal, unless one already came.
         if signal == nil { watcher.cancel() }
-        guard let id = summary.runID ?? runID.withLockedValue({ $0 }) else { throw ExitStatus.couldNotRun.exitCode }
+        guard let id = summary.runID ?? state.runID.withLock({ $0 }) else { throw ExitStatus.couldNotRun.exitCode }
         if let signal { try store.markInterrupted(run: id, signal: StopSignals.name(signal)) }
         let report = try store.report(run: id)
         if let reportDir {
@@ -110,4 +107,12 @@ struct RunDriver {
         }
         return Outcome(summary: summary, report: report, signal: signal)
     }
+}
+
+/// What the run and its signal watcher share.
+private final class DriveState: Sendable {
+    let runID = Mutex<Int64?>(nil)
+    // The signal taken and whether the run had finished, in one hold: a signal either
+    // stops the run and is recorded, or comes after the run finished and changes nothing.
+    let stop = Mutex<(signal: Int32?, finished: Bool)>((nil, false))
 }

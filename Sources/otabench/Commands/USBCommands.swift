@@ -1,11 +1,7 @@
 import ArgumentParser
-import ControlRequests
-import DFU
+import Bench
 import Firmware
 import Foundation
-import Bench
-import Boards
-import USB
 
 struct BoardsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,38 +11,28 @@ struct BoardsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let devices: [ParticleDevice]
-        do { devices = try ParticleDevice.all() } catch {
+        let boards: [USBBoardListing]
+        do { boards = try await USBBoard.listAll() } catch {
             reportError("boards: \(error); is libusb able to see USB devices here?")
             throw ExitStatus.couldNotRun.exitCode
         }
-        // Device OS version and application, from the boards that run Device OS.
-        var details: [String: (version: String, app: String)] = [:]
-        for device in devices where device.mode == .normal {
-            guard let id = device.deviceID, let connection = try? USBDeviceConnection(device.usb) else { continue }
-            let client = ControlRequestClient(pipe: connection, timeout: .seconds(5))
-            let version = (try? await client.systemVersion()) ?? "?"
-            let app = (try? await client.moduleInfo())?.modules.first { $0.type == .userPartModule }
-                .map { "user \($0.index) v\($0.version), \([UInt8]($0.hash).hexString.prefix(12))" } ?? "none"
-            details[id] = (version, app)
-        }
         if json {
-            let rows = devices.map { device in
-                ["platform": device.platform?.buildName ?? "unknown", "mode": device.mode.rawValue, "deviceId": device.deviceID ?? "",
-                 "usb": String(format: "%04x:%04x", device.usb.vendorID, device.usb.productID),
-                 "bus": "\(device.usb.bus)", "address": "\(device.usb.address)",
-                 "deviceOS": details[device.deviceID ?? ""]?.version ?? "", "app": details[device.deviceID ?? ""]?.app ?? ""]
+            let rows = boards.map { board in
+                ["platform": board.platform ?? "unknown", "mode": board.mode, "deviceId": board.deviceID ?? "",
+                 "usb": String(format: "%04x:%04x", board.vendorID, board.productID),
+                 "bus": "\(board.bus)", "address": "\(board.address)",
+                 "deviceOS": board.deviceOS ?? "", "app": board.app ?? ""]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             FileHandle.standardOutput.write(try encoder.encode(rows) + Data("\n".utf8))
             return
         }
-        if devices.isEmpty { print("no Particle boards on USB") }
-        for device in devices {
-            let detail = details[device.deviceID ?? ""].map { "\tDevice OS \($0.version)\t\($0.app)" } ?? ""
-            print("\(device.deviceID ?? "-")\t\(device.platform?.buildName ?? "unknown")\t\(device.mode.rawValue)\t"
-                  + String(format: "%04x:%04x bus %d device %d", device.usb.vendorID, device.usb.productID, device.usb.bus, device.usb.address)
+        if boards.isEmpty { print("no Particle boards on USB") }
+        for board in boards {
+            let detail = board.deviceOS.map { "\tDevice OS \($0)\t\(board.app ?? "none")" } ?? ""
+            print("\(board.deviceID ?? "-")\t\(board.platform ?? "unknown")\t\(board.mode)\t"
+                  + String(format: "%04x:%04x bus %d device %d", board.vendorID, board.productID, board.bus, board.address)
                   + detail)
         }
     }
@@ -95,78 +81,43 @@ struct Flash: AsyncParsableCommand {
             }
             let held = try lease.take(SerialTarget.resolve(board).leaseKey, board: board, verb: "flash")
             defer { withExtendedLifetime(held) {} }
-            return try await SerialFlash.run(board: board, file: file, image: image, force: force)
+            return try await SerialFlash.run(board: board, file: file, image: image, module: module, force: force)
         }
         let held = try lease.take(board.lowercased(), board: board, verb: "flash")
         defer { withExtendedLifetime(held) {} }
-        guard var device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
+        guard let target = USBBoard.find(deviceID: board) else {
             reportError("flash: no Particle board \(board) on USB; `otabench boards` lists them")
             throw ExitStatus.couldNotRun.exitCode
         }
         // The guard: with Device OS running, the full rules against its module table; in DFU,
         // what the product id and the catalog tell (platform, range, size).
-        var installed: [InstalledModule] = []
-        var dependenciesKnown = false
-        if device.mode == .normal, let reply = try? await ControlRequestClient(pipe: try USBDeviceConnection(device.usb)).moduleInfo() {
-            installed = reply.modules.map {
-                InstalledModule(function: ModuleFunction(rawValue: UInt8($0.type.rawValue)), index: UInt8($0.index), version: UInt16($0.version),
-                                dependencies: $0.dependencies.map { .init(function: ModuleFunction(rawValue: UInt8($0.type.rawValue)),
-                                                                          index: UInt8($0.index), version: UInt16($0.version)) })
-            }
-            dependenciesKnown = !installed.isEmpty
-        }
-        var problems = Compatibility.check(module, on: platform, installed: installed).problems
-        if !dependenciesKnown {
-            problems.removeAll { if case .unmetDependency = $0 { true } else if case .breaksInstalledModule = $0 { true } else { false } }
-        }
-        if !problems.isEmpty {
-            let text = problems.map(\.description).joined(separator: "; ")
-            if force {
-                reportError("flash: warning, flashing anyway (--force): \(text)")
-            } else {
-                reportError("flash: refusing \(file) for \(board): \(text); --force overrides")
-                throw ExitStatus.checkFailed.exitCode
-            }
-        }
-        let target = USBBoard(name: board, platform: platform, deviceID: board)
+        let problems = await target.guardProblems(for: module)
+        try confirm(problems.map(\.description), file: file, board: board, force: force)
+        let total = image.bytes.count
         do {
-            if device.mode == .normal {
-                try await target.enterDFU()
-                guard let inDFU = target.device() else { throw BoardError(board: board, operation: "flash", .misbehaved("gone after entering DFU")) }
-                device = inDFU
-            }
-            let connection = try USBDeviceConnection(device.usb)
-            try await connection.claimInterface(0)
-            try await connection.setAlternateSetting(interface: 0, alternate: 0)
-            guard let layout = DfuSeMemoryLayout(platform.dfuAltSettings[0].memoryLayout) else { throw ExitStatus.couldNotRun.exitCode }
-            let total = image.bytes.count
-            let bytes = image.bytes
-            let verify = self.verify
-            let matches = try await connection.session { () async throws -> Bool in
-                let host = DfuSeHost(pipe: connection)
-                try await host.write(bytes, at: module.startAddress, layout: layout) { progress in
-                    if isatty(STDERR_FILENO) == 1 {
-                        let percent = progress.bytesWritten * 100 / max(total, 1)
-                        FileHandle.standardError.write(Data("\r\u{1B}[2Kflashing \(percent)% (\(progress.bytesWritten)/\(total) bytes)".utf8))
-                    }
+            try await target.write(.init(bytes: image.bytes, label: file), verify: verify) { written, total in
+                if isatty(STDERR_FILENO) == 1 {
+                    let percent = written * 100 / max(total, 1)
+                    FileHandle.standardError.write(Data("\r\u{1B}[2Kflashing \(percent)% (\(written)/\(total) bytes)".utf8))
                 }
-                var matches = true
-                if verify { matches = try await host.read(module.startAddress, count: total) == bytes }
-                try await host.leave()
-                return matches
             }
-            guard matches else {
-                reportError("flash: verify failed: the board holds other bytes at \(hex(module.startAddress))")
-                throw ExitStatus.checkFailed.exitCode
-            }
-            _ = try? await target.waitUntilUp(timeout: .seconds(10))
             print("flashed \(file) (\(total) bytes) to \(board) at \(hex(module.startAddress))\(verify ? ", verified" : "")")
-        } catch let error as ExitCode {
-            throw error
         } catch {
             reportError("flash: \(board): \(error)")
             throw ExitStatus.checkFailed.exitCode
         }
+    }
+}
+
+/// Refuses, or with --force warns, when the guard found problems.
+func confirm(_ problems: [String], file: String, board: String, force: Bool) throws {
+    guard !problems.isEmpty else { return }
+    let text = problems.joined(separator: "; ")
+    if force {
+        reportError("flash: warning, flashing anyway (--force): \(text)")
+    } else {
+        reportError("flash: refusing \(file) for \(board): \(text); --force overrides")
+        throw ExitStatus.checkFailed.exitCode
     }
 }
 
@@ -194,11 +145,10 @@ struct Reset: AsyncParsableCommand {
         }
         let held = try lease.take(board.lowercased(), board: board, verb: "reset")
         defer { withExtendedLifetime(held) {} }
-        guard let device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
+        guard let target = USBBoard.find(deviceID: board) else {
             reportError("reset: no Particle board \(board) on USB; `otabench boards` lists them")
             throw ExitStatus.couldNotRun.exitCode
         }
-        let target = USBBoard(name: board, platform: platform, deviceID: board)
         do {
             if dfu { try await target.enterDFU() }
             else if safe { try await target.enterSafeMode(); _ = try await target.waitUntilUp(timeout: .seconds(15)) }
@@ -225,27 +175,24 @@ struct Info: AsyncParsableCommand {
         // Control requests to a board mid-update would interleave with the updater's.
         let held = try lease.take(board.lowercased(), board: board, verb: "info")
         defer { withExtendedLifetime(held) {} }
-        guard let device = try? ParticleDevice.find(deviceID: board), let platform = device.platform else {
+        guard let target = USBBoard.find(deviceID: board) else {
             reportError("info: no Particle board \(board) on USB; `otabench boards` lists them")
             throw ExitStatus.couldNotRun.exitCode
         }
-        guard device.mode == .normal else {
+        guard !target.isInDFU else {
             reportError("info: \(board) is in DFU mode; the module table needs Device OS running (try `otabench reset \(board)`)")
             throw ExitStatus.couldNotRun.exitCode
         }
+        let platform = target.platform
         do {
-            let client = ControlRequestClient(pipe: try USBDeviceConnection(device.usb), timeout: .seconds(10))
-            print("\(platform.displayName) (\(platform.buildName), platform \(platform.id.rawValue)), device \(board), Device OS \(try await client.systemVersion())")
-            for module in try await client.moduleInfo().modules {
-                let function = ModuleFunction(rawValue: UInt8(truncatingIfNeeded: module.type.rawValue))
-                print("\(function) module #\(module.index) - version \(module.version), \(module.size) bytes, \(module.maxSize) bytes max size")
-                for (flag, name) in [(2, "Integrity"), (8, "Address Range"), (16, "Platform"), (4, "Dependencies")] {
-                    let checked = module.checkedFlags & UInt32(flag) != 0
-                    let passed = module.passedFlags & UInt32(flag) != 0
-                    print("  \(name): \(checked ? (passed ? "PASS" : "FAIL") : "not checked")")
+            print("\(platform.displayName) (\(platform.buildName), platform \(platform.id.rawValue)), device \(board), Device OS \(try await target.deviceOSVersion())")
+            for module in try await target.moduleTableEntries() {
+                print("\(module.function) module #\(module.index) - version \(module.version), \(module.size) bytes, \(module.maxSize) bytes max size")
+                for check in module.checks {
+                    print("  \(check.name): \(check.checked ? (check.passed ? "PASS" : "FAIL") : "not checked")")
                 }
                 for dependency in module.dependencies {
-                    print("    depends on \(ModuleFunction(rawValue: UInt8(truncatingIfNeeded: dependency.type.rawValue))) #\(dependency.index) version \(dependency.version)")
+                    print("    depends on \(dependency.function) #\(dependency.index) version \(dependency.version)")
                 }
             }
         } catch {

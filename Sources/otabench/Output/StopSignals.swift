@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// SIGINT and SIGTERM, for commands that serve until stopped (`emulate`, `console`) and for
 /// runs that must record an interruption rather than die with their reports unwritten.
@@ -13,7 +13,7 @@ final class StopSignals: Sendable {
         var cancelled: Set<Int> = []
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
     /// Unchecked: the sources are made once here and Dispatch sources are thread-safe.
     private nonisolated(unsafe) var sources: [any DispatchSourceSignal] = []
 
@@ -30,7 +30,7 @@ final class StopSignals: Sendable {
     }
 
     private func deliver(_ signalNumber: Int32) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<Int32?, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Int32?, Never>? in
             if state.waiters.isEmpty {
                 state.received.append(signalNumber)
                 return nil
@@ -49,13 +49,13 @@ final class StopSignals: Sendable {
     /// so a server told to stop for another reason does not wait for a signal.
     @discardableResult
     static func next() async -> Int32? {
-        let id = shared.state.withLockedValue { state -> Int in
+        let id = shared.state.withLock { state -> Int in
             defer { state.nextID += 1 }
             return state.nextID
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Int32?, Never>) in
-                let ready = shared.state.withLockedValue { state -> Int32?? in
+                let ready = shared.state.withLock { state -> Int32?? in
                     if state.cancelled.remove(id) != nil { return .some(nil) }
                     if !state.received.isEmpty { return state.received.removeFirst() }
                     state.waiters.append((id, continuation))
@@ -64,7 +64,7 @@ final class StopSignals: Sendable {
                 if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
-            let waiter = shared.state.withLockedValue { state -> CheckedContinuation<Int32?, Never>? in
+            let waiter = shared.state.withLock { state -> CheckedContinuation<Int32?, Never>? in
                 guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
                     state.cancelled.insert(id)
                     return nil
