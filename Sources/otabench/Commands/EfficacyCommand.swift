@@ -9,8 +9,8 @@ struct EfficacyCommand: AsyncParsableCommand {
         discussion: "Exits 0 when every defect is caught and every fault-probing scenario catches one, 1 otherwise."
     )
 
-    @Flag(help: "Print the matrix as JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
+    var json: Bool { output.json }
 
     func run() async throws {
         let matrix = try await Efficacy().run()

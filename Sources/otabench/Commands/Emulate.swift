@@ -22,6 +22,9 @@ struct Emulate: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var inventoryFile: InventoryOptions
+    var inventory: String? { inventoryFile.inventory }
+
     @Flag(help: "Serve the boards over USB through umockdev.")
     var usb = false
 
@@ -30,9 +33,6 @@ struct Emulate: AsyncParsableCommand {
 
     @Option(help: "With --pty: the folder for the per-board links (default: a new folder under the temporary directory).")
     var links: String?
-
-    @Option(help: "Inventory file (default: Boards/emulated.toml, else one emulated board per platform).")
-    var inventory: String?
 
     @Option(name: .customLong("platform"), help: "Serve only boards of this platform (repeatable).")
     var platforms: [String] = []

@@ -7,6 +7,9 @@ struct History: ParsableCommand {
         abstract: "Pass rate, flaky rate and duration trend per scenario and board across the runs in a results database."
     )
 
+    @OptionGroup var output: OutputOptions
+    var json: Bool { output.json }
+
     @Option(help: "Only scenarios matching this glob (ota/*, ota/power-cut-during-apply…).")
     var scenario: String?
 
@@ -18,9 +21,6 @@ struct History: ParsableCommand {
 
     @Option(help: "Results database.")
     var db: String = "reports/results.sqlite"
-
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
 
     func run() throws {
         if let since, since.range(of: #"^\d{4}-\d{2}-\d{2}"#, options: .regularExpression) == nil {

@@ -11,11 +11,11 @@ struct Inspect: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var output: OutputOptions
+    var json: Bool { output.json }
+
     @Argument(help: "Module binaries (.bin) to inspect.", completion: .file(extensions: ["bin"]))
     var files: [String]
-
-    @Flag(help: "Print one JSON object per file (a JSON array when there are several).")
-    var json = false
 
     func run() async throws {
         var reports: [ModuleReport] = []

@@ -7,11 +7,11 @@ struct Platforms: AsyncParsableCommand {
         abstract: "List the platforms otabench knows: ids, USB ids, flash and module slots."
     )
 
+    @OptionGroup var output: OutputOptions
+    var json: Bool { output.json }
+
     @Argument(help: "Show only these platforms (build name such as boron, or numeric id).")
     var names: [String] = []
-
-    @Flag(help: "Print JSON.")
-    var json = false
 
     func run() async throws {
         var selected: [Platform] = []

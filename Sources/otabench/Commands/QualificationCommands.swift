@@ -21,32 +21,29 @@ struct Qualify: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var inventoryFile: InventoryOptions
+    var inventory: String? { inventoryFile.inventory }
+
+    @OptionGroup var results: ResultsOptions<QualificationReports>
+    var reportDir: String { results.reportDir }
+    var db: String? { results.db }
+
+    @OptionGroup var lease: LeaseOptions
+
     @Option(help: "The release's name, as the report shows it.")
     var release: String
 
     @Option(help: "A folder of the release's module binaries (.bin).")
     var firmware: String?
 
-    @Option(help: "Inventory file (default: Boards/emulated.toml, else one emulated board per platform).")
-    var inventory: String?
-
     @Option(help: "Ed25519 private key (PEM) to sign the evidence with (otabench keygen makes one).")
     var key: String?
-
-    @Option(help: "Where the reports go.")
-    var reportDir: String = "reports/qualification"
-
-    @Option(help: "Results database, where earlier qualifications are found (default: REPORT_DIR/results.sqlite).")
-    var db: String?
 
     @Option(help: "Boards run at once.")
     var jobs: Int = 4
 
     @Option(help: "Timings that move by more than this percentage against the previous qualification are listed.")
     var timingThreshold: Double = 25
-
-    @Option(help: ArgumentHelp("Where board leases are kept (default: $OTABENCH_LEASE_DIR, else \(BoardLease.hostDirectory)).", valueName: "DIR"))
-    var leaseDir: String?
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (boards run at once), not \(jobs)") }
@@ -80,7 +77,7 @@ struct Qualify: AsyncParsableCommand {
         options.tags = [.qualification]
         options.retries = 1
         options.jobs = jobs
-        options.leaseDirectory = BenchSetup.leaseDirectory(leaseDir)
+        options.leaseDirectory = lease.directory
         let runner = Runner(boards: boards, store: store, options: options, progress: .standardError)
         let outcome = try await RunDriver(runner: runner, store: store, reportDir: reportDir, verb: "qualify")
             .drive(arguments: ["qualify"] + CommandLine.arguments.dropFirst(2), inventory: inventory.source)

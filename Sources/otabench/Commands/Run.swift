@@ -14,8 +14,14 @@ struct Run: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Inventory file (default: Boards/emulated.toml, else one emulated board per platform).")
-    var inventory: String?
+    @OptionGroup var inventoryFile: InventoryOptions
+    var inventory: String? { inventoryFile.inventory }
+
+    @OptionGroup var results: ResultsOptions<RunReports>
+    var reportDir: String { results.reportDir }
+    var db: String? { results.db }
+
+    @OptionGroup var lease: LeaseOptions
 
     @Option(help: "Add this many generated emulated boards.")
     var emulated: Int = 0
@@ -48,16 +54,6 @@ struct Run: AsyncParsableCommand {
 
     @Option(help: "Seed for anything random in the run (recorded with the results).")
     var seed: UInt64 = 1
-
-    @Option(help: "Where the reports go.")
-    var reportDir: String = "reports"
-
-    @Option(help: "Results database (default: REPORT_DIR/results.sqlite).")
-    var db: String?
-
-    @Option(help: ArgumentHelp("Where board leases are kept, for every user of the host (default: $OTABENCH_LEASE_DIR, else \(BoardLease.hostDirectory)).",
-                               valueName: "DIR"))
-    var leaseDir: String?
 
     @Flag(help: "List the cases the run would execute, and exit.")
     var list = false
@@ -97,7 +93,7 @@ struct Run: AsyncParsableCommand {
             }
             options.cutPoints = cutPoints
         }
-        options.leaseDirectory = BenchSetup.leaseDirectory(leaseDir)
+        options.leaseDirectory = lease.directory
 
         if !list { try RunDriver.checkWritable(reportDir, verb: "run") }
         let benchBoards = try BenchSetup.boards(inventory, reportDir: reportDir, verb: "run")

@@ -14,6 +14,9 @@ struct Sweep: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var output: OutputOptions
+    var json: Bool { output.json }
+
     @Option(help: "Platform to emulate (build name such as boron, or id). Defaults to the image's platform, or boron.")
     var platform: String?
 
@@ -34,9 +37,6 @@ struct Sweep: AsyncParsableCommand {
 
     @Option(help: "Comma-separated outcomes that pass: \(PowerCutSweep.Outcome.allCases.map(\.rawValue).joined(separator: ", ")).")
     var allow: String = "old-app,new-app"
-
-    @Flag(help: "Print the result as JSON.")
-    var json = false
 
     func run() async throws {
         guard let sweepPhase = PowerCutSweep.Phase(rawValue: phase) else {

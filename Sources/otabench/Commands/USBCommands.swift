@@ -7,8 +7,8 @@ struct BoardsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boards", abstract: "List the Particle boards on USB: platform, mode, device id.")
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: OutputOptions
+    var json: Bool { output.json }
 
     func run() async throws {
         let boards: [USBBoardListing]
