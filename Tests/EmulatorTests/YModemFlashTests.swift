@@ -37,6 +37,40 @@ struct YModemFlashTests {
         #expect(model.console.contains { $0.text.contains("firmware update complete") })
     }
 
+    @Test("ListeningModeClient.flash: a good app is taken (the board says it restarts, and runs it); a corrupt one is refused with the board's own line, the old app kept")
+    func clientFlash() async throws {
+        let photon = Platform(buildName: "photon")!
+        let board = try EmulatedBoard(platform: photon)
+        let before = await board.snapshot().runningApp
+        let image = try FirmwareSet.application(for: photon, size: 20_000, seed: 32)
+        var corrupt = image
+        corrupt[corrupt.count / 2] ^= 0x40
+
+        await board.update { $0.enterListeningMode() }
+        let refused = try await ListeningModeClient(stream: EmulatedSerialPort(board: board)).flash(corrupt, name: "corrupt.bin")
+        guard case .refused(let line) = refused else { Issue.record("a corrupt image gave \(refused)"); return }
+        #expect(line.contains("Update failed"), "\(line)")
+        #expect(await board.snapshot().runningApp == before)
+
+        await board.update { $0.enterListeningMode() }
+        let taken = try await ListeningModeClient(stream: EmulatedSerialPort(board: board)).flash(image, name: "app.bin")
+        #expect(taken == .restarting)
+        let model = await board.snapshot()
+        #expect(model.lastResetReason == .update)
+        #expect(model.runningApp?.size == image.count)
+    }
+
+    @Test("ListeningModeClient.flash on current Device OS: the prompt, then CAN; the send fails with an error, nothing is written")
+    func clientFlashGen3() async throws {
+        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let before = await board.snapshot().runningApp
+        await board.update { $0.enterListeningMode() }
+        await #expect(throws: (any Error).self) {
+            _ = try await ListeningModeClient(stream: EmulatedSerialPort(board: board)).flash([UInt8](repeating: 1, count: 3000), name: "x.bin")
+        }
+        #expect(await board.snapshot().runningApp == before)
+    }
+
     @Test("Current Device OS answers `f` with CAN, and lrzsz's sb gives up")
     func sbToGen3() async throws {
         let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)

@@ -6,7 +6,8 @@ public enum YModemTransfer {
         public var description: String
     }
 
-    /// Sends one file; returns when the receiver acknowledged the end of the batch.
+    /// Sends one file; returns when the receiver acknowledged the end of the batch, leaving
+    /// anything after that acknowledgement unread.
     ///
     /// `closingWait`: how long to keep answering after the closing empty header when no ACK
     /// comes. lrzsz's rb empties its input right after asking for that header, so a quick
@@ -17,7 +18,9 @@ public enum YModemTransfer {
         var sender = YModemSender(name: name, data: data)
         var closingSince: ContinuousClock.Instant?
         while !sender.isDone {
-            let bytes = try await stream.read(maximum: 4096, timeout: timeout)
+            // Awaiting the last ACK, a byte at a time: what the receiver says after it (a
+            // board's verdict on the image) is the caller's, not the transfer's.
+            let bytes = try await stream.read(maximum: sender.isClosing ? 1 : 4096, timeout: timeout)
             if sender.isClosing, closingSince == nil { closingSince = .now }
             if bytes.isEmpty, let since = closingSince, ContinuousClock.now - since < closingWait { continue }
             let output = bytes.isEmpty ? sender.timedOut() : sender.receive(bytes)
