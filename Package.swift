@@ -188,6 +188,9 @@ let package = Package(
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport", locks]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "EmulatorServers", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Boards", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
+        .testTarget(name: "DFUTests", dependencies: ["DFU", "Emulator", "Firmware", "Links", locks]),
+        .testTarget(name: "ControlRequestsTests", dependencies: ["ControlRequests", "Emulator", "Firmware"]),
+        .testTarget(name: "ScenarioAPITests", dependencies: ["ScenarioAPI", "Firmware", "TestSupport"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(name: "LinksTests", dependencies: ["Links", locks]),
         .testTarget(
