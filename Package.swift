@@ -184,13 +184,24 @@ let package = Package(
         .executableTarget(name: "otabench-fuzz", dependencies: ["FuzzTargets"]),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["Firmware", "Links", "ScenarioAPI"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Firmware", "Links", "ScenarioAPI", "CloudOTA", "LocalCloud"], path: "Tests/TestSupport"),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport", locks]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "EmulatorServers", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Boards", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
         .testTarget(name: "DFUTests", dependencies: ["DFU", "Emulator", "Firmware", "Links", locks]),
         .testTarget(name: "ControlRequestsTests", dependencies: ["ControlRequests", "Emulator", "Firmware"]),
         .testTarget(name: "ScenarioAPITests", dependencies: ["ScenarioAPI", "Firmware", "TestSupport"]),
+        .testTarget(name: "CloudOTATests", dependencies: ["CloudOTA", "Emulator", "Firmware", "Links", "TestSupport", locks]),
+        .testTarget(
+            name: "LocalCloudTests",
+            dependencies: [
+                "LocalCloud", "CloudOTA", "Links", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(name: "EmulatorServersTests", dependencies: ["EmulatorServers", "Emulator", "Firmware", "Links", "Serial", "TestSupport"]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(name: "LinksTests", dependencies: ["Links", locks]),
         .testTarget(

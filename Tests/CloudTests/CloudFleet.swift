@@ -81,19 +81,7 @@ struct CloudFleet {
     }
 
     static func serve(_ gateway: DeviceGateway, port: Int = 0) async throws -> (Task<Void, any Error>, Int) {
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        // The stream ends with the gateway: one that fails to start (its port still taken after
-        // a restart, say) is an error here, not a wait for a port that never comes.
-        let task = Task {
-            defer { continuation.finish() }
-            try await gateway.run(port: port) { continuation.yield($0) }
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let bound = await iterator.next() else {
-            if case .failure(let error) = await task.result { throw error }
-            throw DeviceChannelError.unreachable("the gateway did not start")
-        }
-        return (task, bound)
+        try await LocalGateway.serve(gateway, port: port)
     }
 
     /// Polls until `condition` holds; a timeout is a test failure naming `what`.

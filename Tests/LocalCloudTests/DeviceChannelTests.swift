@@ -81,7 +81,7 @@ struct DeviceChannelTests {
         let trust = try CloudTrust.create()
         let gateway = DeviceGateway(store: try LocalCloudStore(path: folder.appendingPathComponent("cloud.sqlite").path), events: EventHub(),
                                     trust: trust, helloTimeout: .milliseconds(500), clock: clock)
-        let (task, port) = try await CloudFleet.serve(gateway)
+        let (task, port) = try await LocalGateway.serve(gateway)
         return (gateway, task, port, trust)
     }
 
