@@ -99,7 +99,7 @@ func powerCutSweep() throws -> [Measure] {
 /// The nightly suite on the default emulated inventory, as `Scripts/run` runs it (goal < 60 s).
 func nightlySuite() async throws -> [Measure] {
     let inventory = Inventory.defaultEmulated
-    let boards = try inventory.entries.enumerated().map { try BenchBoard.emulated($1, serial: $0 + 1) }
+    let boards = try inventory.entries.enumerated().map { try BoardUnderTest.emulated($1, serial: $0 + 1) }
     var options = RunOptions()
     options.tags = [.nightly]
     let clock = ContinuousClock()
@@ -122,7 +122,7 @@ func thousandBoards() async throws -> [Measure] {
     inventory.addEmulated(1000)
     let clock = ContinuousClock()
     let setupStart = clock.now
-    let boards = try inventory.entries.enumerated().map { try BenchBoard.emulated($1, serial: $0 + 1) }
+    let boards = try inventory.entries.enumerated().map { try BoardUnderTest.emulated($1, serial: $0 + 1) }
     let setup = clock.now - setupStart
     let oneCut = Scenario("bench/one-power-cut", "one cut in the download", tags: ["bench"], requires: [.powerControl, .controlRequests]) { bench in
         try await bench.facet((any ControlRequestUpdates).self).update(to: bench.image(.nextApp), cuttingPower: PowerCut(.download, at: 0.5))
@@ -193,7 +193,7 @@ func cloudRelease(boards count: Int = 1000, appSize: Int = 256 << 10) async thro
     firmware.application = try app(1)
     let base = try BoardModel.provisioned(platform: boron, firmware: firmware)
     let setupStart = clock.now
-    let boards = ids.map { EmulatedBoard(base.cloned(deviceID: $0, defects: [])) }
+    let boards = ids.map { BoardEmulator(base.cloned(deviceID: $0, defects: [])) }
     let connections = try zip(ids, boards).map { id, board in
         EmulatedCloudConnection(board: board, client: try DeviceCloudClient(credentials: try gateway.trust.provisionDevice(id),
                                                                             endpoint: DeviceCloudEndpoint(port: gatewayPort)))

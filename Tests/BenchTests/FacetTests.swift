@@ -37,7 +37,7 @@ struct FacetTests {
         let board = USBBoard(name: "photon-usb", platform: Self.photon, deviceID: "e00fce68000c000000000002",
                              consoleLog: log, tty: { tty })
         #expect(board.capabilities.contains(.console))
-        let entry = BenchBoard(board: board, firmware: try boards(["photon"])[0].firmware, emulated: false, cleanImages: [])
+        let entry = BoardUnderTest(board: board, firmware: try boards(["photon"])[0].firmware, emulated: false, cleanImages: [])
         var options = RunOptions()
         options.scenarioPatterns = ["ota/serial-ymodem"]
         let runner = Runner(scenarios: ScenarioLibrary.all, boards: [entry], store: nil, options: options)

@@ -27,7 +27,7 @@ struct FirmwareFolderTests {
         ])
         let text = "[[board]]\nname = \"tracker\"\nplatform = \"tracker\"\nfirmware = \"\(folder)\"\n"
         let inventory = try Inventory.parse(text, file: "/tmp/lab.toml")
-        let board = try BenchBoard.emulated(inventory.entries[0], serial: 1)
+        let board = try BoardUnderTest.emulated(inventory.entries[0], serial: 1)
         #expect(try await board.board.required((any ModuleTable).self).runningApp()?.fingerprint == board.firmware.image(.knownGoodApp).fingerprint)
         var options = RunOptions()
         options.tags = [.nightly]

@@ -14,7 +14,7 @@ struct SwitchThatNeverCuts: PowerSwitch {
 
 /// A ganged or twin-powered port: off cuts, but the board is back 30 ms later on `clock`.
 struct SwitchBackfedByTwin: PowerSwitch {
-    let board: EmulatedBoard
+    let board: BoardEmulator
     let clock: ManualClock
     func setPower(_ on: Bool) async throws {
         try await EmulatedPowerSwitch(board: board).setPower(on)
@@ -61,20 +61,20 @@ struct PowerCutVerificationTests {
     @Test("A switch that cuts passes; one that never cuts, or whose board comes back while off, is named for it")
     func verdicts() async throws {
         let boron = Platform(buildName: "boron")!
-        let good = try EmulatedBenchBoard(name: "good", platform: boron)
+        let good = try EmulatedBoard(name: "good", platform: boron)
         #expect(await PowerCutVerification.check(good, limits: Self.quick) == nil)
         #expect(await good.mode() == .running)
 
         // The timers on a manual clock: a stuck switch is named after exactly the leave limit of
         // clock time, however busy the machine; no wall time passes.
         let clock = ManualClock()
-        let stuck = try EmulatedBenchBoard(name: "stuck", platform: boron, powerSwitch: { _ in SwitchThatNeverCuts() })
+        let stuck = try EmulatedBoard(name: "stuck", platform: boron, powerSwitch: { _ in SwitchThatNeverCuts() })
         let (stuckVerdict, waited) = await driving(clock) { await PowerCutVerification.check(stuck, limits: Self.quick, clock: clock) }
         #expect(stuckVerdict?.contains("does not cut its power") == true, "\(String(describing: stuckVerdict))")
         #expect(waited >= Self.quick.leave && waited <= Self.quick.leave + PowerCutVerification.poll, "\(waited)")
 
         // Back 30 ms (of the same clock) after the cut, well inside the silence: caught as powered from elsewhere.
-        let backfed = try EmulatedBenchBoard(name: "backfed", platform: boron, powerSwitch: { SwitchBackfedByTwin(board: $0, clock: clock) })
+        let backfed = try EmulatedBoard(name: "backfed", platform: boron, powerSwitch: { SwitchBackfedByTwin(board: $0, clock: clock) })
         let (backfedVerdict, took) = await driving(clock) { await PowerCutVerification.check(backfed, limits: Self.quick, clock: clock) }
         #expect(backfedVerdict?.contains("came back") == true, "\(String(describing: backfedVerdict))")
         #expect(took < Self.quick.silence, "named as soon as it came back: \(took)")
@@ -83,13 +83,13 @@ struct PowerCutVerificationTests {
     @Test("The runner skips power-cut scenarios on a power-unverified board, with the reason, and runs the rest")
     func runnerSkips() async throws {
         let boron = Platform(buildName: "boron")!
-        let stuck = try EmulatedBenchBoard(name: "stuck", platform: boron, powerSwitch: { _ in SwitchThatNeverCuts() })
+        let stuck = try EmulatedBoard(name: "stuck", platform: boron, powerSwitch: { _ in SwitchThatNeverCuts() })
         let library = try ProvisionedTemplates.shared.template(for: boron).library
         let system = stuck.firmware.modules.compactMap { bytes -> FirmwareImage? in
             guard let module = (try? ModuleFile(bytes: bytes))?.modules.first, module.function == .system else { return nil }
             return FirmwareImage(bytes: bytes, label: "system")
         }
-        let entry = BenchBoard(board: stuck, firmware: library, emulated: true, cleanImages: system + [library.image(.knownGoodApp)])
+        let entry = BoardUnderTest(board: stuck, firmware: library, emulated: true, cleanImages: system + [library.image(.knownGoodApp)])
         var options = RunOptions()
         options.scenarioPatterns = ["ota/power-cut-*", "ota/happy-path"]
         options.emulatedPowerCheck = Self.quick

@@ -12,9 +12,9 @@ func temporaryDatabase() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("otabench-\(UUID().uuidString)/results.sqlite").path
 }
 
-func boards(_ names: [String], defects: Set<Defect> = []) throws -> [BenchBoard] {
+func boards(_ names: [String], defects: Set<Defect> = []) throws -> [BoardUnderTest] {
     try names.enumerated().map { index, name in
-        try BenchBoard.emulated(Inventory.Entry(name: name, platform: Platform(buildName: name)!, defects: defects), serial: index + 1)
+        try BoardUnderTest.emulated(Inventory.Entry(name: name, platform: Platform(buildName: name)!, defects: defects), serial: index + 1)
     }
 }
 
@@ -139,7 +139,7 @@ struct RunnerTests {
     @Test("A board the ladder cannot bring back is quarantined, and its remaining cases are skipped")
     func quarantine() async throws {
         let bricker = Scenario("test/bricks-the-board", "destroys the bootloader", tags: ["test"]) { bench in
-            let board = try #require(bench.board as? EmulatedBenchBoard)
+            let board = try #require(bench.board as? EmulatedBoard)
             await board.emulator.update { $0.storage.flipBit(.internal, at: 0x000F_4400, bit: 0); $0.reset(.user) }
             try await bench.expect(false, "nothing; this case fails on purpose")
         }

@@ -26,7 +26,7 @@ struct SerialTransportTests {
             """, file: "pty.toml")
         #expect(inventory.entries.allSatisfy { $0.serial == .pseudoTerminal })
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-console-\(UUID().uuidString)")
-        let boards = try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: folder) }
+        let boards = try inventory.entries.enumerated().map { try BoardUnderTest.make($1, serial: $0 + 1, consoleDirectory: folder) }
         let path = temporaryDatabase()
         let store = try ResultsStore(path: path)
         var options = RunOptions()

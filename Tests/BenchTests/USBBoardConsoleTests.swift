@@ -68,7 +68,7 @@ struct USBBoardPowerTests {
             power-on = ["\(tool.path)", "on"]
             power-off = ["\(tool.path)", "off"]
             """, file: "lab.toml")
-        let bench = try BenchBoard.make(inventory.entries[0], serial: 1)
+        let bench = try BoardUnderTest.make(inventory.entries[0], serial: 1)
         #expect(bench.board.capabilities.contains(.powerControl))
         try await bench.board.required((any PowerControl).self).powerOff()
         try await bench.board.required((any PowerControl).self).powerOn()

@@ -17,7 +17,7 @@ struct VerdictTests {
     }
 
     /// An emulated board the runner treats as one on USB: leased like a real board.
-    static func realLike(_ name: String) throws -> BenchBoard {
+    static func realLike(_ name: String) throws -> BoardUnderTest {
         var board = try boards([name])[0]
         board.emulated = false
         return board

@@ -17,7 +17,7 @@ struct SerialCommandTests {
     @Test("flash --serial: a running Photon is asked for listening mode at 28800 baud, takes the app by YMODEM, runs it")
     func flashSerialGen2() async throws {
         let photon = Platform(buildName: "photon")!
-        let board = try EmulatedBoard(platform: photon)
+        let board = try BoardEmulator(platform: photon)
         let folder = try Self.folder()
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: folder.appendingPathComponent("links"))
         defer { Task { await server.stop() } }
@@ -37,7 +37,7 @@ struct SerialCommandTests {
     @Test("flash --serial refuses a Gen 3 board (current Device OS) and an image for another platform")
     func flashSerialRefusals() async throws {
         let folder = try Self.folder()
-        let boron = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let boron = try BoardEmulator(platform: Platform(buildName: "boron")!)
         await boron.update { $0.enterListeningMode() }
         let server = try await PseudoTerminalBoardServer(board: boron, linkDirectory: folder.appendingPathComponent("links"))
         defer { Task { await server.stop() } }
@@ -59,7 +59,7 @@ struct SerialCommandTests {
     @Test("console: live output and a timestamped log, across a reset, until SIGINT")
     func console() async throws {
         let folder = try Self.folder()
-        let board = try EmulatedBoard(platform: Platform(buildName: "argon")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "argon")!)
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: folder.appendingPathComponent("links"))
         defer { Task { await server.stop() } }
         _ = try await server.waitForPort()

@@ -22,7 +22,7 @@ struct CloudTransferTests {
         let sent = NIOLockedValueBox(0)
         let held = NIOLockedValueBox<(Int, [UInt8])?>(nil)
 
-        init(_ board: EmulatedBoard, dropAfter: Int? = nil, tamper: Int? = nil, reorder: Bool = false, powerCutAfter: Int? = nil) {
+        init(_ board: BoardEmulator, dropAfter: Int? = nil, tamper: Int? = nil, reorder: Bool = false, powerCutAfter: Int? = nil) {
             base = EmulatedCloudSession(board: board)
             self.dropAfter = dropAfter
             self.tamper = tamper
@@ -60,12 +60,12 @@ struct CloudTransferTests {
     }
 
     /// A Boron running its standard app, that app's fingerprint, and a new app to send.
-    static func board() throws -> (EmulatedBoard, old: String, new: [UInt8]) {
+    static func board() throws -> (BoardEmulator, old: String, new: [UInt8]) {
         let boron = Platform(buildName: "boron")!
         let standard = try FirmwareSet.standard(for: boron)
         let model = try BoardModel.provisioned(platform: boron, deviceID: BoardModel.defaultDeviceID(boron, serial: 90), firmware: standard)
         let new = try FirmwareSet.application(for: boron, size: 40_000, seed: 99, systemVersion: standard.systemVersion)
-        return (EmulatedBoard(model), try fingerprint(standard.application), new)
+        return (BoardEmulator(model), try fingerprint(standard.application), new)
     }
 
     /// The SHA-256 a module's suffix carries, as the board reports it for what it runs.
@@ -73,7 +73,7 @@ struct CloudTransferTests {
         try #require(try ModuleFile(bytes: module).modules.first?.suffix?.sha256.hexString)
     }
 
-    static func running(_ board: EmulatedBoard) async -> String? {
+    static func running(_ board: BoardEmulator) async -> String? {
         await board.snapshot().runningApp?.storedSHA256.hexString
     }
 

@@ -18,7 +18,7 @@ struct CloudFleet {
     let gatewayTask: Task<Void, any Error>
     let gatewayPort: Int
     let ids: [String]
-    let boards: [EmulatedBoard]
+    let boards: [BoardEmulator]
     let connections: [EmulatedCloudConnection]
     let fleetTask: Task<Void, Never>
     var client: CloudClient { cloud.client() }
@@ -49,7 +49,7 @@ struct CloudFleet {
         var firmware = try FirmwareSet.standard(for: platform)
         firmware.application = try app(version: 1, size: appSize)
         let base = try BoardModel.provisioned(platform: platform, firmware: firmware)
-        let boards = ids.map { EmulatedBoard(base.cloned(deviceID: $0, defects: [])) }
+        let boards = ids.map { BoardEmulator(base.cloned(deviceID: $0, defects: [])) }
         let connections = try zip(ids, boards).map { id, board in
             EmulatedCloudConnection(board: board, client: try DeviceCloudClient(credentials: try trust.provisionDevice(id),
                                                                                  endpoint: DeviceCloudEndpoint(port: gatewayPort)),

@@ -220,13 +220,13 @@ struct DeviceFleetTests {
             #expect(await board.update { $0.runningProductVersion } == 1)
 
             // A stranger board, certified by the rogue's device authority, at the real cloud.
-            let strangerBoard = EmulatedBoard(try BoardModel.provisioned(platform: CloudFleet.platform, deviceID: CloudFleet.deviceID(999)))
+            let strangerBoard = BoardEmulator(try BoardModel.provisioned(platform: CloudFleet.platform, deviceID: CloudFleet.deviceID(999)))
             try await fleet.client.addDevices(product: CloudFleet.product, [CloudFleet.deviceID(999)])
             let stranger = EmulatedCloudConnection(board: strangerBoard, client: try DeviceCloudClient(
                 credentials: DeviceCredentials(identity: try CertificateAuthority.create(name: "foreign devices").issue(commonName: CloudFleet.deviceID(999)), trustedCloud: fleet.gateway.trust.cloudAuthority),
                 endpoint: DeviceCloudEndpoint(port: fleet.gatewayPort)), retryDelay: .milliseconds(100))
             // A board that shows a real certificate but claims another board's id in its hello.
-            let impostorBoard = EmulatedBoard(try BoardModel.provisioned(platform: CloudFleet.platform, deviceID: fleet.ids[1]))
+            let impostorBoard = BoardEmulator(try BoardModel.provisioned(platform: CloudFleet.platform, deviceID: fleet.ids[1]))
             let impostor = EmulatedCloudConnection(board: impostorBoard, client: try DeviceCloudClient(
                 credentials: try fleet.gateway.trust.provisionDevice(CloudFleet.deviceID(999)), endpoint: DeviceCloudEndpoint(port: fleet.gatewayPort)),
                 retryDelay: .milliseconds(100))

@@ -9,13 +9,13 @@ import Testing
 struct ControlRequestClientTests {
     static let boron = Platform(buildName: "boron")!
 
-    static func client(_ board: EmulatedBoard) -> ControlRequestClient {
+    static func client(_ board: BoardEmulator) -> ControlRequestClient {
         ControlRequestClient(pipe: board, sleep: { _ in })
     }
 
     @Test("Identity, version and the module table come back as the board has them")
     func identity() async throws {
-        let board = try EmulatedBoard(platform: Self.boron)
+        let board = try BoardEmulator(platform: Self.boron)
         let model = await board.snapshot()
         let client = Self.client(board)
         #expect(try await client.deviceID() == model.deviceID)
@@ -26,7 +26,7 @@ struct ControlRequestClientTests {
 
     @Test("updateFirmware sends the image in the board's chunks with progress to the end; the board runs it")
     func update() async throws {
-        let board = try EmulatedBoard(platform: Self.boron)
+        let board = try BoardEmulator(platform: Self.boron)
         let image = try FirmwareSet.application(for: Self.boron, size: 30_000, seed: 21)
         let client = Self.client(board)
         try await client.updateFirmware(image) { sent, total in
@@ -40,7 +40,7 @@ struct ControlRequestClientTests {
 
     @Test("A refusal is a typed error with the device's system error, and the board keeps its app")
     func refusal() async throws {
-        let board = try EmulatedBoard(platform: Self.boron)
+        let board = try BoardEmulator(platform: Self.boron)
         let before = await board.snapshot().runningApp
         var image = try FirmwareSet.application(for: Self.boron, size: 4000, seed: 22)
         image[100] ^= 1

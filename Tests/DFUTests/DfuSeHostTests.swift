@@ -9,14 +9,14 @@ import Testing
 /// boards in DFU mode. dfu-util checks the same boards in USBTests; these check our host.
 @Suite("DfuSe host", .timeLimit(.minutes(5)))
 struct DfuSeHostTests {
-    static func boardInDFU(_ platform: Platform, clock: ManualClock) async throws -> EmulatedBoard {
-        let board = EmulatedBoard(try BoardModel.provisioned(platform: platform), clock: clock)
+    static func boardInDFU(_ platform: Platform, clock: ManualClock) async throws -> BoardEmulator {
+        let board = BoardEmulator(try BoardModel.provisioned(platform: platform), clock: clock)
         await board.update { $0.enterDFUMode() }
         return board
     }
 
     /// The board's poll timeouts pass on the host's clock instantly: the board's own clock is manual.
-    static func host(_ board: EmulatedBoard) -> DfuSeHost {
+    static func host(_ board: BoardEmulator) -> DfuSeHost {
         DfuSeHost(pipe: board, sleep: { _ in })
     }
 

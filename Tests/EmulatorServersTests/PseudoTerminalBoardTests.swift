@@ -26,7 +26,7 @@ struct PseudoTerminalBoardTests {
 
     @Test("Listening mode through the pty: i, v, m and s parsed into values; x leaves", arguments: ["argon", "photon", "p2"])
     func listeningMode(_ platformName: String) async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: platformName)!)
+        let board = try BoardEmulator(platform: Platform(buildName: platformName)!)
         await board.update { $0.enterListeningMode() }
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
         defer { Task { await server.stop() } }
@@ -50,7 +50,7 @@ struct PseudoTerminalBoardTests {
     @Test("A board without a port: the wait for one ends when the board gets it, or when the server's clock passes its limit")
     func waitForPortOnItsClock() async throws {
         let clock = ManualClock()
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         await board.update { $0.powerOff() }
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder(), clock: clock)
         defer { Task { await server.stop() } }
@@ -72,7 +72,7 @@ struct PseudoTerminalBoardTests {
 
     @Test("Asked for a boot, the wait passes over the line of the boot before, which the server has yet to hang up: what the host writes reaches the board")
     func waitForPortOfABoot() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "photon")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "photon")!)
         await board.update { $0.enterListeningMode() }
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
         defer { Task { await server.stop() } }
@@ -89,7 +89,7 @@ struct PseudoTerminalBoardTests {
 
     @Test("A reset hangs the line up; the board comes back on a new pty that its link follows")
     func followsResets() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder(), alias: "bench-boron")
         defer { Task { await server.stop() } }
         let port = try SerialPort.open(try await server.waitForPort())
@@ -111,7 +111,7 @@ struct PseudoTerminalBoardTests {
 
     @Test("Opening the line at 14400 baud sends the board into DFU mode, and its port goes away")
     func magicBaudRate() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "argon")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "argon")!)
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
         defer { Task { await server.stop() } }
         _ = try await server.waitForPort()
@@ -126,7 +126,7 @@ struct PseudoTerminalBoardTests {
     @Test("Our YMODEM sender flashes a Gen 2 board through its pty (`f`), and the board runs the app")
     func ymodemThroughPty() async throws {
         let photon = Platform(buildName: "photon")!
-        let board = try EmulatedBoard(platform: photon)
+        let board = try BoardEmulator(platform: photon)
         let image = try FirmwareSet.application(for: photon, size: 40_000, seed: 77)
         await board.update { $0.enterListeningMode() }
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())

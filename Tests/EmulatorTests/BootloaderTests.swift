@@ -92,7 +92,7 @@ struct BootloaderTests {
     @Test("Snapshots: a whole board copies cheaply and restores exactly")
     func snapshots() async throws {
         let boron = Platform(buildName: "boron")!
-        let board = try EmulatedBoard(platform: boron)
+        let board = try BoardEmulator(platform: boron)
         let snapshot = await board.snapshot()
         let image = try FirmwareSet.application(for: boron, size: 20_000, seed: 21)
         try await board.update { model in try update(&model, with: image) }

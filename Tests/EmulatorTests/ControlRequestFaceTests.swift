@@ -62,8 +62,8 @@ struct TestControlHost {
 struct ControlRequestFaceTests {
     static let boron = Platform(buildName: "boron")!
 
-    static func board(_ name: String = "boron") throws -> (EmulatedBoard, TestControlHost) {
-        let board = try EmulatedBoard(platform: Platform(buildName: name)!)
+    static func board(_ name: String = "boron") throws -> (BoardEmulator, TestControlHost) {
+        let board = try BoardEmulator(platform: Platform(buildName: name)!)
         return (board, TestControlHost(pipe: board))
     }
 
@@ -203,7 +203,7 @@ struct ListeningModeFaceTests {
 
     @Test("Entered by control request; i, v, m, s, f, x answer as Device OS does")
     func commands() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         let host = TestControlHost(pipe: board)
         let port = EmulatedSerialPort(board: board)
         _ = try await Self.readAll(port)  // the boot log
@@ -240,7 +240,7 @@ struct ListeningModeFaceTests {
 
     @Test("L resets into safe mode, which listens")
     func startupListen() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "p2")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "p2")!)
         await board.update { $0.enterListeningMode() }
         try await EmulatedSerialPort(board: board).write(Array("L".utf8))
         #expect(await board.mode == .listening)
@@ -249,7 +249,7 @@ struct ListeningModeFaceTests {
 
     @Test("In normal mode the port carries the board's log; keys are ignored; an unpowered board is gone")
     func normalMode() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "photon")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "photon")!)
         let port = EmulatedSerialPort(board: board)
         #expect(try await Self.readAll(port).contains("Device OS: running the application"))
         try await port.write(Array("i".utf8))

@@ -6,8 +6,8 @@ import Testing
 
 @Suite("DfuSe face", .timeLimit(.minutes(10)))
 struct DfuSeFaceTests {
-    static func boardInDFU(_ name: String, clock: any Clock<Duration> = ContinuousClock()) async throws -> EmulatedBoard {
-        let board = EmulatedBoard(try BoardModel.provisioned(platform: Platform(buildName: name)!), clock: clock)
+    static func boardInDFU(_ name: String, clock: any Clock<Duration> = ContinuousClock()) async throws -> BoardEmulator {
+        let board = BoardEmulator(try BoardModel.provisioned(platform: Platform(buildName: name)!), clock: clock)
         await board.update { $0.enterDFUMode() }
         return board
     }
@@ -127,7 +127,7 @@ struct DfuSeFaceTests {
 
     @Test("Outside DFU mode the DFU requests do not answer; an unpowered board is off the bus")
     func notInDFU() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         await #expect(throws: LinkError.stalled) { _ = try await TestDfuHost(pipe: board).getStatus() }
         await board.update { $0.powerOff() }
         await #expect(throws: LinkError.disconnected) { _ = try await TestDfuHost(pipe: board).getStatus() }

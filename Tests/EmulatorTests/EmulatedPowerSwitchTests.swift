@@ -7,7 +7,7 @@ import Testing
 struct EmulatedPowerSwitchTests {
     @Test("Off cuts the board, on boots it once; switching to the state it is in does nothing; a cycle reboots")
     func switches() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         let power = EmulatedPowerSwitch(board: board)
         let boots = await board.snapshot().bootCount
         #expect(try await power.state() == .on)

@@ -8,7 +8,7 @@ struct EmulatedSerialPortTests {
     @Test("A read waits for output however slow the machine, times out only when its clock passes, and sees the port go")
     func reads() async throws {
         let clock = ManualClock()
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         await board.update { $0.enterListeningMode() }
         let port = EmulatedSerialPort(board: board, clock: clock)
         while !(try await port.read(maximum: 4096, timeout: .zero)).isEmpty {}

@@ -18,7 +18,7 @@ struct UpdateControlTests {
         }
         // DFU is the bootloader's: not affected.
         let clock = ManualClock()
-        let board = EmulatedBoard(model, clock: clock)
+        let board = BoardEmulator(model, clock: clock)
         await board.update { $0.enterDFUMode() }
         let image = try FirmwareSet.application(for: Self.boron, size: 12_000, seed: 8)
         let host = TestDfuHost(pipe: board)

@@ -12,7 +12,7 @@ struct YModemFlashTests {
           arguments: [false, true])
     func sbToGen2(_ kilobyteBlocks: Bool) async throws {
         let photon = Platform(buildName: "photon")!
-        let board = try EmulatedBoard(platform: photon)
+        let board = try BoardEmulator(platform: photon)
         let image = try FirmwareSet.application(for: photon, size: 20_000, seed: 31)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("otabench-ymodem-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -40,7 +40,7 @@ struct YModemFlashTests {
     @Test("ListeningModeClient.flash: a good app is taken (the board says it restarts, and runs it); a corrupt one is refused with the board's own line, the old app kept")
     func clientFlash() async throws {
         let photon = Platform(buildName: "photon")!
-        let board = try EmulatedBoard(platform: photon)
+        let board = try BoardEmulator(platform: photon)
         let before = await board.snapshot().runningApp
         let image = try FirmwareSet.application(for: photon, size: 20_000, seed: 32)
         var corrupt = image
@@ -62,7 +62,7 @@ struct YModemFlashTests {
 
     @Test("ListeningModeClient.flash on current Device OS: the prompt, then CAN; the send fails with an error, nothing is written")
     func clientFlashGen3() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         let before = await board.snapshot().runningApp
         await board.update { $0.enterListeningMode() }
         await #expect(throws: (any Error).self) {
@@ -73,7 +73,7 @@ struct YModemFlashTests {
 
     @Test("Current Device OS answers `f` with CAN, and lrzsz's sb gives up")
     func sbToGen3() async throws {
-        let board = try EmulatedBoard(platform: Platform(buildName: "boron")!)
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         await board.update { $0.enterListeningMode() }
         let port = EmulatedSerialPort(board: board)
         _ = try await ListeningModeFaceTests.readAll(port)
@@ -90,7 +90,7 @@ struct YModemFlashTests {
     @Test("The board's receiver asks again after 3 s without input, measured on the board's clock, not the host's speed")
     func receiverTimesOutOnItsClock() async throws {
         let clock = ManualClock()
-        let board = EmulatedBoard(try BoardModel.provisioned(platform: Platform(buildName: "photon")!), clock: clock)
+        let board = BoardEmulator(try BoardModel.provisioned(platform: Platform(buildName: "photon")!), clock: clock)
         await board.update { $0.enterListeningMode() }
         let port = EmulatedSerialPort(board: board)
         _ = try await ListeningModeFaceTests.readAll(port)

@@ -95,7 +95,7 @@ extension EmulatedUSBTests {
         let (board, _, knownGood) = try Self.boardOnHub(port: 9, serial: 76)
         let standard = try FirmwareSet.standard(for: board.platform)
         let library = try FirmwareLibrary.built(for: board.platform, standard: standard)
-        let bench = BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [knownGood])
+        let bench = BoardUnderTest(board: board, firmware: library, emulated: false, cleanImages: [knownGood])
         var options = RunOptions()
         options.tags = [.powerCut]
         options.cutPoints = 3

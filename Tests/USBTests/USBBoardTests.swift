@@ -23,7 +23,7 @@ extension EmulatedUSBTests {
         let system = firmware.modules.compactMap { bytes -> FirmwareImage? in
             (try? ModuleFile(bytes: bytes))?.modules.first?.function == .system ? FirmwareImage(bytes: bytes, label: "system") : nil
         }
-        let bench = BenchBoard(board: board, firmware: library, emulated: false, cleanImages: system + [library.image(.knownGoodApp)])
+        let bench = BoardUnderTest(board: board, firmware: library, emulated: false, cleanImages: system + [library.image(.knownGoodApp)])
         var options = RunOptions()
         options.tags = [.nightly]
         options.stepTimeout = .seconds(30)

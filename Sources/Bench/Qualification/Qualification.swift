@@ -23,7 +23,7 @@ public enum Qualification {
         }
     }
 
-    public static func evidence(release: String, report: RunReport, boards: [BenchBoard], firmware: ReleaseFirmware?,
+    public static func evidence(release: String, report: RunReport, boards: [BoardUnderTest], firmware: ReleaseFirmware?,
                                 previous: QualificationEvidence?, sources: Sources, timingThreshold: Double = 25) -> QualificationEvidence {
         let platforms = Array(Set(boards.map { $0.board.platform.buildName })).sorted()
         let cases = report.cases.map {

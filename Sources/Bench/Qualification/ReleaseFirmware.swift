@@ -72,10 +72,10 @@ public struct ReleaseFirmware: Sendable {
     }
 }
 
-extension BenchBoard {
+extension BoardUnderTest {
     /// The board tested with the release's images: their roles replace the board's own, and
     /// its clean state takes the release's known-good app when the release has one.
-    public func using(_ release: ReleaseFirmware) -> BenchBoard {
+    public func using(_ release: ReleaseFirmware) -> BoardUnderTest {
         var board = self
         let before = firmware.image(.knownGoodApp)
         board.firmware = release.applied(to: firmware)

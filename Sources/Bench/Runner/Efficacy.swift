@@ -35,7 +35,7 @@ public struct Efficacy: Sendable {
     public func run() async throws -> Matrix {
         func outcomes(_ defects: Set<Defect>) async throws -> [String: CaseStatus] {
             let boards = try platforms.enumerated().map { index, platform in
-                try BenchBoard.emulated(Inventory.Entry(name: platform.buildName, platform: platform, defects: defects), serial: index + 1)
+                try BoardUnderTest.emulated(Inventory.Entry(name: platform.buildName, platform: platform, defects: defects), serial: index + 1)
             }
             var options = RunOptions()
             options.jobs = boards.count

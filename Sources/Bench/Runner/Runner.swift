@@ -10,12 +10,12 @@ import NIOConcurrencyHelpers
 /// failure, and every result written as it ends.
 public struct Runner: Sendable {
     public var scenarios: [Scenario]
-    public var boards: [BenchBoard]
+    public var boards: [BoardUnderTest]
     public var store: ResultsStore?
     public var options: RunOptions
     public var progress: ProgressReporter
 
-    public init(scenarios: [Scenario] = ScenarioLibrary.all, boards: [BenchBoard], store: ResultsStore?, options: RunOptions,
+    public init(scenarios: [Scenario] = ScenarioLibrary.all, boards: [BoardUnderTest], store: ResultsStore?, options: RunOptions,
                 progress: ProgressReporter = ProgressReporter(output: nil)) {
         self.scenarios = scenarios
         self.boards = boards
@@ -25,7 +25,7 @@ public struct Runner: Sendable {
     }
 
     /// The cases each board will run.
-    public func plan() -> [(board: BenchBoard, cases: [(Scenario, ScenarioCase)])] {
+    public func plan() -> [(board: BoardUnderTest, cases: [(Scenario, ScenarioCase)])] {
         let selected = scenarios.filter(options.selects)
         return selectedBoards.map { entry in
             let cases = selected.filter { $0.requirements.met(by: entry.board) }.flatMap { scenario in
@@ -38,7 +38,7 @@ public struct Runner: Sendable {
 
     /// The selected cases a selected board cannot run, each with what it lacks: listed in every
     /// report as not applicable, without effect on the verdict.
-    public func notApplicable() -> [(board: BenchBoard, scenarioCase: ScenarioCase, reason: String)] {
+    public func notApplicable() -> [(board: BoardUnderTest, scenarioCase: ScenarioCase, reason: String)] {
         let selected = scenarios.filter(options.selects)
         return selectedBoards.flatMap { entry in
             selected.compactMap { scenario in scenario.requirements.unmet(by: entry.board).map { (scenario, $0) } }
@@ -46,7 +46,7 @@ public struct Runner: Sendable {
         }
     }
 
-    private var selectedBoards: [BenchBoard] {
+    private var selectedBoards: [BoardUnderTest] {
         boards.filter { entry in
             (options.boardNames.isEmpty || options.boardNames.contains(entry.board.name))
                 && (options.platforms.isEmpty || options.platforms.contains(entry.board.platform.buildName))
@@ -114,7 +114,7 @@ public struct Runner: Sendable {
             }
             rows = try store.plan(run: runID, planned)
         }
-        var work: [(board: BenchBoard, cases: [PlannedCase])] = []
+        var work: [(board: BoardUnderTest, cases: [PlannedCase])] = []
         var position = 0
         for (entry, cases) in plan {
             var planned: [PlannedCase] = []
@@ -162,7 +162,7 @@ public struct Runner: Sendable {
     }
 
     /// One board's cases in order.
-    func runBoard(_ entry: BenchBoard, cases: [PlannedCase], runID: Int64?, leasedElsewhere: String?) async throws -> [CaseResult] {
+    func runBoard(_ entry: BoardUnderTest, cases: [PlannedCase], runID: Int64?, leasedElsewhere: String?) async throws -> [CaseResult] {
         var results: [CaseResult] = []
         var quarantine: String? = leasedElsewhere
         /// nil: not checked yet; .some(nil): the switch cuts power; .some(reason): it does not.
@@ -217,7 +217,7 @@ public struct Runner: Sendable {
     }
 
     /// Runs a case with its retries; a known issue decides what a failure means.
-    func runCase(_ scenario: Scenario, _ scenarioCase: ScenarioCase, on entry: BenchBoard, runID: Int64?, row: Int64? = nil) async throws -> CaseResult {
+    func runCase(_ scenario: Scenario, _ scenarioCase: ScenarioCase, on entry: BoardUnderTest, runID: Int64?, row: Int64? = nil) async throws -> CaseResult {
         let board = entry.board
         let knownIssue = scenario.knownIssue(on: board.platform)
         let attempts = knownIssue == nil ? 1 + max(0, options.retries) : 1
@@ -279,7 +279,7 @@ public struct Runner: Sendable {
 
     /// The recovery ladder: reset, reflash the known-good firmware by DFU, power cycle; nil
     /// when the board is clean again, otherwise why it must be quarantined.
-    func recover(_ entry: BenchBoard) async -> String? {
+    func recover(_ entry: BoardUnderTest) async -> String? {
         let board = entry.board
         var attempts: [String] = []
         if let modes = board.facet((any ModeControl).self) {

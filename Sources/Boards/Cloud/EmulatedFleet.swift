@@ -17,7 +17,7 @@ public struct EmulatedFleet: Sendable {
         public var refusals: [String]
     }
 
-    private let boards: [EmulatedBoard]
+    private let boards: [BoardEmulator]
     private let connections: [EmulatedCloudConnection]
 
     /// Adds `count` boards to `product` through the cloud API (`credentials`) and provisions
@@ -32,7 +32,7 @@ public struct EmulatedFleet: Sendable {
         let ids = (1...count).map { BoardModel.defaultDeviceID(platform, serial: 0x100000 + $0) }
         try await CloudClient(credentials: credentials).addDevices(product: product, ids)
         let endpoint = DeviceCloudEndpoint(host: deviceCloud.host, port: deviceCloud.port)
-        boards = ids.map { EmulatedBoard(base.cloned(deviceID: $0, defects: [])) }
+        boards = ids.map { BoardEmulator(base.cloned(deviceID: $0, defects: [])) }
         connections = try zip(ids, boards).map { id, board in
             EmulatedCloudConnection(board: board, client: try DeviceCloudClient(credentials: try cloudTrust.provisionDevice(id), endpoint: endpoint))
         }

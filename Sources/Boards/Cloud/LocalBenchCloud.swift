@@ -38,7 +38,7 @@ public actor LocalBenchCloud {
 
     /// Updates `board` through the cloud; returns once the board is back online.
     @discardableResult
-    public func flash(_ image: [UInt8], board: EmulatedBoard, timeout: Duration = .seconds(60)) async throws -> CloudFlash.Outcome {
+    public func flash(_ image: [UInt8], board: BoardEmulator, timeout: Duration = .seconds(60)) async throws -> CloudFlash.Outcome {
         let running = try await start()
         let id = await board.model.deviceID
         // One flash per device id at a time: two benches in one process (tests) may name boards alike.

@@ -16,7 +16,7 @@ public final class EmulatedSerialBoard: Sendable {
         let model = try BoardModel.served(platform: platform, serial: serial, defects: defects, start: start)
         deviceID = model.deviceID
         self.start = start
-        server = try await PseudoTerminalBoardServer(board: EmulatedBoard(model), linkDirectory: linkDirectory, alias: alias)
+        server = try await PseudoTerminalBoardServer(board: BoardEmulator(model), linkDirectory: linkDirectory, alias: alias)
     }
 
     public var link: URL { server.link }

@@ -6,9 +6,9 @@ import Links
 /// message, whether the cloud calls in-process or over the board's network connection
 /// (`EmulatedCloudConnection`). A board that is off or not running Device OS is gone.
 public struct EmulatedCloudSession: CloudUpdateLink {
-    public let board: EmulatedBoard
+    public let board: BoardEmulator
 
-    public init(board: EmulatedBoard) {
+    public init(board: BoardEmulator) {
         self.board = board
     }
 

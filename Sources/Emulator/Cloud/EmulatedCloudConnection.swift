@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 /// while it is off. The board's application calls `disableUpdates()`/`enableUpdates()` here,
 /// so the cloud hears of it as Device OS tells it.
 public final class EmulatedCloudConnection: Sendable {
-    public let board: EmulatedBoard
+    public let board: BoardEmulator
     public let client: DeviceCloudClient
     /// How long to wait before connecting again after a failed attempt.
     public let retryDelay: Duration
@@ -20,7 +20,7 @@ public final class EmulatedCloudConnection: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    public init(board: EmulatedBoard, client: DeviceCloudClient, retryDelay: Duration = .milliseconds(500)) {
+    public init(board: BoardEmulator, client: DeviceCloudClient, retryDelay: Duration = .milliseconds(500)) {
         self.board = board
         self.client = client
         self.retryDelay = retryDelay
@@ -86,6 +86,6 @@ public final class EmulatedCloudConnection: Sendable {
     }
 }
 
-extension EmulatedBoard {
+extension BoardEmulator {
     public var runsDeviceOS: Bool { model.runsDeviceOS }
 }

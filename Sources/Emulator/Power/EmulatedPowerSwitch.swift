@@ -4,9 +4,9 @@ import Links
 /// board through its bootloader. Switching to the state it is already in does nothing, as a
 /// relay that is already closed does nothing.
 public struct EmulatedPowerSwitch: PowerSwitch {
-    public let board: EmulatedBoard
+    public let board: BoardEmulator
 
-    public init(board: EmulatedBoard) {
+    public init(board: BoardEmulator) {
         self.board = board
     }
 

@@ -3,11 +3,11 @@ import Links
 /// The board's USB serial port as a `ByteStream`: what a host reads is what the board wrote,
 /// what it writes reaches the board's console.
 public struct EmulatedSerialPort: ByteStream {
-    public let board: EmulatedBoard
+    public let board: BoardEmulator
     /// What the host's read timeouts are measured on.
     let clock: any Clock<Duration>
 
-    public init(board: EmulatedBoard, clock: any Clock<Duration> = ContinuousClock()) {
+    public init(board: BoardEmulator, clock: any Clock<Duration> = ContinuousClock()) {
         self.board = board
         self.clock = clock
     }
@@ -30,7 +30,7 @@ public struct EmulatedSerialPort: ByteStream {
     public func close() async {}
 }
 
-extension EmulatedBoard {
+extension BoardEmulator {
     /// YMODEM's receiver asks again after this long without input.
     static let ymodemTimeout = Duration.seconds(3)
 

@@ -15,7 +15,7 @@ import NIOConcurrencyHelpers
 /// /dev/serial/by-id links do. A host that sets the line to 14400 baud sends the board into
 /// DFU mode; 28800 puts a Gen 2 board into listening mode (§7).
 public final class PseudoTerminalBoardServer: Sendable {
-    public let board: EmulatedBoard
+    public let board: BoardEmulator
     public let deviceID: String
     /// The link that follows the board's current pseudo-terminal.
     public let link: URL
@@ -44,7 +44,7 @@ public final class PseudoTerminalBoardServer: Sendable {
     }
 
     /// Starts serving. `linkDirectory` receives `<deviceID>` and, when given, `<alias>`.
-    public init(board: EmulatedBoard, linkDirectory: URL, alias: String? = nil, clock: any Clock<Duration> = ContinuousClock()) async throws {
+    public init(board: BoardEmulator, linkDirectory: URL, alias: String? = nil, clock: any Clock<Duration> = ContinuousClock()) async throws {
         self.board = board
         self.deviceID = await board.model.deviceID
         try FileManager.default.createDirectory(at: linkDirectory, withIntermediateDirectories: true)
@@ -87,7 +87,7 @@ public final class PseudoTerminalBoardServer: Sendable {
         await task.value
     }
 
-    private static func serve(_ board: EmulatedBoard, links: [URL], port: CurrentPort) async {
+    private static func serve(_ board: BoardEmulator, links: [URL], port: CurrentPort) async {
         var terminal: PseudoTerminal?
         var hostRate = 0
         // A reset re-enumerates the board even when it is back in the same mode at once.
@@ -198,7 +198,7 @@ public enum PseudoTerminalLinkError: Error, CustomStringConvertible {
     }
 }
 
-extension EmulatedBoard {
+extension BoardEmulator {
     /// Whether the board's USB CDC interface exists (it enumerates with its normal product id),
     /// and the boot it belongs to.
     var serialPortState: (present: Bool, boot: Int) {

@@ -17,10 +17,10 @@ enum BenchSetup {
     }
 
     /// The inventory's boards, their console logs going to REPORT_DIR/console.
-    static func boards(_ inventory: Inventory, reportDir: String, verb: String) throws -> [BenchBoard] {
+    static func boards(_ inventory: Inventory, reportDir: String, verb: String) throws -> [BoardUnderTest] {
         do {
             let consoleDirectory = URL(fileURLWithPath: reportDir).appendingPathComponent("console")
-            return try inventory.entries.enumerated().map { try BenchBoard.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory, cloud: inventory.cloud) }
+            return try inventory.entries.enumerated().map { try BoardUnderTest.make($1, serial: $0 + 1, consoleDirectory: consoleDirectory, cloud: inventory.cloud) }
         } catch {
             reportError("\(verb): cannot set up the boards: \(error)")
             throw ExitStatus.couldNotRun.exitCode

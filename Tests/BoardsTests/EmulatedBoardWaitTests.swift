@@ -7,13 +7,13 @@ import Testing
 /// The bench's waits on an emulated board end at the board's own change, so a busy machine can
 /// make them slower but never make them fail; their limits run on a clock of their own.
 @Suite("Waiting on an emulated board", .timeLimit(.minutes(1)))
-struct EmulatedBenchBoardWaitTests {
+struct EmulatedBoardWaitTests {
     static let boron = Platform(buildName: "boron")!
 
     @Test("Waiting for the board to come up ends when it does, with the limit's clock never moved; a board left off is stopped only by the limit")
     func waitUntilUp() async throws {
         let clock = ManualClock()
-        let board = try EmulatedBenchBoard(name: "waits", platform: Self.boron, limitClock: clock)
+        let board = try EmulatedBoard(name: "waits", platform: Self.boron, limitClock: clock)
         try await board.powerOff()
         let waiting = Task { try await board.waitUntilUp(timeout: .seconds(30)) }
         await clock.waitForSleepers()
@@ -31,7 +31,7 @@ struct EmulatedBenchBoardWaitTests {
     @Test("Waiting for a console line ends at the line, counted from the case's start; a line from before the case does not count")
     func waitForConsoleLine() async throws {
         let clock = ManualClock()
-        let board = try EmulatedBenchBoard(name: "lines", platform: Self.boron, limitClock: clock)
+        let board = try EmulatedBoard(name: "lines", platform: Self.boron, limitClock: clock)
         // A boot before the case prints the line the case will wait for.
         try await board.powerOff()
         try await board.powerOn()

@@ -4,7 +4,7 @@ import Links
 /// One emulated board behind an actor: what a bench drives. Its USB face is a
 /// `ControlPipe`; which requests it answers depends on the mode, and a mode change shows as
 /// the board leaving USB and coming back with the other product id.
-public actor EmulatedBoard: ControlPipe {
+public actor BoardEmulator: ControlPipe {
     public internal(set) var model: BoardModel {
         didSet { changes.wake(model) }
     }

@@ -13,7 +13,7 @@ import Serial
 /// A `Board` backed by an emulated board: DFU through the DfuSe host, updates through the
 /// control-request client, both over the emulator's `ControlPipe` face, exactly the code a
 /// real board is driven with. It has every facet: the emulator can do all of it.
-public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlashing, PowerControl, Console, UpdateControl, CaseScoped,
+public final class EmulatedBoard: Board, ModuleTable, ModeControl, DFUFlashing, PowerControl, Console, UpdateControl, CaseScoped,
     RoutedUpdates {
     public let name: String
     public let platform: Platform
@@ -21,7 +21,7 @@ public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlash
     public var facets: [any BoardFacet] {
         [self, ControlRequestRoute(board: self), CloudRoute(board: self), YModemRoute(board: self)]
     }
-    public let emulator: EmulatedBoard
+    public let emulator: BoardEmulator
     public let firmware: FirmwareSet
     private let eventCursor = EventCursor()
     /// With `serial = "pty"`: the board's pseudo-terminal and the capture reading it. Set up
@@ -53,7 +53,7 @@ public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlash
     /// `consoleDirectory`: where a pseudo-terminal board's console log goes (`<name>.log`).
     public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil,
                 serialTransport: SerialTransport = .inProcess, consoleDirectory: URL? = nil,
-                powerSwitch: (@Sendable (EmulatedBoard) -> any PowerSwitch)? = nil,
+                powerSwitch: (@Sendable (BoardEmulator) -> any PowerSwitch)? = nil,
                 limitClock: any Clock<Duration> = ContinuousClock()) throws {
         self.name = name
         self.limitClock = limitClock
@@ -66,7 +66,7 @@ public final class EmulatedBenchBoard: Board, ModuleTable, ModeControl, DFUFlash
         }
         self.firmware = template.firmware
         self.deviceID = model.deviceID
-        let emulator = EmulatedBoard(model, clock: InstantClock())
+        let emulator = BoardEmulator(model, clock: InstantClock())
         self.emulator = emulator
         self.powerSwitch = powerSwitch?(emulator) ?? EmulatedPowerSwitch(board: emulator)
         guard serialTransport == .pseudoTerminal else {

@@ -5,7 +5,7 @@ import ScenarioAPI
 
 /// A board as the runner holds it: the board, its firmware by role, and what it takes to
 /// bring it back to a clean state.
-public struct BenchBoard: Sendable {
+public struct BoardUnderTest: Sendable {
     public var board: any Board
     public var firmware: FirmwareLibrary
     public var emulated: Bool
@@ -20,22 +20,22 @@ public struct BenchBoard: Sendable {
     }
 
     /// An emulated board for an inventory entry.
-    public static func emulated(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil) throws -> BenchBoard {
+    public static func emulated(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil) throws -> BoardUnderTest {
         var library = try ProvisionedTemplates.shared.library(for: entry.platform)
         if let folder = entry.firmwareFolder {
             library = try FirmwareLibrary.load(from: folder, platform: entry.platform, fallback: library)
         }
         // With a firmware folder the board starts on the folder's known-good app, as a lab's board would.
-        let board = try EmulatedBenchBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial,
+        let board = try EmulatedBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial,
                                            application: entry.firmwareFolder == nil ? nil : library.image(.knownGoodApp).bytes,
                                            serialTransport: entry.serial, consoleDirectory: consoleDirectory)
-        return BenchBoard(board: board, firmware: library, emulated: true,
+        return BoardUnderTest(board: board, firmware: library, emulated: true,
                           cleanImages: board.systemImages + [library.image(.knownGoodApp)])
     }
 
     /// A board on USB for an inventory entry. Its images come from the entry's firmware
     /// folder; roles the folder lacks are built for the platform.
-    public static func usb(_ entry: Inventory.Entry, consoleDirectory: URL? = nil, cloud: CloudSettings = CloudSettings()) throws -> BenchBoard {
+    public static func usb(_ entry: Inventory.Entry, consoleDirectory: URL? = nil, cloud: CloudSettings = CloudSettings()) throws -> BoardUnderTest {
         let built = try ProvisionedTemplates.shared.library(for: entry.platform)
         let library = try entry.firmwareFolder.map { try FirmwareLibrary.load(from: $0, platform: entry.platform, fallback: built) } ?? built
         if let consoleDirectory { try FileManager.default.createDirectory(at: consoleDirectory, withIntermediateDirectories: true) }
@@ -44,12 +44,12 @@ public struct BenchBoard: Sendable {
                              powerSwitch: entry.powerSwitch,
                              powerOffTime: entry.powerOffTime, applyWindow: entry.applyWindow,
                              cloud: cloud.flash())
-        return BenchBoard(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
+        return BoardUnderTest(board: board, firmware: library, emulated: false, cleanImages: [library.image(.knownGoodApp)])
     }
 
     /// The board an inventory entry names, emulated or on USB.
     /// `consoleDirectory` receives the console logs of boards captured from a serial port.
-    public static func make(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil, cloud: CloudSettings = CloudSettings()) throws -> BenchBoard {
+    public static func make(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil, cloud: CloudSettings = CloudSettings()) throws -> BoardUnderTest {
         entry.emulated ? try emulated(entry, serial: serial, consoleDirectory: consoleDirectory)
             : try usb(entry, consoleDirectory: consoleDirectory, cloud: cloud)
     }
