@@ -49,17 +49,15 @@ extension ListeningModeClient {
         try await sendFirmware(data, name: name, afterPrompt: afterPrompt, progress: progress)
         var said = ""
         let deadline = ContinuousClock.now + answerTimeout
-        while ContinuousClock.now < deadline {
+        while true {
             if let failure = said.split(whereSeparator: \.isNewline).first(where: { $0.contains("Update failed") }) {
                 return .refused(failure.trimmingCharacters(in: .whitespaces))
             }
             if said.contains("Restarting system") { return .restarting }
-            guard let bytes = try? await stream.read(maximum: 4096, timeout: .milliseconds(100)) else { break }
+            guard ContinuousClock.now < deadline, let bytes = try? await stream.read(maximum: 4096, timeout: .milliseconds(100)) else {
+                return .noAnswer
+            }
             said += String(decoding: bytes, as: UTF8.self)
         }
-        if let failure = said.split(whereSeparator: \.isNewline).first(where: { $0.contains("Update failed") }) {
-            return .refused(failure.trimmingCharacters(in: .whitespaces))
-        }
-        return said.contains("Restarting system") ? .restarting : .noAnswer
     }
 }
