@@ -184,7 +184,9 @@ let package = Package(
         .executableTarget(name: "otabench-fuzz", dependencies: ["FuzzTargets"]),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["Firmware", "Links", "ScenarioAPI", "CloudOTA", "LocalCloud"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Firmware", "Links", "ScenarioAPI", "CloudOTA", "LocalCloud"], path: "Tests/TestSupport",
+                // The scripts that drive Particle's own JavaScript libraries (ParticlePeers).
+                exclude: ["Peers"]),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport", locks]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "EmulatorServers", "DFU", "ControlRequests", "Firmware", "Links",
                                                     "TestSupport", "Bench", "Boards", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
