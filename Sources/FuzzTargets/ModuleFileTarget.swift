@@ -58,6 +58,9 @@ enum ModuleFileTarget {
         case .truncated(let length, let expected, let prefixOffset):
             precondition(length == bytes.count && expected > length && prefixOffset >= 0 && prefixOffset < length,
                          "ModuleFile says \(bytes.count) bytes are cut short of \(expected) (prefix at \(prefixOffset))")
+        case .unknownModuleFunction(let length, let prefixOffset, _, _):
+            precondition(length == bytes.count && prefixOffset >= 0 && prefixOffset + ModulePrefix.size <= length,
+                         "ModuleFile names a prefix at \(prefixOffset) outside \(bytes.count) bytes")
         case .unreadable:
             preconditionFailure("ModuleFile(bytes:) reported an unreadable file")
         }

@@ -23,7 +23,14 @@ struct FixtureReaderTests {
             // The negatives: nothing there is a module.
             #expect(bytes.count == row.noModuleLength)
             let error = #expect(throws: ModuleReadError.self) { try ModuleFile(bytes: bytes) }
-            #expect(error == (bytes.isEmpty ? .empty : .noModulePrefix(length: bytes.count)))
+            switch error {
+            case .unknownModuleFunction(let length, _, _, _)?:
+                // Built like a module for a function no board has: refused, saying what was there.
+                #expect(length == bytes.count)
+                #expect(error?.description.contains("module function") == true)
+            default:
+                #expect(error == (bytes.isEmpty ? .empty : .noModulePrefix(length: bytes.count)))
+            }
             return
         }
         let file = try ModuleFile(bytes: bytes)
@@ -44,6 +51,30 @@ struct FixtureReaderTests {
         #expect(dependencies == row.dependencies)
         // A module is valid exactly when its CRC holds and its length matches its prefix.
         #expect(file.isValid == (row.crcOK == true && row.lengthExact == true))
+    }
+
+    /// Product id and version as binary-version-reader 4.2.0 reports them (nil: the suffix has no
+    /// product fields). RTL872x parts carry them in a PRODUCT_DATA extension after a 0xFFFF filler.
+    static let products: [String: (id: UInt32, version: UInt16)?] = [
+        "p2-user-part.bin": (32, 0xBEEF),
+        "p2-tinker@5.3.1.bin": (32, 4),
+        "p2-user-part-prefix-extensions.bin": (32, 4),
+        "p2-bootloader@5.6.0.bin": (0xFFFF, 0xFFFF),
+        "tracker-tinker@5.3.1.bin": (26, 3),
+        "tracker-user-part-extensions.bin": (26, 3),
+        "tracker-bootloader@5.6.0.bin": (0, 0),
+        "044_Core_Tinker_P5_V10.bin": (5, 10),
+        "043_user-part.bin": (0xFFFF, 0xFFFF),
+        "040_user-part.bin": nil,
+        "cat.bin": (0xFFFF, 0xFFFF),
+    ]
+
+    @Test("Product ids and versions read as Particle's parser reads them", arguments: products.keys.sorted())
+    func productData(_ file: String) throws {
+        let module = try #require(try ModuleFile(bytes: Fixtures.bytes(of: file)).modules.first)
+        let expected = try #require(Self.products[file])
+        #expect(module.product?.id == expected?.id)
+        #expect(module.product?.version == expected?.version)
     }
 
     @Test("Extensions of the real binaries decode")

@@ -163,6 +163,23 @@ struct ModuleBuilderTests {
             try ModuleBuilder(platform: photon, function: .user, index: 1, version: 1, product: .init(id: 70000, version: 1),
                               payload: []).build()
         }
+        // The PRODUCT_DATA extension holds 16 bits too, after its filler.
+        #expect(throws: ModuleBuildError.productIDTooLarge(70000)) {
+            try ModuleBuilder(platform: SampleModules.platform("p2"), function: .user, index: 1, version: 1,
+                              product: .init(id: 70000, version: 1), payload: []).build()
+        }
+    }
+
+    @Test("RTL872x product data is written as Device OS links it: 0xFFFF filler, then id and version")
+    func productDataLayout() throws {
+        let bytes = try ModuleBuilder(platform: SampleModules.platform("p2"), function: .user, index: 1, version: 1,
+                                      product: .init(id: 32, version: 0xBEEF), payload: [1, 2, 3]).build()
+        // The extension ends where the base suffix (reserved, SHA-256, size) begins, before the CRC.
+        let header = bytes.count - 4 - ModuleSuffix.baseSize - 10
+        #expect(Array(bytes[header..<(header + 10)]) == [0x01, 0x00, 0x0A, 0x00, 0xFF, 0xFF, 0x20, 0x00, 0xEF, 0xBE])
+        let module = try #require(try ModuleFile(bytes: bytes).modules.first)
+        #expect(module.product?.id == 32)
+        #expect(module.product?.version == 0xBEEF)
     }
 }
 

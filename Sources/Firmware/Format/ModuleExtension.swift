@@ -3,7 +3,10 @@
 public enum ModuleExtension: Hashable, Sendable {
     /// Ends a list; may carry padding.
     case end(padding: [UInt8])
-    case productData(id: UInt32, version: UInt16)
+    /// Device OS writes a 0xFFFF filler half-word, then the 16-bit product id and version
+    /// (`linker_module_end.ld`); Particle's parser reads the id at +2. A filler other than
+    /// 0xFFFF is kept so the bytes re-encode as they were read.
+    case productData(id: UInt16, version: UInt16, filler: UInt16 = 0xFFFF)
     case dynamicLocation(moduleStart: UInt32, dynalibLoad: UInt32, dynalibStart: UInt32)
     case dependency(ModuleDependency, targetID: UInt32)
     case hash(type: UInt8, digest: [UInt8])
@@ -50,7 +53,8 @@ public enum ModuleExtension: Hashable, Sendable {
         var body: [UInt8] = []
         switch self {
         case .end(let padding): body = padding
-        case .productData(let id, let version):
+        case .productData(let id, let version, let filler):
+            body.appendLE(filler)
             body.appendLE(id)
             body.appendLE(version)
         case .dynamicLocation(let start, let load, let dynalib):
@@ -97,7 +101,7 @@ public enum ModuleExtension: Hashable, Sendable {
         case .end:
             self = .end(padding: body)
         case .productData where body.count == 6:
-            self = .productData(id: body.u32le(at: 0)!, version: body.u16le(at: 4)!)
+            self = .productData(id: body.u16le(at: 2)!, version: body.u16le(at: 4)!, filler: body.u16le(at: 0)!)
         case .dynamicLocation where body.count == 12:
             self = .dynamicLocation(moduleStart: body.u32le(at: 0)!, dynalibLoad: body.u32le(at: 4)!, dynalibStart: body.u32le(at: 8)!)
         case .dependency where body.count == 8:
@@ -167,7 +171,7 @@ extension ModuleExtension: CustomStringConvertible {
     public var description: String {
         switch self {
         case .end(let padding): padding.isEmpty ? "end" : "end (+\(padding.count) padding)"
-        case .productData(let id, let version): "product data: id \(id), version \(version)"
+        case .productData(let id, let version, _): "product data: id \(id), version \(version)"
         case .dynamicLocation(let start, let load, let dynalib):
             "dynamic location: start \(hex(start)), dynalib load \(hex(load)), dynalib start \(hex(dynalib))"
         case .dependency(let dependency, let target): "dependency: \(dependency), target \(hex(target))"

@@ -37,7 +37,7 @@ public struct ModuleSuffix: Hashable, Sendable {
     /// Product id and version: from a PRODUCT_DATA extension when there is one, otherwise
     /// from the classic fields.
     public var product: (id: UInt32, version: UInt16)? {
-        for case .productData(let id, let version) in extensions { return (id, version) }
+        for case .productData(let id, let version, _) in extensions { return (UInt32(id), version) }
         if let id = classicProductID, let version = classicProductVersion { return (UInt32(id), version) }
         return nil
     }

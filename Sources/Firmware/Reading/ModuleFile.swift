@@ -65,6 +65,10 @@ public struct ModuleFile: Sendable {
                     if let cut = PrefixLocator.truncatedModule(in: bytes) {
                         throw .truncated(length: bytes.count, expected: cut.expected, prefixOffset: cut.offset)
                     }
+                    if let found = PrefixLocator.unknownFunction(in: bytes) {
+                        throw .unknownModuleFunction(length: bytes.count, prefixOffset: found.offset,
+                                                     platformID: found.platformID, function: found.function)
+                    }
                     throw .noModulePrefix(length: bytes.count)
                 }
                 findings.append(Finding(.error, .combinedModuleMissing,
@@ -203,6 +207,12 @@ public struct ModuleFile: Sendable {
         guard Int(size) >= ModuleSuffix.baseSize, suffixStart >= moduleStart else {
             findings.append(Finding(.error, .suffixInvalid,
                 "suffix size \(size) is impossible (at least \(ModuleSuffix.baseSize), at most what follows the prefix)"))
+            // An erased suffix (all 0xFF, as in some padded bootloaders) still reads as "not a
+            // product" where the classic fields sit: what binary-version-reader reports for it.
+            if Int(size) >= ModuleSuffix.classicSize, end - 44 >= moduleStart {
+                suffix.classicProductID = bytes.u16le(at: end - 44)
+                suffix.classicProductVersion = bytes.u16le(at: end - 42)
+            }
             return (suffix, findings)
         }
         if Int(size) == ModuleSuffix.classicSize {

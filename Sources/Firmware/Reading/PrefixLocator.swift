@@ -56,6 +56,27 @@ enum PrefixLocator {
         return nil
     }
 
+    /// A prefix that would describe the whole file, with a CRC that holds, but names a module
+    /// function Device OS does not know: something built like a module that no board takes.
+    /// binary-version-reader parses such a file; we refuse it and say what was there.
+    static func unknownFunction(in bytes: [UInt8]) -> (offset: Int, platformID: UInt16, function: UInt8)? {
+        guard bytes.count >= ModulePrefix.size + ModuleSuffix.baseSize + 4,
+              let stored = bytes.u32be(at: bytes.count - 4),
+              CRC32.checksum(bytes, range: 0..<(bytes.count - 4)) == stored
+        else { return nil }
+        let last = min(scanLimit, bytes.count - ModuleSuffix.baseSize - ModulePrefix.size - 4)
+        let candidates = preferredOffsets + stride(from: 4, through: max(last, 0), by: 4).filter { !preferredOffsets.contains($0) }
+        for offset in candidates where offset + ModulePrefix.size <= bytes.count {
+            guard let start = bytes.u32le(at: offset), let end = bytes.u32le(at: offset + 4), end > start,
+                  Int(end - start) + 4 == bytes.count
+            else { continue }
+            let function = bytes[offset + 14]
+            guard function == ModuleFunction.none.rawValue || !ModuleFunction(rawValue: function).isKnown else { continue }
+            return (offset, bytes.u16le(at: offset + 12)!, function)
+        }
+        return nil
+    }
+
     /// 0 for an impossible prefix; otherwise 1 plus one point per plausibility check passed.
     static func score(_ bytes: [UInt8], at position: Int, available: Int, moduleLength: Int) -> Int {
         guard available >= ModulePrefix.size,

@@ -15,7 +15,7 @@ extension ModuleBuildError: CustomStringConvertible {
         case .noSlot(let function, let index, let platform):
             "\(platform) has no slot for \(function) \(index); give a start address"
         case .invalidFlags(let reason): "invalid flags: \(reason)"
-        case .productIDTooLarge(let id): "product id \(id) does not fit the 16-bit classic suffix field"
+        case .productIDTooLarge(let id): "product id \(id) does not fit the 16-bit field Device OS gives it"
         case .addressOverflow(let start, let size): "a module of \(size) bytes at \(hex(start)) runs past 4 GiB"
         case .compressionFailed(let reason): "compression failed: \(reason)"
         }

@@ -62,7 +62,9 @@ public struct ModuleBuilder: Sendable {
             throw .invalidFlags("DROP_MODULE_INFO and COMPRESSED need the prefix at offset 0, and \(platform.buildName) \(function) has it at \(hex(prefixOffset))")
         }
         if !prefixExtensions.isEmpty { flags.insert(.prefixExtensions) }
-        if let product, !usesSuffixExtensions, product.id > 0xFFFF { throw .productIDTooLarge(product.id) }
+        // Both layouts hold a 16-bit id: the classic suffix field, and the PRODUCT_DATA
+        // extension after its filler half-word.
+        if let product, product.id > 0xFFFF { throw .productIDTooLarge(product.id) }
 
         var body: [UInt8] = []
         if flags.contains(.prefixExtensions) {
@@ -105,7 +107,7 @@ public struct ModuleBuilder: Sendable {
         bytes += body
         if usesSuffixExtensions {
             bytes += ModuleExtension.dynamicLocation(moduleStart: start, dynalibLoad: 0, dynalibStart: 0).encoded
-            bytes += ModuleExtension.productData(id: product?.id ?? 0xFFFF_FFFF, version: product?.version ?? 0xFFFF).encoded
+            bytes += ModuleExtension.productData(id: UInt16(truncatingIfNeeded: product?.id ?? 0xFFFF), version: product?.version ?? 0xFFFF).encoded
         } else {
             bytes.appendLE(UInt16(truncatingIfNeeded: product?.id ?? 0xFFFF))
             bytes.appendLE(product?.version ?? 0xFFFF)

@@ -108,7 +108,12 @@ struct ModuleReport: Encodable {
 
     init(file: String, error: ModuleReadError) {
         self.file = file
-        if case .empty = error { fileLength = 0 } else if case .noModulePrefix(let length) = error { fileLength = length }
+        switch error {
+        case .empty: fileLength = 0
+        case .noModulePrefix(let length), .unknownModuleFunction(let length, _, _, _), .truncated(let length, _, _):
+            fileLength = length
+        case .unreadable, .tooLarge: break
+        }
         valid = false
         first = nil
         modules = []
