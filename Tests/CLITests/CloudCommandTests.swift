@@ -16,7 +16,7 @@ struct CloudCommandTests {
         #expect(lines.contains("PARTICLE_ACCESS_TOKEN=t0ken"))
 
         let answer = try await ToolProcess.run("/usr/bin/curl", ["-s", "-w", " %{http_code}", "-H", "Authorization: Bearer t0ken", "\(base)/v1/products/none/groups"])
-        #expect(answer.output == "{\"error\":\"no product none\",\"ok\":false} 404", "\(answer.output)")
+        #expect(answer.output == "{\"error\":\"not_found\",\"error_description\":\"no product none\",\"ok\":false} 404", "\(answer.output)")
         let port = try #require(base.split(separator: ":").last.map(String.init))
         let taken = try await OtabenchProcess.run(["cloud", "serve", "--port", port, "--device-port", "0", "--db", folder.appendingPathComponent("other.sqlite").path])
         #expect(taken.status == 2 && taken.standardError.contains("Address already in use"), "\(taken.standardError)")
