@@ -41,8 +41,9 @@ public struct CloudError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Particle's cloud REST API, the subset a test bench needs: flash one device, upload and
-/// release product firmware, device groups, a device's firmware state, and the event stream.
+/// Particle's cloud REST API, the subset a test bench needs: flash one device, upload, list,
+/// download and release product firmware, device groups, a device's firmware state and its
+/// lock, publishing, and the event streams.
 /// The same calls reach the local device cloud (`otabench cloud serve`).
 public struct CloudClient: Sendable {
     public let credentials: CloudCredentials
@@ -74,13 +75,28 @@ public struct CloudClient: Sendable {
                            operation: "flash device \(deviceID)")
     }
 
-    /// `POST /v1/products/{product}/firmware`: upload a product firmware version.
-    public func uploadProductFirmware(product: String, version: Int, title: String, binary: [UInt8]) async throws -> ProductFirmware {
-        let form = MultipartForm(parts: [.field(name: "version", value: "\(version)"), .field(name: "title", value: title),
-                                         .file(name: "binary", fileName: "firmware.bin", bytes: binary)])
+    /// `POST /v1/products/{product}/firmware`: upload a product firmware version. The binary
+    /// goes in the part "file", the one Particle's API takes.
+    public func uploadProductFirmware(product: String, version: Int, title: String, description: String? = nil,
+                                      binary: [UInt8]) async throws -> ProductFirmware {
+        var parts: [MultipartForm.Part] = [.field(name: "version", value: "\(version)"), .field(name: "title", value: title)]
+        if let description { parts.append(.field(name: "description", value: description)) }
+        let form = MultipartForm(parts: parts + [.file(name: "file", fileName: "firmware.bin", bytes: binary)])
         return try await decode(ProductFirmware.self, try await send(.POST, "/v1/products/\(escaped(product))/firmware", body: form.body,
                                                                     contentType: form.contentType,
                                                                     operation: "upload firmware v\(version) to product \(product)"))
+    }
+
+    /// `GET /v1/products/{product}/firmware`: every version uploaded.
+    public func productFirmware(product: String) async throws -> [ProductFirmware] {
+        try await decode([ProductFirmware].self, try await send(.GET, "/v1/products/\(escaped(product))/firmware",
+                                                               operation: "list the firmware of product \(product)"))
+    }
+
+    /// `GET /v1/products/{product}/firmware/{version}/binary`: the binary as uploaded.
+    public func downloadFirmware(product: String, version: Int) async throws -> [UInt8] {
+        try await send(.GET, "/v1/products/\(escaped(product))/firmware/\(version)/binary", accept: "application/octet-stream",
+                       operation: "download firmware v\(version) of product \(product)")
     }
 
     /// `PUT /v1/products/{product}/firmware/release`.
@@ -120,10 +136,69 @@ public struct CloudClient: Sendable {
                            contentType: "application/json", operation: "\(forced ? "force" : "stop forcing") updates on \(deviceID)")
     }
 
+    /// `PUT /v1/products/{product}/devices/{id}` with `desired_firmware_version`: lock the
+    /// device to a product firmware version. It gets the version at its next session, or now
+    /// when `flash` is set and it is online.
+    public func lockFirmware(product: String, deviceID: String, version: Int, flash: Bool = false) async throws {
+        try await putDevice(product: product, deviceID: deviceID, ["desired_firmware_version": version, "flash": flash],
+                            operation: "lock \(deviceID) to firmware v\(version)")
+    }
+
+    /// `PUT /v1/products/{product}/devices/{id}` with `desired_firmware_version: null`: releases
+    /// decide the device's firmware again.
+    public func unlockFirmware(product: String, deviceID: String) async throws {
+        try await putDevice(product: product, deviceID: deviceID, ["desired_firmware_version": NSNull()], operation: "unlock \(deviceID)")
+    }
+
+    /// `PUT /v1/products/{product}/devices/{id}` with `development`: a development device takes
+    /// no automatic product firmware.
+    public func setDevelopment(product: String, deviceID: String, _ development: Bool) async throws {
+        try await putDevice(product: product, deviceID: deviceID, ["development": development],
+                            operation: "\(development ? "mark" : "unmark") \(deviceID) as a development device")
+    }
+
+    private func putDevice(product: String, deviceID: String, _ fields: [String: Any], operation: String) async throws {
+        let body = try JSONSerialization.data(withJSONObject: fields)
+        _ = try await send(.PUT, "/v1/products/\(escaped(product))/devices/\(escaped(deviceID))", body: [UInt8](body),
+                           contentType: "application/json", operation: operation)
+    }
+
     /// `GET /v1/products/{product}/devices/{id}`.
     public func device(product: String, _ deviceID: String) async throws -> DeviceFirmwareState {
         try await decode(DeviceFirmwareState.self, try await send(.GET, "/v1/products/\(escaped(product))/devices/\(escaped(deviceID))",
                                                                  operation: "read device \(deviceID)"))
+    }
+
+    /// `GET /v1/products/{product}/devices`: every device of the product (in the groups given,
+    /// when any), page after page.
+    public func devices(product: String, groups: [String] = []) async throws -> [DeviceFirmwareState] {
+        struct Page: Decodable {
+            struct Meta: Decodable {
+                var totalPages: Int?
+                enum CodingKeys: String, CodingKey { case totalPages = "total_pages" }
+            }
+            var devices: [DeviceFirmwareState]
+            var meta: Meta?
+        }
+        var result: [DeviceFirmwareState] = []
+        var page = 1
+        while true {
+            var query = "?page=\(page)&per_page=100"
+            if !groups.isEmpty { query += "&groups=" + groups.map(escapedQuery).joined(separator: ",") }
+            let answer = try await decode(Page.self, try await send(.GET, "/v1/products/\(escaped(product))/devices" + query,
+                                                                   operation: "list the devices of product \(product)"))
+            result += answer.devices
+            guard page < (answer.meta?.totalPages ?? 1), !answer.devices.isEmpty else { return result }
+            page += 1
+        }
+    }
+
+    /// `POST /v1/devices/events`, or `/v1/products/{product}/events`: publish an event as the
+    /// API does (its coreid is "api").
+    public func publish(name: String, data: String = "", product: String? = nil, isPrivate: Bool = true, ttl: Int = 60) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["name": name, "data": data, "private": isPrivate, "ttl": ttl] as [String: Any])
+        let path = product.map { "/v1/products/\(escaped($0))/events" } ?? "/v1/devices/events"
+        _ = try await send(.POST, path, body: [UInt8](body), contentType: "application/json", operation: "publish \(name)")
     }
 
     /// `GET /v1/products/{product}/events[/{prefix}]`: the event stream, as events arrive,
@@ -135,6 +210,11 @@ public struct CloudClient: Sendable {
     /// `GET /v1/devices/{id}/events[/{prefix}]`: one device's events.
     public func events(deviceID: String, prefix: String? = nil) async throws -> AsyncThrowingStream<CloudEvent, any Error> {
         try await stream("/v1/devices/\(escaped(deviceID))/events" + eventPath(prefix), operation: "follow the events of device \(deviceID)")
+    }
+
+    /// `GET /v1/events[/{prefix}]`: every event the account sees, the API's own included.
+    public func events(prefix: String? = nil) async throws -> AsyncThrowingStream<CloudEvent, any Error> {
+        try await stream("/v1/events" + eventPath(prefix), operation: "follow the events")
     }
 
     /// An event prefix keeps its slashes (spark/flash): each segment is escaped on its own.
@@ -166,8 +246,9 @@ public struct CloudClient: Sendable {
 
     // MARK: Transport
 
-    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, operation: String) async throws -> [UInt8] {
-        let response = try await execute(method, path, body: body, contentType: contentType, accept: "application/json", timeout: timeout,
+    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, accept: String = "application/json",
+                      operation: String) async throws -> [UInt8] {
+        let response = try await execute(method, path, body: body, contentType: contentType, accept: accept, timeout: timeout,
                                          operation: operation)
         let bytes: ByteBuffer
         do { bytes = try await response.body.collect(upTo: answerLimit) } catch {
@@ -201,6 +282,10 @@ public struct CloudClient: Sendable {
         do { return try JSONDecoder().decode(type, from: Data(bytes)) } catch {
             throw CloudError(operation: "read the answer", status: nil, message: "not the expected \(type): \(error)")
         }
+    }
+
+    private func escapedQuery(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
     }
 
     private func escaped(_ segment: String) -> String {

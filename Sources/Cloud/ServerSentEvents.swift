@@ -59,11 +59,36 @@ public struct ServerSentEventParser: Sendable {
 }
 
 extension ServerSentEventParser {
-    /// The cloud event a message carries: a named message whose data is the event's JSON. Nil
-    /// for anything else (a message without an `event:` line, data that is not an event), which
-    /// a reader of the stream skips.
+    /// The cloud event a message carries: a named message whose data is the event's JSON, the
+    /// name taken from the `event:` line (Particle's data has none; a name in the data is
+    /// ignored). Nil for anything else (a message without an `event:` line, data that is not an
+    /// event), which a reader of the stream skips.
     package static func cloudEvent(in message: Message) -> CloudEvent? {
-        guard message.event != nil else { return nil }
-        return try? JSONDecoder().decode(CloudEvent.self, from: Data(message.data.utf8))
+        guard let name = message.event else { return nil }
+        guard var event = try? JSONDecoder().decode(CloudEvent.self, from: Data(message.data.utf8)) else { return nil }
+        event.name = name
+        return event
+    }
+
+    /// An event as Particle's cloud streams it: the name on the `event:` line, the data JSON
+    /// `{"data", "ttl", "published_at", "coreid"}` without the name.
+    package static func format(_ event: CloudEvent) -> String {
+        struct Payload: Encodable {
+            var data: String
+            var ttl: Int
+            var publishedAt: String
+            var coreid: String
+
+            enum CodingKeys: String, CodingKey {
+                case data, ttl, coreid
+                case publishedAt = "published_at"
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let payload = Payload(data: event.data, ttl: event.ttl, publishedAt: event.publishedAt, coreid: event.coreid)
+        // Encoding four strings and an integer cannot fail.
+        let json = (try? encoder.encode(payload)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return format(event: event.name, data: json)
     }
 }

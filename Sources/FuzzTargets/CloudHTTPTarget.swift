@@ -4,17 +4,23 @@ import LocalCloud
 import NIOCore
 
 /// `cloud-http`: the bytes are a request body for the local cloud's REST API, parsed by the
-/// functions its routes call (`RequestBodies`). Byte 0 picks the route, counting from "0":
+/// functions its routes call (`RequestBodies`, `RequestParameters`). Byte 0 picks the route,
+/// counting from "0":
 ///
 /// - "0" `PUT /v1/devices/:device`, "1" `POST /v1/products/:product/firmware`: multipart
 ///   forms. The first line is the Content-Type header's value, the rest the body. A form that
 ///   parses is written again as the cloud client writes forms and must parse to the same form.
 /// - "2" `PUT …/firmware/release`, "3" `POST …/devices`, "4" `PUT …/devices/:device`: JSON.
-///   What a route accepts must encode and decode to itself, device ids must be 24 lowercase
-///   hexadecimal digits.
+///   What a route accepts must hold what the route promises (a release names a version and
+///   where it goes, device ids are 24 lowercase hexadecimal digits, a settings change is not
+///   empty), and a release must encode and decode to itself.
+/// - "5": any body, the first line its Content-Type (JSON, urlencoded, multipart, none), read
+///   as the routes read parameters; every route's parser and every lenient accessor runs on
+///   it. A urlencoded body that parses is written again, every byte percent-encoded but
+///   letters and digits, and must parse to the same parameters.
 enum CloudHTTPTarget {
     enum Route: CaseIterable {
-        case flash, upload, release, addDevices, deviceSettings
+        case flash, upload, release, addDevices, deviceSettings, parameters
     }
 
     /// The boundary forms are written again with; forms holding it are not.
@@ -26,35 +32,93 @@ enum CloudHTTPTarget {
         let rest = Array(bytes.dropFirst())
         switch route {
         case .flash, .upload:
-            let newline = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
-            var header = Array(rest[..<newline])
-            if header.last == UInt8(ascii: "\r") { header.removeLast() }
-            let body = newline < rest.endIndex ? Array(rest[(newline + 1)...]) : []
+            let (header, body) = splitHeader(rest)
             let form: RequestBodies.Form
             do throws(LocalCloudError) {
-                let boundary = try RequestBodies.boundary(contentType: String(decoding: header, as: UTF8.self))
+                let boundary = try RequestBodies.boundary(contentType: header)
                 form = try RequestBodies.form(boundary: boundary, body: ByteBuffer(bytes: body))
             } catch {
                 return
             }
             checkRewritten(form)
             if route == .flash {
-                _ = try? RequestBodies.flashBinary(form)
-            } else if let upload = try? RequestBodies.upload(form) {
-                precondition(upload.version > 0 && !upload.title.isEmpty && !upload.binary.isEmpty, "the upload route took \(upload)")
+                _ = try? RequestBodies.flashBinary(RequestParameters(form: form))
+            } else if let upload = try? RequestBodies.upload(RequestParameters(form: form)) {
+                precondition(upload.version > 0 && !upload.title.isEmpty && !upload.binary.isEmpty && !upload.fileName.isEmpty,
+                             "the upload route took \(upload)")
             }
-        case .release:
-            if let release = try? RequestBodies.release(ByteBuffer(bytes: rest)) { checkJSON(release) }
-        case .addDevices:
-            if let ids = try? RequestBodies.deviceIDs(ByteBuffer(bytes: rest)) {
-                precondition(!ids.isEmpty && ids.allSatisfy(isDeviceID), "the devices route took the ids \(ids)")
+        case .release, .addDevices, .deviceSettings:
+            guard let parameters = try? RequestBodies.parameters(contentType: "application/json", body: ByteBuffer(bytes: rest)) else { return }
+            checkRoutes(parameters)
+        case .parameters:
+            let (header, body) = splitHeader(rest)
+            guard let parameters = try? RequestBodies.parameters(contentType: header.isEmpty ? nil : header, body: ByteBuffer(bytes: body)) else {
+                return
             }
-        case .deviceSettings:
-            if let settings = try? RequestBodies.deviceSettings(ByteBuffer(bytes: rest)) {
-                precondition(settings.groups != nil || settings.firmwareUpdatesForced != nil, "the device route took an empty change")
-                checkJSON(settings)
+            checkRoutes(parameters)
+            if header.lowercased().hasPrefix("application/x-www-form-urlencoded") { checkReencoded(parameters) }
+        }
+    }
+
+    /// The first line (a Content-Type value) and the rest.
+    static func splitHeader(_ bytes: [UInt8]) -> (String, [UInt8]) {
+        let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+        var header = Array(bytes[..<newline])
+        if header.last == UInt8(ascii: "\r") { header.removeLast() }
+        return (String(decoding: header, as: UTF8.self), newline < bytes.endIndex ? Array(bytes[(newline + 1)...]) : [])
+    }
+
+    /// Every route's parser on the same parameters: what one takes must hold what it promises.
+    static func checkRoutes(_ parameters: RequestParameters) {
+        for key in parameters.values.keys {
+            _ = try? parameters.string(key)
+            _ = try? parameters.int(key)
+            _ = try? parameters.nullableInt(key)
+            _ = try? parameters.bool(key)
+            _ = try? parameters.strings(key)
+        }
+        if let release = try? RequestBodies.release(parameters) {
+            precondition(release.productDefault || !release.groups.isEmpty, "the release route took a release to nowhere: \(release)")
+            checkJSON(release)
+        }
+        if let ids = try? RequestBodies.deviceIDs(parameters) {
+            precondition(!ids.isEmpty && ids.allSatisfy(isDeviceID), "the devices route took the ids \(ids)")
+        }
+        if let settings = try? RequestBodies.deviceSettings(parameters) {
+            precondition(!settings.isEmpty, "the device route took an empty change")
+            precondition(settings.groups?.allSatisfy { !$0.isEmpty && $0.count <= 64 } ?? true, "the device route took the groups \(settings)")
+            if case .some(.some(let version)) = settings.desiredFirmwareVersion { precondition(version > 0, "a lock to version \(version)") }
+        }
+        if let event = try? RequestBodies.publish(parameters) {
+            precondition((1...64).contains(event.name.count) && !event.name.contains(where: \.isNewline) && event.ttl >= 0,
+                         "the publish route took \(event)")
+        }
+        if let id = try? RequestBodies.claim(parameters) { precondition(isDeviceID(id), "the claim route took the id \(id)") }
+        _ = try? RequestBodies.login(parameters)
+        _ = try? RequestBodies.firmwareEdit(parameters)
+        if let page = try? RequestBodies.devicePage(parameters) { precondition(page.page >= 1 && page.perPage >= 1, "the device list took \(page)") }
+    }
+
+    /// A urlencoded form written again, every byte but letters and digits escaped, lists as
+    /// `name[]=…`, parses to the same parameters.
+    static func checkReencoded(_ parameters: RequestParameters) {
+        func escaped(_ text: String) -> String {
+            text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")) ?? text
+        }
+        var pairs: [String] = []
+        for (key, value) in parameters.values.sorted(by: { $0.key < $1.key }) {
+            switch value {
+            case .text(let text): pairs.append(escaped(key) + "=" + escaped(text))
+            case .list(let items):
+                for case .text(let text) in items { pairs.append(escaped(key) + "%5B%5D=" + escaped(text)) }
+            default: preconditionFailure("a urlencoded form holds \(value)")
             }
         }
+        let again: RequestParameters
+        do throws(LocalCloudError) { again = try RequestParameters.urlEncoded(pairs.joined(separator: "&")[...]) } catch {
+            preconditionFailure("a urlencoded form written again does not parse: \(error)")
+        }
+        precondition(again == parameters, "a urlencoded form written again parses to \(again), not \(parameters)")
     }
 
     /// The form as `CloudClient` writes one (Cloud's `MultipartForm`), parsed again. Only forms
@@ -62,7 +126,9 @@ enum CloudHTTPTarget {
     /// content without the boundary.
     static func checkRewritten(_ form: RequestBodies.Form) {
         guard !(form.fields.isEmpty && form.files.isEmpty) else { return }
-        guard form.fields.keys.allSatisfy(isPlainName), form.files.keys.allSatisfy(isPlainName) else { return }
+        guard form.fields.keys.allSatisfy(isPlainName), form.files.keys.allSatisfy(isPlainName), form.fileNames.values.allSatisfy(isPlainName) else {
+            return
+        }
         let marker = Array("--\(boundary)".utf8)
         guard !form.fields.values.contains(where: { holds(Array($0.utf8), marker) }),
               !form.files.values.contains(where: { holds($0, marker) })
@@ -72,7 +138,7 @@ enum CloudHTTPTarget {
             body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
         for (name, bytes) in form.files.sorted(by: { $0.key < $1.key }) {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(name).bin\"\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(form.fileNames[name] ?? "")\"\r\n".utf8)
             body += Array("Content-Type: application/octet-stream\r\n\r\n".utf8)
             body += bytes + Array("\r\n".utf8)
         }

@@ -7,9 +7,12 @@ import MultipartKit
 import NIOCore
 import ServiceLifecycle
 
-/// The local device cloud's REST side, on loopback by default: the subset of Particle's cloud
-/// API `CloudClient` speaks, answered from `LocalCloudStore`. Every refusal is a 4xx with
-/// `{"ok": false, "error": …}`; a bearer token guards every route.
+/// The local device cloud's REST side, on loopback by default: the part of Particle's cloud API
+/// that `CloudClient` and Particle's own clients (particle-api-js, pyparticleio, spyrk) call,
+/// answered from `LocalCloudStore` as Particle documents it. Bodies may be JSON, urlencoded or
+/// multipart. Every refusal is `{"ok": false, "error": code, "error_description": reason}`;
+/// the cloud's access token guards every route but the token grant. The routes are in the
+/// extensions beside this file, by what they serve.
 public struct LocalCloudServer: Sendable {
     public let store: LocalCloudStore
     public let events: EventHub
@@ -31,7 +34,7 @@ public struct LocalCloudServer: Sendable {
     public func run(host: String = "127.0.0.1", port: Int, logger: Logger = Logger(label: "otabench.cloud"),
                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
                     until stop: @escaping @Sendable () async -> Void = { while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) } }) async throws {
-        // Idle connections close after 30 s (event streams beat every 15 s), so a stopping server
+        // Idle connections close after 30 s (event streams beat every 9 s), so a stopping server
         // waits at most that long for clients that keep connections open.
         let app = Application(router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(30))),
                               configuration: .init(address: .hostname(host, port: port), serverName: "otabench-cloud"),
@@ -63,77 +66,40 @@ public struct LocalCloudServer: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: BearerTokenMiddleware(token: token))
-        let server = self
-        router.put("/v1/devices/:device") { request, context in
-            try await server.answer {
-                let id = try context.parameters.require("device")
-                let form = try await server.form(request)
-                let binary = try RequestBodies.flashBinary(form)
-                let product = try server.store.flashDevice(id, binary: binary)
-                server.events.publish(product: product, CloudEvent(name: "spark/flash/status", data: FlashStatus.started, coreid: id,
-                                                                   publishedAt: Date().formatted(.iso8601)))
-                server.gateway?.flashRequested(device: id)
-                return ["id": id, "status": "Update started"]
-            }
-        }
-        router.post("/v1/products/:product/firmware") { request, context in
-            try await server.answer(status: .created) {
-                let product = try context.parameters.require("product")
-                let form = try await server.form(request)
-                let upload = try RequestBodies.upload(form)
-                return try server.store.upload(product: product, version: upload.version, title: upload.title, binary: upload.binary,
-                                               sha256: SHA256.digest(upload.binary).hexString)
-            }
-        }
-        router.put("/v1/products/:product/firmware/release") { request, context in
-            try await server.answer {
-                let product = try context.parameters.require("product")
-                let body = try await server.body(request)
-                let release = try server.store.release(product: product, try RequestBodies.release(body))
-                try server.gateway?.released(product: product, release)
-                return release
-            }
-        }
-        router.get("/v1/products/:product/groups") { _, context in
-            try await server.answer { ["groups": try server.store.groups(product: try context.parameters.require("product"))] }
-        }
-        router.post("/v1/products/:product/devices") { request, context in
-            try await server.answer {
-                let body = try await server.body(request)
-                let ids = try RequestBodies.deviceIDs(body)
-                try server.store.addDevices(product: try context.parameters.require("product"), ids)
-                return ["added": ids.count]
-            }
-        }
-        router.put("/v1/products/:product/devices/:device") { request, context in
-            try await server.answer {
-                let bytes = try await server.body(request)
-                let body = try RequestBodies.deviceSettings(bytes)
-                let product = try context.parameters.require("product"), device = try context.parameters.require("device")
-                if let groups = body.groups {
-                    try server.store.setGroups(product: product, device: device, groups)
-                }
-                if let forced = body.firmwareUpdatesForced {
-                    try server.store.setForced(product: product, device: device, forced: forced)
-                    try server.gateway?.forcedChanged(device: device, forced: forced)
-                }
-                return try server.store.device(product: product, device)
-            }
-        }
-        router.get("/v1/products/:product/devices/:device") { _, context in
-            try await server.answer { try server.store.device(product: try context.parameters.require("product"), try context.parameters.require("device")) }
-        }
-        router.get("/v1/devices/:device/events") { _, context in try await server.deviceStream(context, prefix: nil) }
-        router.get("/v1/devices/:device/events/**") { _, context in
-            try await server.deviceStream(context, prefix: context.parameters.getCatchAll().joined(separator: "/"))
-        }
-        router.get("/v1/products/:product/events") { _, context in try await server.stream(context, prefix: nil) }
-        // Event names hold slashes (spark/flash/status): the prefix is the rest of the path.
-        router.get("/v1/products/:product/events/**") { _, context in
-            try await server.stream(context, prefix: context.parameters.getCatchAll().joined(separator: "/"))
-        }
+        // Before the routes: a middleware reaches only the routes added after it.
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: AccessTokenMiddleware(token: token, bodyLimit: bodyLimit))
+        addAccountRoutes(router)
+        addDeviceRoutes(router)
+        addFirmwareRoutes(router)
+        addEventRoutes(router)
         return router
+    }
+
+    // MARK: Paths
+
+    /// A device id from the path: ids match in any case (the store keeps them lowercase).
+    static func deviceID(_ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require("device")
+        return (raw.removingPercentEncoding ?? raw).lowercased()
+    }
+
+    /// The product a path names, by slug or numeric id.
+    func product(_ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require("product")
+        return try store.resolveProduct(raw.removingPercentEncoding ?? raw)
+    }
+
+    static func version(_ context: BasicRequestContext) throws -> Int {
+        guard let version = context.parameters.get("version").flatMap({ Int($0) }), version > 0 else {
+            throw LocalCloudError.badRequest("a firmware version is a whole number above 0")
+        }
+        return version
+    }
+
+    /// The query as parameters (`?page=2&groups=a%2Cb`).
+    static func query(_ request: Request) throws -> RequestParameters {
+        try RequestParameters.urlEncoded((request.uri.query ?? "")[...])
     }
 
     // MARK: Bodies and answers (parsed by RequestBodies)
@@ -151,6 +117,15 @@ public struct LocalCloudServer: Sendable {
         return try RequestBodies.form(boundary: boundary, body: bytes)
     }
 
+    /// The body's parameters, whichever of JSON, urlencoded and multipart it is.
+    func parameters(_ request: Request) async throws -> RequestParameters {
+        try RequestBodies.parameters(contentType: request.headers[.contentType], body: try await body(request))
+    }
+
+    static func isMultipart(_ request: Request) -> Bool {
+        request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true
+    }
+
     /// Runs a handler; its value becomes the JSON answer, a refusal the JSON error.
     func answer<T: Encodable>(status: HTTPResponse.Status = .ok, _ body: () async throws -> T) async throws -> Response {
         do { return try Self.respond(status, try await body()) } catch let error as LocalCloudError {
@@ -160,54 +135,29 @@ public struct LocalCloudServer: Sendable {
 
     static func respond<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) throws -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
     static func refuse(_ error: LocalCloudError) -> Response {
-        let body = try! JSONSerialization.data(withJSONObject: ["ok": false, "error": error.message], options: [.sortedKeys])
-        return Response(status: HTTPResponse.Status(code: error.status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        refuse(status: error.status, code: error.code, description: error.message)
     }
 
-    func deviceStream(_ context: BasicRequestContext, prefix: String?) async throws -> Response {
-        let device = try context.parameters.require("device")
-        guard let product = try store.product(ofDevice: device) else { return Self.refuse(.notFound("no device \(device)")) }
-        return try await stream(events.subscribe(product: product, prefix: prefix, device: device))
-    }
-
-    func stream(_ context: BasicRequestContext, prefix: String?) async throws -> Response {
-        let product = try context.parameters.require("product")
-        guard try store.hasProduct(product) else { return Self.refuse(.notFound("no product \(product)")) }
-        return try await stream(events.subscribe(product: product, prefix: prefix))
-    }
-
-    func stream(_ events: AsyncStream<CloudEvent?>) async throws -> Response {
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: .init { writer in
-            // A comment first, so the client sees the stream open before any event.
-            try await writer.write(ByteBuffer(string: ":ok\n\n"))
-            for await event in events {
-                guard let event else {
-                    try await writer.write(ByteBuffer(string: ":\n\n"))
-                    continue
-                }
-                let data = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-                try await writer.write(ByteBuffer(string: ServerSentEventParser.format(event: event.name, data: data)))
+    static func refuse(status: Int, code: String, description: String) -> Response {
+        struct Refusal: Encodable {
+            var ok = false
+            var error: String
+            var errorDescription: String
+            enum CodingKeys: String, CodingKey {
+                case ok, error
+                case errorDescription = "error_description"
             }
-            try await writer.finish(nil)
-        })
-    }
-}
-
-/// Every route wants `Authorization: Bearer TOKEN`.
-struct BearerTokenMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let token: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.dropFirst(7) == token else {
-            return LocalCloudServer.refuse(.unauthorized("invalid_token: send Authorization: Bearer with the cloud's access token"))
         }
-        return try await next(request, context)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Two strings and a bool always encode.
+        let body = (try? encoder.encode(Refusal(error: code, errorDescription: description))) ?? Data()
+        return Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -16,20 +16,26 @@ public enum UpdateDelivery: Hashable, Sendable {
 
 extension LocalCloudStore {
     /// A device opens a session: it says what it runs and whether its application lets
-    /// updates in. Gradual releases reach a device here, at its next session.
-    public func sessionStarted(device id: String, firmwareVersion: Int?, updatesEnabled: Bool) throws -> UpdateDelivery {
+    /// updates in. Gradual releases and firmware locks reach a device here, at its next session.
+    public func sessionStarted(device id: String, firmwareVersion: Int?, updatesEnabled: Bool, platformID: Int? = nil) throws -> UpdateDelivery {
         try queue.write { db in
+            let id = id.lowercased()
             guard try Int.fetchOne(db, sql: "SELECT 1 FROM device WHERE id = ?", arguments: [id]) != nil else {
                 throw LocalCloudError.notFound("no device \(id)")
             }
-            try db.execute(sql: "UPDATE device SET online = 1, firmwareVersion = ?, updatesEnabled = ? WHERE id = ?",
-                           arguments: [firmwareVersion, updatesEnabled, id])
+            let now = Date().formatted(.iso8601)
+            try db.execute(sql: """
+                UPDATE device SET online = 1, firmwareVersion = ?, updatesEnabled = ?, platformID = COALESCE(?, platformID), lastHeard = ?,
+                    lastHandshake = ? WHERE id = ?
+                """, arguments: [firmwareVersion, updatesEnabled, platformID, now, now, id])
             return try Self.delivery(db, device: id)
         }
     }
 
     public func sessionEnded(device id: String) throws {
-        try queue.write { db in try db.execute(sql: "UPDATE device SET online = 0 WHERE id = ?", arguments: [id]) }
+        try queue.write { db in
+            try db.execute(sql: "UPDATE device SET online = 0, lastHeard = ? WHERE id = ?", arguments: [Date().formatted(.iso8601), id.lowercased()])
+        }
     }
 
     /// The application called enable/disableUpdates during its session.
@@ -60,7 +66,10 @@ extension LocalCloudStore {
         guard release.intelligent else { return [] }
         return try queue.write { db in
             var result: [(String, UpdateDelivery)] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, groups FROM device WHERE product = ? AND online = 1 ORDER BY id", arguments: [product]) {
+            // A locked device follows its lock, not releases; a development device neither.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, groups FROM device WHERE product = ? AND online = 1 AND desiredVersion IS NULL AND development = 0 ORDER BY id
+                """, arguments: [product]) {
                 let groups = (try? JSONDecoder().decode([String].self, from: Data((row["groups"] as String).utf8))) ?? []
                 guard release.productDefault || !Set(groups).isDisjoint(with: release.groups) else { continue }
                 let id: String = row["id"]
@@ -77,7 +86,7 @@ extension LocalCloudStore {
 
     /// The product a device belongs to, if the cloud knows it.
     public func product(ofDevice id: String) throws -> String? {
-        try queue.read { db in try String.fetchOne(db, sql: "SELECT product FROM device WHERE id = ?", arguments: [id]) }
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT product FROM device WHERE id = ?", arguments: [id.lowercased()]) }
     }
 
     /// A binary flashed to this device alone (`PUT /v1/devices/ID`) that waits for it, taken
@@ -106,12 +115,16 @@ extension LocalCloudStore {
         }
     }
 
-    /// The decision for one device, recording a newly held update as pending.
+    /// The decision for one device, recording a newly held update as pending. The target is
+    /// the device's lock, else what its release targets; a development device has none.
     static func delivery(_ db: Database, device id: String) throws -> UpdateDelivery {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM device WHERE id = ?", arguments: [id]) else { return .upToDate }
         let product: String = row["product"]
-        let groups = (try? JSONDecoder().decode([String].self, from: Data((row["groups"] as String).utf8))) ?? []
-        guard let target = try targetedVersion(db, product: product, groups: groups), target != row["firmwareVersion"] as Int? else {
+        let development: Bool = row["development"]
+        let desired: Int? = row["desiredVersion"]
+        guard !development, let target = try desired ?? targetedVersion(db, product: product, groups: decodeGroups(row["groups"])),
+              target != row["firmwareVersion"] as Int?
+        else {
             try db.execute(sql: "UPDATE device SET pending = 0 WHERE id = ?", arguments: [id])
             return .upToDate
         }

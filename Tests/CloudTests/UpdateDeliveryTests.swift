@@ -96,4 +96,27 @@ struct UpdateDeliveryTests {
         try store.firmwareApplied(device: id, version: version)
         #expect(try store.sessionStarted(device: id, firmwareVersion: version, updatesEnabled: true) == .upToDate)
     }
+
+    @Test("A lock wins over releases from the next session, an intelligent release passes a locked device by, unlocking hands it back; development opts out of both")
+    func locksAndDevelopment() async throws {
+        let (cloud, client, store) = try await Self.setUp(try temporaryFolder("delivery-locks"))
+        defer { Task { await cloud.stop() } }
+        let locked = Self.fleet[30], developer = Self.fleet[31]
+        try await client.lockFirmware(product: Self.product, deviceID: locked, version: 3)
+        #expect(try store.sessionStarted(device: locked, firmwareVersion: 1, updatesEnabled: true) == .deliver(version: 3, forced: false))
+        try store.firmwareApplied(device: locked, version: 3)
+        let release = try await client.release(product: Self.product, FirmwareRelease(version: 2, productDefault: true, intelligent: true))
+        let pushed = try store.immediateDeliveries(product: Self.product, release: release).map(\.device)
+        #expect(!pushed.contains(locked) && pushed.contains(Self.fleet[29]))
+        #expect(try store.sessionStarted(device: locked, firmwareVersion: 3, updatesEnabled: true) == .upToDate, "still on its lock")
+        try await client.unlockFirmware(product: Self.product, deviceID: locked)
+        #expect(try store.sessionStarted(device: locked, firmwareVersion: 3, updatesEnabled: true) == .deliver(version: 2, forced: false))
+
+        try await client.setDevelopment(product: Self.product, deviceID: developer, true)
+        #expect(try store.sessionStarted(device: developer, firmwareVersion: 1, updatesEnabled: true) == .upToDate, "released v2 is not sent")
+        try await client.lockFirmware(product: Self.product, deviceID: developer, version: 3)
+        #expect(try store.sessionStarted(device: developer, firmwareVersion: 1, updatesEnabled: true) == .upToDate, "nor a lock")
+        try await client.setDevelopment(product: Self.product, deviceID: developer, false)
+        #expect(try store.sessionStarted(device: developer, firmwareVersion: 1, updatesEnabled: true) == .deliver(version: 3, forced: false))
+    }
 }

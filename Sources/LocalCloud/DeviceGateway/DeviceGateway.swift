@@ -248,7 +248,8 @@ public final class DeviceGateway: Sendable {
                     // Superseded in turn while waiting, or dropped: the device is not on this one.
                     guard !current.isClosed, sessions.withLockedValue({ $0[hello.deviceID] === current }) else { return }
                 }
-                let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled)
+                let delivery = try store.sessionStarted(device: hello.deviceID, firmwareVersion: hello.productVersion, updatesEnabled: hello.updatesEnabled,
+                                                        platformID: Int(hello.platformID))
                 publish(current, "spark/status", "online")
                 wentOnline = true
                 // Counted, and its waiters woken, once the session has started and said so: a flash
@@ -389,6 +390,13 @@ public final class DeviceGateway: Sendable {
     public func forcedChanged(device: String, forced: Bool) throws {
         guard let session = sessions.withLockedValue({ $0[device] }) else { return }
         session.enqueue(.event(name: "particle/device/updates/forced", data: forced ? "true" : "false"))
+        session.enqueue(.delivery(try store.currentDelivery(device: device)))
+    }
+
+    /// A device was locked to a version with `flash: true`: an online device gets it now (any
+    /// other lock waits for the device's next session).
+    public func desiredChanged(device: String) throws {
+        guard let session = sessions.withLockedValue({ $0[device] }) else { return }
         session.enqueue(.delivery(try store.currentDelivery(device: device)))
     }
 
