@@ -29,6 +29,8 @@ struct SerialCommandTests {
         let result = try await otabench(["flash", server.link.path, file.path, "--serial"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("flashed \(file.path) (\(app.count) bytes)"))
+        // 1.x resets 100 ms after "Restarting system…", which the command returns at.
+        try await board.waitUntil { $0.runningApp?.size == app.count }
         let model = await board.snapshot()
         #expect(model.lastResetReason == .update)
         #expect(model.runningApp?.size == app.count)
@@ -48,9 +50,8 @@ struct SerialCommandTests {
 
         let result = try await otabench(["flash", server.link.path, file.path, "--serial"])
         #expect(result.status == 0, "\(result.standardError)")
-        let model = await board.snapshot()
-        #expect(model.lastResetReason == .update)
-        #expect(model.runningApp?.size == app.count)
+        try await board.waitUntil { $0.runningApp?.size == app.count }
+        #expect(await board.snapshot().lastResetReason == .update)
     }
 
     @Test("flash --serial refuses a board on Device OS 6.x (asked with `v`) and an image for another platform")
