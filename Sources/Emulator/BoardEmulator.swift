@@ -6,15 +6,20 @@ import Links
 /// the board leaving USB and coming back with the other product id.
 public actor BoardEmulator: ControlPipe {
     public internal(set) var model: BoardModel {
-        didSet { changes.wake(model) }
+        didSet {
+            changes.wake(model)
+            armSerialTimer()
+        }
     }
     private let clock: any Clock<Duration>
     private let changes = StateWaiters<BoardModel>()
 
-    /// Time on the board's clock since it was made: what its own timers (the YMODEM receiver's)
-    /// measure, so a bench on an instant clock never sees them fire because the host was slow.
+    /// Time on the board's clock since it was made: what its own timers (the YMODEM receiver's,
+    /// the console's delays) measure, so a bench on an instant clock never sees them fire
+    /// because the host was slow.
     let stopwatch: Stopwatch
-    var lastSerialActivity = Duration.zero
+    /// The console delay a wake-up is already waiting for.
+    private var armedSerialDeadline: Duration?
 
     public init(_ model: BoardModel, clock: any Clock<Duration> = ContinuousClock()) {
         self.model = model
@@ -83,5 +88,23 @@ public actor BoardEmulator: ControlPipe {
 
     private func completeLeave() {
         model.dfuCompleteLeave()
+    }
+
+    /// A console delay ("Downloaded file successfully!" and 1000 ms, then "Restarting…") ends
+    /// on the board's clock whether or not a host reads: a sleep on that clock wakes the board.
+    private func armSerialTimer() {
+        guard let due = model.nextSerialDeadline, due != armedSerialDeadline else { return }
+        armedSerialDeadline = due
+        let clock = self.clock
+        let wait = due - stopwatch.elapsed
+        Task { [weak self] in
+            if wait > .zero { try? await clock.sleep(for: wait) }
+            await self?.serialTimerFired(due)
+        }
+    }
+
+    private func serialTimerFired(_ due: Duration) {
+        if armedSerialDeadline == due { armedSerialDeadline = nil }
+        model.serialTick(at: stopwatch.elapsed)
     }
 }

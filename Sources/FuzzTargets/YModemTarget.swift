@@ -2,7 +2,7 @@ import Links
 import Serial
 
 /// `ymodem`: the bytes are what a YMODEM sender puts on the line. They go to the receiver
-/// (`YModemReceiver`, as an emulated Gen 2 board runs it for listening mode's `f`) whole and in
+/// (`YModemReceiver`, the host's receiver, which lrzsz's sb talks to) whole and in
 /// pieces, which must give the same replies, events and state; the events must describe files
 /// that start before their data, end with as many bytes as their header announced, and stay
 /// within the receiver's limit. The same bytes then go to `YModemTransfer.receive` over a
@@ -95,6 +95,7 @@ enum YModemTarget {
             for event in sent.events {
                 switch event {
                 case .aborted(let reason): preconditionFailure("the YMODEM sender gave up on \(data.count) bytes: \(reason)")
+                case .refusedAtClose: preconditionFailure("our receiver never refuses at the close")
                 case .finished: senderFinished = true
                 case .progress: break
                 }

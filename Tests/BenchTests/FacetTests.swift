@@ -47,6 +47,18 @@ struct FacetTests {
         #expect(skipped.first?.reason.contains("serial-ymodem") == true, "\(skipped.map(\.reason))")
     }
 
+    @Test("Emulated Gen 3 boards run Device OS 5.8.0, which takes YMODEM: ota/serial-ymodem is planned on them as on Gen 2, not listed as not applicable",
+          arguments: ["boron", "argon", "p2", "photon"])
+    func ymodemOnEveryPlatformBefore6(_ name: String) throws {
+        let entry = try boards([name])[0]
+        #expect(entry.board.capabilities.contains(.serialYModem))
+        var options = RunOptions()
+        options.scenarioPatterns = ["ota/serial-ymodem"]
+        let runner = Runner(scenarios: ScenarioLibrary.all, boards: [entry], store: nil, options: options)
+        #expect(runner.plan().flatMap(\.cases).map { $0.0.name } == ["ota/serial-ymodem"])
+        #expect(runner.notApplicable().isEmpty)
+    }
+
     @Test("What a layer throws becomes the cause a scenario matches")
     func causesFromLayers() {
         func cause(_ error: any Error) -> BoardError.Cause { BoardError(board: "b", operation: "op", from: error).cause }

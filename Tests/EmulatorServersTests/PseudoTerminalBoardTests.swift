@@ -123,22 +123,97 @@ struct PseudoTerminalBoardTests {
         while server.path != nil { try await Task.sleep(for: .milliseconds(5)) }
     }
 
-    @Test("Our YMODEM sender flashes a Gen 2 board through its pty (`f`), and the board runs the app")
-    func ymodemThroughPty() async throws {
-        let photon = Platform(buildName: "photon")!
-        let board = try BoardEmulator(platform: photon)
-        let image = try FirmwareSet.application(for: photon, size: 40_000, seed: 77)
+    @Test("Our client flashes a board through its pty (`f`, block 0 at once), and the board runs the app", arguments: ["photon", "boron", "p2"])
+    func ymodemThroughPty(_ platformName: String) async throws {
+        let platform = Platform(buildName: platformName)!
+        let board = try BoardEmulator(platform: platform)
+        let image = try FirmwareSet.application(for: platform, size: 40_000, seed: 77)
         await board.update { $0.enterListeningMode() }
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
         defer { Task { await server.stop() } }
         let port = try SerialPort.open(try await server.waitForPort())
         defer { port.closeNow() }
-        try await port.write(Array("f".utf8))
-        _ = try await Self.text(from: port, until: "press 'a' to abort")
-        try await YModemTransfer.send(name: "app.bin", data: image, over: port)
+        #expect(try await ListeningModeClient(stream: port).flash(image, name: "app.bin") == .restarting)
         try await board.waitUntil { $0.runningApp?.size == image.count }
-        let model = await board.snapshot()
-        #expect(model.lastResetReason == .update)
-        #expect(model.runningApp?.size == image.count)
+        #expect(await board.snapshot().lastResetReason == .update)
+    }
+
+    @Test("After the transfer the old line carries the verdict to its end: \"Restarting system…\" reaches the host before the reset hangs it up, and the next boot's log goes to the next line")
+    func restartingReachesTheHost() async throws {
+        let platform = Platform(buildName: "boron")!
+        let board = try BoardEmulator(platform: platform)
+        let image = try FirmwareSet.application(for: platform, size: 20_000, seed: 78)
+        await board.update { $0.enterListeningMode() }
+        let boot = await board.snapshot().bootCount
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder())
+        defer { Task { await server.stop() } }
+        let port = try SerialPort.open(try await server.waitForPort())
+        defer { port.closeNow() }
+        let client = ListeningModeClient(stream: port)
+        try await client.sendFirmware(image, name: "app.bin", afterPrompt: try await client.requestFlash())
+        // Everything until the line goes; the suite's limit stops a line that never does.
+        var said: [UInt8] = []
+        do {
+            while true { said += try await port.read(maximum: 4096, timeout: .milliseconds(100)) }
+        } catch LinkError.disconnected {}
+        let text = String(decoding: said, as: UTF8.self)
+        #expect(text == "\r\nDownloaded file successfully!\r\nName: app.bin\r\nSize: \(image.count) bytes\r\n"
+            + "Restarting system to apply firmware update...\r\n", "\(text.debugDescription)")
+        // The new line has the new boot's own lines.
+        let next = try SerialPort.open(try await server.waitForPort(boot: boot + 1))
+        defer { next.closeNow() }
+        await board.update { $0.log("after the update") }
+        let after = try await Self.text(from: next, until: "after the update")
+        #expect(after.contains("bootloader: boot \(boot + 1)"), "\(after.debugDescription)")
+        #expect(!after.contains("Restarting system"))
+    }
+}
+
+/// PyPI's `ymodem` 1.5.3 over pyserial, an independent sender, against the boards' ptys
+/// (Tests/TestSupport/Peers/send_ymodem_pty.py; Scripts/setup installs both).
+@Suite("PyPI ymodem against emulated boards on pseudo-terminals", .timeLimit(.minutes(2)))
+struct PythonYModemTests {
+    static let script = Fixtures.repositoryRoot.appendingPathComponent("Tests/TestSupport/Peers/send_ymodem_pty.py").path
+
+    static func send(_ image: [UInt8], to board: BoardEmulator, kick: Bool) async throws -> ToolProcess.Result {
+        let probe = try await ToolProcess.run("/usr/bin/env", ["python3", "-c", "import ymodem, serial"])
+        try #require(probe.status == 0, "python3 lacks ymodem or pyserial: run Scripts/setup (\(probe.output))")
+        let folder = try temporaryFolder("otabench-pyymodem")
+        let file = folder.appendingPathComponent("app.bin")
+        try Data(image).write(to: file)
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: folder.appendingPathComponent("links"))
+        defer { Task { await server.stop() } }
+        _ = try await server.waitForPort()
+        return try await ToolProcess.run("/usr/bin/env", ["python3", script, server.link.path, file.path] + (kick ? ["--kick"] : []))
+    }
+
+    @Test("The Python sender flashes a 1.5.2 Photon and a 5.8.0 Boron: the success text, then Restarting; the board runs the app",
+          arguments: ["photon", "boron"], [false, true])
+    func takes(_ platformName: String, _ kick: Bool) async throws {
+        let platform = Platform(buildName: platformName)!
+        let board = try BoardEmulator(platform: platform)
+        let image = try FirmwareSet.application(for: platform, size: 20_000, seed: 90)
+        await board.update { $0.enterListeningMode() }
+        let result = try await Self.send(image, to: board, kick: kick)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("<ACK>\r\nDownloaded file successfully!\r\nName: app.bin\r\nSize: \(image.count) bytes\r\n"
+            + "Restarting system to apply firmware update...\r\n"), "\(result.output)")
+        try await board.waitUntil { $0.runningApp?.size == image.count }
+        #expect(await board.snapshot().lastResetReason == .update)
+    }
+
+    @Test("The Python sender's corrupt image: CAN CAN and Validation failed with the system error; the old app runs after the reset")
+    func refused() async throws {
+        let platform = Platform(buildName: "boron")!
+        let board = try BoardEmulator(platform: platform)
+        let before = await board.snapshot()
+        var corrupt = try FirmwareSet.application(for: platform, size: 20_000, seed: 91)
+        corrupt[corrupt.count / 2] ^= 0x40
+        await board.update { $0.enterListeningMode() }
+        let result = try await Self.send(corrupt, to: board, kick: true)
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.output.contains("<CAN><CAN>Validation failed: -1330\r\n"), "\(result.output)")
+        try await board.waitUntil { $0.bootCount > before.bootCount && $0.mode == .running }
+        #expect(await board.snapshot().runningApp == before.runningApp)
     }
 }

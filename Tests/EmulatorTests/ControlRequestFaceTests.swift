@@ -3,6 +3,7 @@ import ControlRequests
 import Firmware
 import Foundation
 import Links
+import Serial
 import SwiftProtobuf
 import Testing
 
@@ -201,7 +202,7 @@ struct ListeningModeFaceTests {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    @Test("Entered by control request; i, v, m, s, f, x answer as Device OS does")
+    @Test("Entered by control request; i, v, m, s, f, x answer as Device OS 5.8.0 does on a Boron")
     func commands() async throws {
         let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
         let host = TestControlHost(pipe: board)
@@ -214,7 +215,8 @@ struct ListeningModeFaceTests {
         let model = await board.snapshot()
 
         try await port.write(Array("i".utf8))
-        #expect(try await Self.readAll(port) == "Device ID: \(model.deviceID)\r\n")
+        #expect(try await Self.readAll(port) == "Device ID: \(model.deviceID)\r\nSerial Number: \(model.serialNumber!)\r\n"
+            + "IMEI: \(model.imei)\r\nICCID: \(model.iccid)\r\nCell Radio Version: \(model.cellRadioVersion)\r\n")
         try await port.write(Array("v".utf8))
         #expect(try await Self.readAll(port).contains(model.deviceOSVersion))
         try await port.write(Array("m".utf8))
@@ -228,10 +230,11 @@ struct ListeningModeFaceTests {
         #expect(table.modules.allSatisfy { $0.isValid })
         #expect(table.modules.first { $0.function == "u" }?.dependencies == [.init(function: "s", index: "1", version: 5800)])
 
+        // 5.8.0 takes YMODEM on a Boron: the prompt, and the receiver waits silently.
         try await port.write(Array("f".utf8))
-        let answer = try await Self.readAll(port)
-        #expect(answer.contains("\u{18}\u{18}\u{18}\u{18}"))
-        #expect(answer.hasSuffix("Serial/YModem flashing is no longer supported\r\n"))
+        #expect(try await Self.readAll(port) == "Waiting for the binary file to be sent ... (press 'a' to abort)\r\n")
+        try await port.write(Array("a".utf8))
+        #expect(try await Self.readAll(port) == "\u{18}\u{18}\u{18}\u{18}Aborted by user.\r\n")
 
         try await port.write(Array("x".utf8))
         _ = try await Self.readAll(port)
@@ -245,6 +248,54 @@ struct ListeningModeFaceTests {
         try await EmulatedSerialPort(board: board).write(Array("L".utf8))
         #expect(await board.mode == .listening)
         #expect(await board.snapshot().lastResetReason == .safeMode)
+    }
+
+    @Test("`i` per platform as Device OS prints it: the serial number, then on cellular boards IMEI, ICCID and (from 2.1.0) Cell Radio Version",
+          arguments: [("boron", true, true), ("bsom", true, true), ("msom", true, true), ("electron", true, false),
+                      ("argon", false, false), ("p2", false, false), ("photon", false, false)])
+    func identityPerPlatform(_ name: String, _ cellular: Bool, _ radioVersion: Bool) async throws {
+        let board = try BoardEmulator(platform: Platform(buildName: name)!)
+        await board.update { $0.enterListeningMode() }
+        let port = EmulatedSerialPort(board: board)
+        _ = try await Self.readAll(port)
+        try await port.write(Array("i".utf8))
+        let answer = try await Self.readAll(port)
+        let lines = answer.components(separatedBy: "\r\n")
+        let model = await board.snapshot()
+        var expected = ["Device ID: \(model.deviceID)", "Serial Number: \(model.serialNumber!)"]
+        if cellular { expected += ["IMEI: \(model.imei)", "ICCID: \(model.iccid)"] }
+        if radioVersion { expected.append("Cell Radio Version: \(model.cellRadioVersion)") }
+        #expect(lines == expected + [""], "\(answer.debugDescription)")
+        #expect(model.deviceID == model.deviceID.lowercased() && model.deviceID.count == 24)
+        if cellular {
+            // A modem's numbers: 15 and 20 digits, each ending in its Luhn check digit.
+            #expect(model.imei.count == 15 && model.imei.allSatisfy(\.isNumber) && Self.luhnValid(model.imei))
+            #expect(model.iccid.count == 20 && model.iccid.hasPrefix("89") && Self.luhnValid(model.iccid))
+        }
+        // The host's parser reads every line back.
+        let identity = try await ListeningModeClient(stream: port).identify()
+        #expect(identity.deviceID == model.deviceID)
+        #expect(identity.details["Serial Number"] == model.serialNumber)
+        #expect(identity.details["IMEI"] == (cellular ? model.imei : nil))
+    }
+
+    @Test("A board without a serial number (and no modem) prints the old form, as Device OS does with no key/values")
+    func identityWithoutProperties() async throws {
+        let board = try BoardEmulator(platform: Platform(buildName: "argon")!)
+        await board.update { $0.hasSerialNumber = false; $0.enterListeningMode() }
+        let port = EmulatedSerialPort(board: board)
+        _ = try await Self.readAll(port)
+        try await port.write(Array("i".utf8))
+        #expect(try await Self.readAll(port) == "Your device id is \(await board.snapshot().deviceID)\r\n")
+    }
+
+    static func luhnValid(_ digits: String) -> Bool {
+        let sum = digits.reversed().enumerated().reduce(0) { sum, item in
+            let digit = Int(String(item.element))!
+            let value = item.offset % 2 == 1 ? digit * 2 : digit
+            return sum + (value > 9 ? value - 9 : value)
+        }
+        return sum % 10 == 0
     }
 
     @Test("In normal mode the port carries the board's log; keys are ignored; an unpowered board is gone")

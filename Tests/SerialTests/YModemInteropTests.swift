@@ -1,6 +1,6 @@
 import Foundation
 import Links
-import Serial
+@testable import Serial
 import TestSupport
 import Testing
 
@@ -121,5 +121,38 @@ struct YModemSenderTests {
         _ = silent.timedOut()
         _ = silent.timedOut()
         #expect(silent.timedOut().events == [.aborted("timed out waiting for the receiver")])
+    }
+
+    @Test("Started at once, for Device OS: block 0 before any C; C while awaiting an ACK resends like NAK; the closing block right after the EOT's ACK; CAN CAN at the close is a refusal, not an abort")
+    func startsAtOnce() {
+        var sender = YModemSender(name: "app.bin", data: Array(repeating: 5, count: 1500), start: .atOnce)
+        let header = sender.begin().send
+        #expect(header.first == YModemControl.soh && header.count == 133)
+        #expect(Array(header[3..<15]) == Array("app.bin\u{0}1500".utf8))
+        #expect(sender.receive([YModemControl.crcRequest]).send == header)  // a C before the ACK: the header again
+        let first = sender.receive([YModemControl.ack, YModemControl.crcRequest]).send
+        #expect(first.first == YModemControl.stx && first[1] == 1)
+        // Device OS answers a damaged block with C: the block again, at once.
+        #expect(sender.receive([YModemControl.crcRequest]).send == first)
+        let second = sender.receive([YModemControl.ack]).send
+        #expect(second[1] == 2)
+        #expect(sender.receive([YModemControl.ack]).send == [YModemControl.eot])
+        #expect(sender.receive([YModemControl.crcRequest]).send == [YModemControl.eot])  // C for the EOT: again
+        let closing = sender.receive([YModemControl.ack])
+        #expect(closing.send == YModemSender.packet(sequence: 0, payload: [], size: 128, padding: 0))
+        #expect(sender.isClosing)
+        let refused = sender.receive([YModemControl.can, YModemControl.can] + Array("Validation failed: -1330\r\n".utf8))
+        #expect(refused.events == [.refusedAtClose])
+        #expect(refused.consumed == 2)
+        #expect(sender.isDone)
+
+        // On request (rb), nothing goes before the C, and the closing block waits for one too.
+        var standard = YModemSender(name: "a", data: [1])
+        #expect(standard.begin().send.isEmpty)
+        _ = standard.receive([YModemControl.crcRequest])
+        _ = standard.receive([YModemControl.ack, YModemControl.crcRequest])
+        #expect(standard.receive([YModemControl.ack]).send == [YModemControl.eot])
+        #expect(standard.receive([YModemControl.ack]).send.isEmpty)
+        #expect(standard.receive([YModemControl.crcRequest]).send.count == 133)
     }
 }

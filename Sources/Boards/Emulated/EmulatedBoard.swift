@@ -19,7 +19,10 @@ public final class EmulatedBoard: Board, ModuleTable, ModeControl, DFUFlashing, 
     public let platform: Platform
     public let deviceID: String
     public var facets: [any BoardFacet] {
-        [self, ControlRequestRoute(board: self), CloudRoute(board: self), YModemRoute(board: self)]
+        var facets: [any BoardFacet] = [self, ControlRequestRoute(board: self), CloudRoute(board: self)]
+        // Listening mode takes YMODEM before Device OS 6.0.0, on every platform.
+        if DeviceOSVersion(firmware.deviceOSVersion)?.takesYModem ?? true { facets.append(YModemRoute(board: self)) }
+        return facets
     }
     public let emulator: BoardEmulator
     public let firmware: FirmwareSet
@@ -219,13 +222,16 @@ public final class EmulatedBoard: Board, ModuleTable, ModeControl, DFUFlashing, 
                         // A line that went between the look and the write or during the wait
                         // (the reset of the case before, seen late): the next turn asks on the
                         // board's new line.
-                        do { afterPrompt = try await client.requestFlash() } catch LinkError.disconnected { continue } catch is ListeningModeError { continue }
+                        do { afterPrompt = try await client.requestFlash() } catch LinkError.disconnected { continue } catch let error as ListeningModeError {
+                            if case .flashRefused = error { throw error }
+                            continue
+                        }
                     }
                     guard let afterPrompt else { throw BoardError(board: name, operation: "serial update", .misbehaved("the board never answered `f`")) }
-                    try await client.sendFirmware(image.bytes, name: image.label, afterPrompt: afterPrompt)
+                    try await verdict(of: client.sendFirmware(image.bytes, name: image.label, afterPrompt: afterPrompt), from: client)
                 } else {
                     let client = ListeningModeClient(stream: EmulatedSerialPort(board: emulator), timeout: .seconds(2))
-                    try await client.sendFirmware(image.bytes, name: image.label, afterPrompt: try await client.requestFlash())
+                    try await verdict(of: client.sendFirmware(image.bytes, name: image.label, afterPrompt: try await client.requestFlash()), from: client)
                 }
             case .cloud:
                 // Through the local device cloud, as a real board through Particle's: the API's
@@ -249,6 +255,17 @@ public final class EmulatedBoard: Board, ModuleTable, ModeControl, DFUFlashing, 
                 await emulator.update { $0.powerOn() }
             }
         }
+    }
+
+    /// CAN CAN at the close of a YMODEM transfer: Device OS refused the image and says why,
+    /// "Validation failed: <system error>" (1.x: the failed validation flags, "0x2").
+    private func verdict<Stream: ByteStream>(of ending: YModemTransfer.Ending, from client: ListeningModeClient<Stream>) async throws {
+        guard ending == .refusedAtClose else { return }
+        let line = (try? await client.reasonLine(within: .seconds(10))) ?? "no reason given"
+        let number = line.split(separator: " ").last.flatMap { Int32($0) }
+        if let number, let error = SystemError(rawValue: number) { throw BoardError(board: name, operation: "serial update", .refused(error)) }
+        if let number { throw BoardError(board: name, operation: "serial update", .refusedWithCode(number)) }
+        throw BoardError(board: name, operation: "serial update", .misbehaved("the board refused the image: \(line)"))
     }
 
     public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLockedValue { $0 } }

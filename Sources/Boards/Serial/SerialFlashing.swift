@@ -6,7 +6,8 @@ import Serial
 import USB
 
 /// A board reached on its serial port in listening mode, to be flashed by `f` and YMODEM
-/// (Gen 2-era Device OS): found, asked for its module table, checked, sent the image.
+/// (Device OS before 6.0.0, every platform): found, asked for its module table and its
+/// Device OS version, checked, sent the image.
 public final class SerialFlashing: Sendable {
     /// Why the board could not be reached or asked (not a verdict on the image).
     public struct Unreachable: Error, CustomStringConvertible {
@@ -16,6 +17,8 @@ public final class SerialFlashing: Sendable {
     public let target: SerialTarget
     public let platform: Platform
     private let table: ModuleTableDescription
+    /// What the board answered to `v`.
+    public let deviceOSVersion: String
     private let port: SerialPort
 
     /// Finds the port, puts the board in listening mode and reads its module table.
@@ -30,8 +33,12 @@ public final class SerialFlashing: Sendable {
             throw Unreachable(description: "\(error)")
         }
         let table: ModuleTableDescription
+        let version: String
         do {
             table = try await Self.moduleTable(on: port, board: target.name)
+            do { version = try await ListeningModeClient(stream: port, timeout: .seconds(5)).systemVersion() } catch {
+                throw Unreachable(description: "\(target.name): \(error)")
+            }
         } catch {
             port.closeNow()
             throw error
@@ -42,6 +49,7 @@ public final class SerialFlashing: Sendable {
         }
         self.platform = platform
         self.table = table
+        self.deviceOSVersion = version
         self.port = port
     }
 
@@ -50,8 +58,8 @@ public final class SerialFlashing: Sendable {
     /// A short first question: a board not yet listening stays silent, and is asked by baud rate.
     private static func moduleTable(on port: SerialPort, board: String) async throws -> ModuleTableDescription {
         do { return try await ListeningModeClient(stream: port, timeout: .seconds(2)).moduleTable() } catch is ListeningModeError {
-            // Not listening (silence, or its application's log). Gen 2-era Device OS enters
-            // listening mode when the line is set to 28800 baud. The line stays at 28800 until
+            // Not listening (silence, or its application's log). Device OS before 6.0.0
+            // enters listening mode when the line is set to 28800 baud, on every platform. The line stays at 28800 until
             // the board answers: a pulse of fixed length is missed by a board that looks at
             // the line coding late (a busy host, a slow USB stack). The rate does not matter to
             // the bytes on a USB serial line, so the questions go at 28800.
@@ -72,11 +80,11 @@ public final class SerialFlashing: Sendable {
     }
 
     /// Why the board would not take `module` this way: the host guard against its module table,
-    /// and current Device OS, which no longer takes firmware by YMODEM.
+    /// and Device OS 6.0.0 and later, which no longer take firmware by YMODEM.
     public func problems(for module: FirmwareModule) -> [String] {
         var problems = HostGuard.problems(module, on: platform, installed: table.installedModules).map(\.description)
-        if platform.generation != .gen2 {
-            problems.append("\(platform.buildName) runs current Device OS, which no longer takes firmware by YMODEM (it answers `f` with CAN); use --dfu")
+        if let version = DeviceOSVersion(deviceOSVersion), !version.takesYModem {
+            problems.append("\(platform.buildName) runs Device OS \(version), which no longer takes firmware by YMODEM (it answers `f` with CAN); use --dfu")
         }
         return problems
     }

@@ -19,9 +19,15 @@ public struct BoardModel: Sendable {
     public internal(set) var dfu = DfuSeMachine()
     /// Device OS's control-request channel.
     public internal(set) var control = ControlRequestChannel()
-    /// A listening-mode YMODEM transfer in progress (Gen 2 `f`).
-    var ymodem: YModemReceiver?
-    var receivingFile = false
+    /// Listening mode's YMODEM receiver while `f` (or an SOH/STX) runs it, before 6.0.0.
+    var ymodem: DeviceOSYModemReceiver?
+    /// When the receiver's current wait for a byte began, on the serial clock.
+    var ymodemWaitStart = Duration.zero
+    /// The latest time the driver gave the serial face: what its delays and timeouts are measured on.
+    var serialTime = Duration.zero
+    /// A delay the listening-mode console sits in, and what the host sent meanwhile.
+    var consoleDelay: ConsoleDelay?
+    var heldInput: [UInt8] = []
     /// Where `x` returns to: running or safe mode.
     var modeBeforeListening: EmulatedMode = .running
     /// The user part Device OS runs, when it runs one.
@@ -46,6 +52,11 @@ public struct BoardModel: Sendable {
     /// What the board wrote to its USB serial port: log lines, listening-mode answers.
     var serialOutput: [UInt8] = []
     var serialOutputLimit = 1 << 20
+    /// How many of `serialOutput`'s first bytes the board wrote before its last reset: the old
+    /// USB line's, which a host must get before that line goes.
+    var unreadBeforeReset = 0
+    /// Whether the board has a serial number in OTP (GET_SERIAL_NUMBER, `i`); factory boards do.
+    public var hasSerialNumber = true
     /// What the board reports as its Device OS version (`SYSTEM_VERSION`, the `v` command).
     public var deviceOSVersion = "5.8.0"
 
@@ -65,6 +76,9 @@ public struct BoardModel: Sendable {
         /// and chunks that arrived ahead of the next expected one, by index.
         var sha256: [UInt8]? = nil
         var ahead: [Int: [UInt8]] = [:]
+        /// A YMODEM abort left it open: Device OS 3.0.0 and later refuse every new start until
+        /// a reset (firmware_update.cpp:121-124).
+        var leftOpen = false
     }
 
     public init(platform: Platform, deviceID: String, defects: Set<Defect> = []) {
@@ -92,7 +106,9 @@ public struct BoardModel: Sendable {
         if console.count >= consoleLimit { console.removeFirst(console.count / 2) }
         console.append(ConsoleLine(time: now, text: text))
         consoleLinesPrinted += 1
-        write(text + "\r\n")
+        // Log handlers on USB serial are muted while listening (spark_wiring_logging.cpp
+        // :477-482, 544-549, 573-578): nothing gets into the console's answers or a transfer.
+        if mode != .listening { write(text + "\r\n") }
     }
 
     // MARK: Power
@@ -132,7 +148,10 @@ public struct BoardModel: Sendable {
         dfu = DfuSeMachine()
         control = ControlRequestChannel()
         ymodem = nil
-        receivingFile = false
+        consoleDelay = nil
+        heldInput = []
+        // What the board wrote so far belongs to the USB line that the reset took away.
+        unreadBeforeReset = serialOutput.count
         updateFlags = UpdateFlags()
         bootCount += 1
         otherTime += .milliseconds(300)

@@ -8,7 +8,7 @@ extension BoardModel {
         case cloud
         /// START_FIRMWARE_UPDATE over USB control requests: chunk size hard-coded to 1024.
         case usb
-        /// YMODEM in listening mode (Gen 2-era `f`): 1 KiB blocks.
+        /// YMODEM in listening mode (`f`, before 6.0.0): 128- or 1024-byte blocks.
         case serial
 
         var chunkSize: Int { self == .cloud ? 512 : 1024 }
@@ -28,6 +28,7 @@ extension BoardModel {
     /// region and clears the pending flag. Returns the chunk size.
     public mutating func startUpdate(size: Int, source: UpdateSource) throws(UpdateError) -> Int {
         guard runsDeviceOS else { throw .notRunning(mode) }
+        if transfer?.leftOpen == true { throw .invalidState("Firmware update is already in progress") }
         let forced = updateFlags.forced && !defects.contains(.ignoreForcedUpdates)
         guard updateFlags.enabled || forced || defects.contains(.ignoreDisableUpdates) else {
             log("system: update refused, updates are disabled")
@@ -73,6 +74,32 @@ extension BoardModel {
         events.append(.firmwareUpdate(.progress))
     }
 
+    /// Spark_Save_Firmware_Chunk for a YMODEM block: the whole block at the next offset,
+    /// padding included, as Device OS writes it (it never compares what arrived with the
+    /// announced size); it fails only past the staging region (HAL_FLASH_Update), which ends
+    /// the update (firmware_update.cpp:241-244). Only the announced size was erased, so what
+    /// lies past it is counted but not written: validation never reads it.
+    public mutating func saveSerialBlock(_ block: [UInt8]) throws(UpdateError) {
+        guard var current = transfer else { throw .invalidState("no update in progress") }
+        guard current.received + block.count <= platform.staging.size else {
+            cancelUpdate()
+            throw .outOfRange
+        }
+        let inFile = Array(block.prefix(max(0, current.size - current.received)))
+        if !inFile.isEmpty {
+            storage.phase = .download
+            do {
+                try storage.program(stagingDevice, platform.staging.address + UInt32(current.received), inFile)
+            } catch {
+                powerOff()
+                throw .invalidState("power lost")
+            }
+        }
+        current.received += block.count
+        transfer = current
+        events.append(.firmwareUpdate(.progress))
+    }
+
     /// FINISH_FIRMWARE_UPDATE / HAL_FLASH_End: validates the whole image (integrity,
     /// DEPENDENCIES_FULL, platform, range, format) and queues it only when valid, then
     /// resets with RESET_REASON_UPDATE. `validateOnly` validates and cancels (§6.3).
@@ -89,10 +116,12 @@ extension BoardModel {
     }
 
     /// The validation half of finishing: the modules to queue, or the error Device OS
-    /// reports (and the transfer is over, nothing queued).
-    public mutating func validateUpdate() throws(UpdateError) -> [FirmwareModule] {
+    /// reports (and the transfer is over, nothing queued). `requireWholeFile`: the control
+    /// request and cloud paths refuse a short transfer before validating; YMODEM's does not, and
+    /// the staged module's own checks decide.
+    public mutating func validateUpdate(requireWholeFile: Bool = true) throws(UpdateError) -> [FirmwareModule] {
         guard let current = transfer else { throw .invalidState("no update in progress") }
-        if current.received < current.size, !defects.contains(.acceptTruncatedImage) {
+        if requireWholeFile, current.received < current.size, !defects.contains(.acceptTruncatedImage) {
             cancelUpdate()
             throw .invalidState("\(current.size - current.received) bytes missing")
         }

@@ -169,7 +169,8 @@ extension BoardModel {
         case .deviceID:
             return reply(Particle_Ctrl_GetDeviceIdReply.with { $0.id = deviceID })
         case .serialNumber:
-            return reply(Particle_Ctrl_GetSerialNumberReply.with { $0.serial = "P0" + deviceID.suffix(13).uppercased() })
+            guard let serialNumber else { return Outcome(result: .notFound) }
+            return reply(Particle_Ctrl_GetSerialNumberReply.with { $0.serial = serialNumber })
         case .systemVersion:
             return reply(Particle_Ctrl_GetSystemVersionReply.with { $0.version = deviceOSVersion })
         case .reset:

@@ -31,25 +31,28 @@ public struct EmulatedSerialPort: ByteStream {
 }
 
 extension BoardEmulator {
-    /// YMODEM's receiver asks again after this long without input.
-    static let ymodemTimeout = Duration.seconds(3)
-
-    public func serialRead(maximum: Int) throws -> [UInt8] {
-        if model.ymodem != nil, stopwatch.elapsed - lastSerialActivity > Self.ymodemTimeout {
-            lastSerialActivity = stopwatch.elapsed
-            model.serialTimedOut()
-        }
+    /// What the board wrote, after its serial timers ran up to now on its clock (the YMODEM
+    /// receiver's 5 s `C`). `forBoot`: only what belongs to that boot's USB line (see
+    /// `BoardModel.takeSerialOutput(maximum:forBoot:)`); nil, everything.
+    public func serialRead(maximum: Int, forBoot boot: Int? = nil) throws -> [UInt8] {
+        model.serialTick(at: stopwatch.elapsed)
         guard model.hasSerialPort else {
             if model.pendingSerialOutput > 0, model.mode != .off { return model.takeSerialOutput(maximum: maximum) }
             throw LinkError.disconnected
         }
-        return model.takeSerialOutput(maximum: maximum)
+        guard let boot else { return model.takeSerialOutput(maximum: maximum) }
+        return model.takeSerialOutput(maximum: maximum, forBoot: boot)
+    }
+
+    /// What the board wrote before its last reset and no host has read: the old line's last
+    /// words, whatever the board does now.
+    public func serialOutputBeforeReset() -> [UInt8] {
+        model.takeSerialOutput(maximum: model.unreadBeforeReset)
     }
 
     public func serialWrite(_ bytes: [UInt8]) throws {
         guard model.hasSerialPort else { throw LinkError.disconnected }
-        lastSerialActivity = stopwatch.elapsed
-        model.serialInput(bytes)
+        model.serialInput(bytes, at: stopwatch.elapsed)
     }
 }
 

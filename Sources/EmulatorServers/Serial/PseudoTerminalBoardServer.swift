@@ -1,4 +1,5 @@
 import Emulator
+import Firmware
 import Foundation
 import Links
 import Serial
@@ -13,7 +14,7 @@ import NIOConcurrencyHelpers
 /// back — with another /dev/pts number, as a real tty may come back with another name. A
 /// symbolic link per board, named by its device id, follows it, as udev's
 /// /dev/serial/by-id links do. A host that sets the line to 14400 baud sends the board into
-/// DFU mode; 28800 puts a Gen 2 board into listening mode (§7).
+/// DFU mode; 28800 puts a board running Device OS before 6.0.0 into listening mode (§7).
 public final class PseudoTerminalBoardServer: Sendable {
     public let board: BoardEmulator
     public let deviceID: String
@@ -106,11 +107,16 @@ public final class PseudoTerminalBoardServer: Sendable {
         while !Task.isCancelled {
             let (present, currentBoot) = await board.serialPortState
             if currentBoot != boot, let old = terminal {
-                // What the board printed just before it reset reaches a host that is reading
-                // (Device OS flushes its USB serial before a reset) before the line goes.
-                _ = try? old.master.writeAvailable(unsent)
+                // What the board printed before it reset ("Restarting system to apply firmware
+                // update...", a verdict) reaches a host that is reading before the line goes:
+                // the board flushes it first. What the next boot prints goes to the next line.
+                unsent += await board.serialOutputBeforeReset()
+                if let written = try? old.master.writeAvailable(unsent) { unsent.removeFirst(written) }
                 let deadline = ContinuousClock.now + .milliseconds(500)
-                while old.unreadByHost() > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(2)) }
+                while old.unreadByHost() > 0 || !unsent.isEmpty, ContinuousClock.now < deadline {
+                    if !unsent.isEmpty, let written = try? old.master.writeAvailable(unsent) { unsent.removeFirst(written) }
+                    try? await Task.sleep(for: .milliseconds(2))
+                }
                 hangUp()
             }
             boot = currentBoot
@@ -142,12 +148,12 @@ public final class PseudoTerminalBoardServer: Sendable {
                         continue
                     }
                     if rate == 28800 {
-                        // The YMODEM flasher speed of Gen 2-era Device OS (DO-1.2.1): listening
-                        // mode. Current Device OS dropped it.
-                        await board.update { if $0.platform.generation == .gen2 { $0.enterListeningMode() } }
+                        // The YMODEM flasher speed: listening mode, on every platform before
+                        // Device OS 6.0.0, which dropped it (v6.0.0 build/module-defaults.mk).
+                        await board.update { if $0.deviceOS.listensAt28800Baud { $0.enterListeningMode() } }
                     }
                 }
-                unsent += try await board.serialRead(maximum: 1 << 16)
+                unsent += try await board.serialRead(maximum: 1 << 16, forBoot: boot)
                 if unsent.count > Self.unsentLimit { unsent.removeFirst(unsent.count - Self.unsentLimit) }
                 if !unsent.isEmpty {
                     let written = try current.master.writeAvailable(unsent)

@@ -27,6 +27,9 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// since the ioctl thread holds `state` without it.
     private let testbedLock = NSLock()
     private let state = NIOLockedValueBox(State())
+    /// The boards' serial clock: listening mode's delays and YMODEM timeouts run on it, looked at
+    /// whenever the host reads or writes the console endpoints.
+    private let serialClock = Stopwatch(ContinuousClock())
 
     struct State: @unchecked Sendable {
         var boards: [Served] = []
@@ -481,7 +484,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             if unresponsive || type == 1 || (isIn && endpoint != 0x81) || (!isIn && endpoint != 0x01) {
                 pending.held = true
             } else if isIn {
-                let output = state.withLockedValue { $0.boards[board].model.takeSerialOutput(maximum: length) }
+                let now = serialClock.elapsed
+                let output = state.withLockedValue { state -> [UInt8] in
+                    state.boards[board].model.serialTick(at: now)
+                    return state.boards[board].model.takeSerialOutput(maximum: length)
+                }
                 if output.isEmpty {
                     pending.held = true
                     pending.waitsForSerialOutput = (board, length)
@@ -490,7 +497,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
                 }
             } else if length > 0, let buffer = umockdev_ioctl_data_resolve(urb, gsize(otabench_urb_offset_buffer()), gsize(length), nil) {
                 let bytes = Array(UnsafeBufferPointer(start: buffer.pointee.data, count: Int(buffer.pointee.data_len)))
-                state.withLockedValue { $0.boards[board].model.serialInput(bytes) }
+                let now = serialClock.elapsed
+                state.withLockedValue { $0.boards[board].model.serialInput(bytes, at: now) }
                 pending.data = Array(repeating: 0, count: bytes.count)
             }
             _ = umockdev_ioctl_data_ref(urb)
@@ -569,6 +577,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             // A console read that was waiting completes as soon as the board has printed something.
             for position in queue.indices where queue[position].held {
                 guard let wait = queue[position].waitsForSerialOutput else { continue }
+                state.boards[wait.board].model.serialTick(at: serialClock.elapsed)
                 let output = state.boards[wait.board].model.takeSerialOutput(maximum: wait.capacity)
                 if !output.isEmpty {
                     queue[position].data = output

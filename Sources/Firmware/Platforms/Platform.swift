@@ -59,6 +59,13 @@ public struct Platform: Hashable, Sendable, Identifiable {
         self = platform
     }
 
+    /// Whether the platform has a cellular modem: Device OS then adds `imei`, `iccid` (and from
+    /// 2.1.0 `cellfw`) to its system info, which listening mode's `i` prints
+    /// (hal/src/{electron,boron,b5som,tracker,trackerm,msom}/ota_flash_hal.cpp
+    /// HAL_OTA_Add_System_Info; Boron's covers B SoM and E SoM X). Wi-Fi-only and mesh-only
+    /// platforms add nothing.
+    public var cellular: Bool { [10, 13, 15, 23, 25, 26, 28, 35].contains(id.rawValue) }
+
     /// The slot a module with this function and index goes to; nil when the platform has none.
     public func slot(for function: ModuleFunction, index: UInt8) -> ModuleSlot? {
         slots.first { $0.function == function && $0.index == index }

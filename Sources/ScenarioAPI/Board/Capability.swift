@@ -4,7 +4,7 @@ public enum Capability: String, Hashable, Sendable, Codable, CaseIterable {
     case modeControl = "mode-control"
     case dfu
     case controlRequests = "control-requests"
-    /// Listening mode's `f` and YMODEM over the board's serial port: Gen 2-era Device OS.
+    /// Listening mode's `f` and YMODEM over the board's serial port: Device OS before 6.0.0.
     case serialYModem = "serial-ymodem"
     /// OTA through a cloud API (protocol v3 to the board): emulated boards through the local
     /// cloud over their TLS session; boards on USB through Particle's when the bench has a token.

@@ -161,6 +161,8 @@ public struct DeviceIdentity: Hashable, Sendable {
 public enum ListeningModeError: Error, Hashable, Sendable, CustomStringConvertible {
     case noAnswer(ListeningModeCommand, Duration)
     case unparsable(ListeningModeCommand, String)
+    /// `f` answered with CAN and this line: Device OS 6.0.0 and later take no firmware by YMODEM.
+    case flashRefused(String)
 
     public var description: String {
         switch self {
@@ -168,6 +170,8 @@ public enum ListeningModeError: Error, Hashable, Sendable, CustomStringConvertib
             "the board did not answer '\(command.rawValue)' within \(timeout): is it in listening mode (blinking dark blue)?"
         case .unparsable(let command, let text):
             "the board's answer to '\(command.rawValue)' makes no sense: \(text.debugDescription.prefix(200))"
+        case .flashRefused(let line):
+            "the board refused YMODEM (\(line)): Device OS 6.0.0 and later take firmware by DFU, USB or the cloud"
         }
     }
 }

@@ -4,12 +4,28 @@ public struct YModemSender: Sendable {
     public enum Event: Hashable, Sendable {
         case progress(sent: Int, total: Int)
         case finished
+        /// CAN CAN answered the closing empty block 0: the file arrived whole and the receiver
+        /// refused it (Device OS: "Validation failed: …" follows, the caller's to read).
+        case refusedAtClose
         case aborted(String)
+    }
+
+    /// When block 0 and the closing block go out.
+    public enum Start: Hashable, Sendable {
+        /// When the receiver asks with `C`, as lrzsz's rb does at once and after the EOT.
+        case onRequest
+        /// At once, and the closing block right after the EOT's ACK: Device OS's listening-mode
+        /// receiver sends no `C` until its 5 s timeout, and particle-cli sent block 0 straight
+        /// after the prompt (src/lib/ymodem.js at 677647c6^, :103-137).
+        case atOnce
     }
 
     public struct Output: Hashable, Sendable {
         public var send: [UInt8] = []
         public var events: [Event] = []
+        /// How many of the bytes given the sender read: after its end, the rest are the
+        /// receiver's words for the caller (a board's reason after its CANs).
+        public var consumed = 0
     }
 
     enum State: Hashable, Sendable {
@@ -28,15 +44,24 @@ public struct YModemSender: Sendable {
     public let data: [UInt8]
     public let blockSize: Int
     public let maximumRetries: Int
+    public let start: Start
     private(set) var state: State = .waitingForStart
     private var retries = 0
     private var cancelSeen = false
 
-    public init(name: String, data: [UInt8], blockSize: Int = 1024, maximumRetries: Int = 10) {
+    public init(name: String, data: [UInt8], blockSize: Int = 1024, maximumRetries: Int = 10, start: Start = .onRequest) {
         self.name = name
         self.data = data
         self.blockSize = blockSize == 128 ? 128 : 1024
         self.maximumRetries = maximumRetries
+        self.start = start
+    }
+
+    /// What goes out before the receiver says anything: block 0, when starting `.atOnce`.
+    public mutating func begin() -> Output {
+        guard start == .atOnce, state == .waitingForStart else { return Output() }
+        state = .waitingForHeaderAck
+        return Output(send: headerBlock())
     }
 
     public var isDone: Bool { state == .finished || state == .aborted }
@@ -47,8 +72,14 @@ public struct YModemSender: Sendable {
     public mutating func receive(_ bytes: [UInt8]) -> Output {
         var output = Output()
         for byte in bytes where !isDone {
+            output.consumed += 1
             if byte == YModemControl.can {
                 if cancelSeen {
+                    if state == .waitingForFinalAck {
+                        state = .finished
+                        output.events.append(.refusedAtClose)
+                        return output
+                    }
                     state = .aborted
                     output.events.append(.aborted("the receiver cancelled"))
                     return output
@@ -124,13 +155,18 @@ public struct YModemSender: Sendable {
                 state = .waitingForEndAck(attempt: 1)
                 output.send.append(YModemControl.eot)
             }
-        case (.waitingForBlockAck(let index), YModemControl.nak):
+        case (.waitingForBlockAck(let index), YModemControl.nak), (.waitingForBlockAck(let index), YModemControl.crcRequest):
+            // Device OS answers a damaged block with `C`, not NAK: lrzsz resends on either.
             resend(dataBlock(index), into: &output)
-        case (.waitingForEndAck(let attempt), YModemControl.nak):
-            // The receiver NAKs the first EOT on purpose; send it again.
+        case (.waitingForEndAck(let attempt), YModemControl.nak), (.waitingForEndAck(let attempt), YModemControl.crcRequest):
+            // rb NAKs the first EOT on purpose; send it again (a `C` here: the EOT was lost).
             guard attempt <= maximumRetries else { return abort("the receiver never acknowledged the end of the file", into: &output) }
             state = .waitingForEndAck(attempt: attempt + 1)
             output.send.append(YModemControl.eot)
+        case (.waitingForEndAck, YModemControl.ack) where start == .atOnce:
+            // Device OS ACKs the first EOT and waits for block 0 without asking.
+            state = .waitingForFinalAck
+            output.send += endOfBatchBlock()
         case (.waitingForEndAck, YModemControl.ack):
             state = .waitingForFinalStart
         case (.waitingForFinalStart, YModemControl.crcRequest):

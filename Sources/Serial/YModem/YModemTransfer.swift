@@ -4,19 +4,39 @@ import Links
 public enum YModemTransfer {
     public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
         public var description: String
+        /// What the peer sent after it cancelled, read with the cancel and not yet looked at.
+        public var unread: [UInt8] = []
+
+        public init(description: String, unread: [UInt8] = []) {
+            self.description = description
+            self.unread = unread
+        }
     }
 
-    /// Sends one file; returns when the receiver acknowledged the end of the batch, leaving
-    /// anything after that acknowledgement unread.
+    /// How a send ended that did not fail.
+    public enum Ending: Hashable, Sendable {
+        /// The closing block was acknowledged (or, from rb, its ACK lost in the receiver's exit).
+        case acknowledged
+        /// CAN CAN answered the closing block: the file arrived and the receiver refused it.
+        case refusedAtClose
+    }
+
+    /// Sends one file; returns when the receiver acknowledged the end of the batch or refused
+    /// the file at its close, leaving anything after that answer unread.
     ///
-    /// `closingWait`: how long to keep answering after the closing empty header when no ACK
-    /// comes. lrzsz's rb empties its input right after asking for that header, so a quick
-    /// answer can be lost, and it asks again only after its own 10 s timeout.
+    /// `start`: `.atOnce` for Device OS's listening mode, whose receiver asks for nothing
+    /// for 5 s. `closingWait`: how long to keep answering after the closing empty header when
+    /// no ACK comes. lrzsz's rb empties its input right after asking for that header, so a
+    /// quick answer can be lost, and it asks again only after its own 10 s timeout.
+    @discardableResult
     public static func send(name: String, data: [UInt8], over stream: some ByteStream, timeout: Duration = .seconds(3),
-                            closingWait: Duration = .seconds(12),
-                            progress: (@Sendable (Int, Int) -> Void)? = nil) async throws {
-        var sender = YModemSender(name: name, data: data)
+                            closingWait: Duration = .seconds(12), start: YModemSender.Start = .onRequest,
+                            progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> Ending {
+        var sender = YModemSender(name: name, data: data, start: start)
+        let opening = sender.begin()
+        if !opening.send.isEmpty { try await stream.write(opening.send) }
         var closingSince: ContinuousClock.Instant?
+        var ending = Ending.acknowledged
         while !sender.isDone {
             // Awaiting the last ACK, a byte at a time: what the receiver says after it (a
             // board's verdict on the image) is the caller's, not the transfer's.
@@ -28,11 +48,14 @@ public enum YModemTransfer {
             for event in output.events {
                 switch event {
                 case .progress(let sent, let total): progress?(sent, total)
-                case .aborted(let reason): throw Failure(description: "YMODEM send of \(name) failed: \(reason)")
+                case .aborted(let reason):
+                    throw Failure(description: "YMODEM send of \(name) failed: \(reason)", unread: Array(bytes.dropFirst(output.consumed)))
+                case .refusedAtClose: ending = .refusedAtClose
                 case .finished: break
                 }
             }
         }
+        return ending
     }
 
     /// Receives one batch; returns the files in it.

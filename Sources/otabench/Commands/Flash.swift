@@ -18,7 +18,7 @@ struct Flash: AsyncParsableCommand {
     @Flag(help: "Write it by DFU (the default).")
     var dfu = false
 
-    @Flag(help: "Send it by YMODEM in listening mode (`f`): Gen 2-era Device OS only.")
+    @Flag(help: "Send it by YMODEM in listening mode (`f`): Device OS before 6.0.0, any platform.")
     var serial = false
 
     @Flag(help: "Flash even when the guard refuses.")

@@ -3,7 +3,7 @@ import Bench
 import Firmware
 import Foundation
 
-/// `otabench flash BOARD FILE --serial`: listening mode's `f` and YMODEM, Gen 2-era Device OS.
+/// `otabench flash BOARD FILE --serial`: listening mode's `f` and YMODEM, Device OS before 6.0.0.
 enum SerialFlash {
     static func run(board: String, file: String, image: ModuleFile, module: FirmwareModule, force: Bool) async throws {
         let flashing: SerialFlashing
