@@ -46,6 +46,9 @@ public struct BoardModel: Sendable {
     /// What the board wrote to its USB serial port: log lines, listening-mode answers.
     var serialOutput: [UInt8] = []
     var serialOutputLimit = 1 << 20
+    /// Whether Device OS has a cloud session up (CLOUD_GET_CONNECTION_STATUS): set by the board's
+    /// emulated cloud connection once its hello is through; lost at every reset.
+    public internal(set) var cloudConnected = false
     /// What the board reports as its Device OS version (`SYSTEM_VERSION`, the `v` command).
     public var deviceOSVersion = "5.8.0"
 
@@ -100,6 +103,7 @@ public struct BoardModel: Sendable {
     /// Cuts the power: RAM is gone, flash stays as it is.
     public mutating func powerOff() {
         mode = .off
+        cloudConnected = false
         // What this power loss cut short, and nothing older: with no transfer under way, none.
         transferLostAt = transfer?.received
         transfer = nil
@@ -134,6 +138,7 @@ public struct BoardModel: Sendable {
         ymodem = nil
         receivingFile = false
         updateFlags = UpdateFlags()
+        cloudConnected = false
         bootCount += 1
         otherTime += .milliseconds(300)
         log("bootloader: boot \(bootCount), reset reason \(lastResetReason.rawValue)")
