@@ -12,11 +12,21 @@ public enum ControlRequestType: UInt16, Hashable, Sendable, CaseIterable {
     case startListening = 70
     case stopListening = 71
     case getDeviceMode = 72
+    /// CTRL_REQUEST_GET_PROTECTED_STATE: Device OS 6.1.0 and later.
+    case getProtectedState = 76
     case moduleInfo = 90
+    /// CTRL_REQUEST_GET_ASSET_INFO: Device OS 5.6.0 and later, where HAL_PLATFORM_ASSETS.
+    case getAssetInfo = 91
     case startFirmwareUpdate = 250
     case finishFirmwareUpdate = 251
     case cancelFirmwareUpdate = 252
     case firmwareUpdateData = 253
+    /// CTRL_REQUEST_CLOUD_GET_CONNECTION_STATUS.
+    case cloudConnectionStatus = 300
+    /// CTRL_REQUEST_NETWORK_GET_INTERFACE_LIST: where HAL_USE_SOCKET_HAL_POSIX && HAL_PLATFORM_IFAPI.
+    case networkInterfaceList = 400
+    /// CTRL_REQUEST_CELLULAR_GET_ICCID: where HAL_PLATFORM_NCP && HAL_PLATFORM_CELLULAR.
+    case cellularIccid = 554
 }
 
 /// Raw vendor requests with bRequest 0x50 ('P'), wIndex the type (§6.1): they bypass the

@@ -8,22 +8,23 @@ extension EmulatedUSBTests {
     @Test("Particle boards are found by vendor, product id and device id; other devices are ignored")
     func discovery() throws {
         try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does): the emulated USB devices are invisible otherwise")
+        // Bus 20 and up: clear of the buses the server's boards take (1, then 3 up).
         let boronID = "e00fce68000d0000000000f1"
-        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 2, address: 5, vendor: 0x2B04, product: 0xD00D, serial: boronID, name: "Boron DFU Mode"))
-        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 2, address: 6, vendor: 0x2B04, product: 0xC020, serial: "0a10aced202194944a0412ab",
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 20, address: 5, vendor: 0x2B04, product: 0xD00D, serial: boronID, name: "Boron DFU Mode"))
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 20, address: 6, vendor: 0x2B04, product: 0xC020, serial: "0a10aced202194944a0412ab",
                                                             name: "P2", interfaceClass: 2, interfaceSubclass: 2, interfaceProtocol: 1))
-        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 2, address: 7, vendor: 0x046D, product: 0xC52B, serial: "NOTPARTICLE", name: "Receiver"))
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 20, address: 7, vendor: 0x046D, product: 0xC52B, serial: "NOTPARTICLE", name: "Receiver"))
 
-        let all = try USBDiscovery.devices().filter { $0.bus == 2 }
+        let all = try USBDiscovery.devices().filter { $0.bus == 20 }
         #expect(all.count == 3, "\(all)")
-        let particle = try USBDiscovery.particleDevices().filter { $0.bus == 2 }
+        let particle = try USBDiscovery.particleDevices().filter { $0.bus == 20 }
         #expect(Set(particle.map(\.productID)) == [0xD00D, 0xC020])
-        #expect(try USBDiscovery.devices().allSatisfy { $0.vendorID != 0x046D || $0.bus == 2 })
+        #expect(try USBDiscovery.devices().allSatisfy { $0.vendorID != 0x046D || $0.bus == 20 })
         let boron = try #require(try USBDiscovery.particleDevices(deviceID: boronID).first)
-        #expect(boron.bus == 2 && boron.address == 5)
+        #expect(boron.bus == 20 && boron.address == 5)
         #expect(boron.serialNumber == boronID)
         #expect(boron.product == "Boron DFU Mode")
-        #expect(boron.sysPath?.hasSuffix("/2-5") == true)
+        #expect(boron.sysPath?.hasSuffix("/20-5") == true)
         #expect(try USBDiscovery.particleDevices(deviceID: "ffffffffffffffffffffffff").isEmpty)
     }
 }
@@ -33,9 +34,9 @@ extension EmulatedUSBTests {
     func ttyOfBoard() throws {
         try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
         let id = "e00fce68000c0000000000f9"
-        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 3, address: 2, vendor: 0x2B04, product: 0xC00C, serial: id, name: "Argon",
+        try sharedUSB.add(record: UmockdevTestbed.usbDevice(bus: 21, address: 2, vendor: 0x2B04, product: 0xC00C, serial: id, name: "Argon",
                                                             interfaceClass: 2, interfaceSubclass: 2, interfaceProtocol: 1))
-        let interface = "/devices/pci0000:00/0000:00:14.0/usb3/3-2/3-2:1.0"
+        let interface = "/devices/pci0000:00/0000:00:14.0/usb21/21-2/21-2:1.0"
         try sharedUSB.add(record: "P: \(interface)\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\nA: bInterfaceClass=02\n\n")
         try sharedUSB.add(record: "P: \(interface)/tty/ttyACM7\nN: ttyACM7\nE: SUBSYSTEM=tty\nE: DEVNAME=/dev/ttyACM7\n\n")
         #expect(USBDiscovery.tty(forDeviceID: id) == "/dev/ttyACM7")

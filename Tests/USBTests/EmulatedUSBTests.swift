@@ -41,7 +41,8 @@ struct EmulatedUSBTests {
         #expect(found.productID == boron.usb.dfuProductID)
         let connection = try USBDeviceConnection(found)
         #expect(try await connection.string(at: 3) == deviceID)
-        #expect(try await connection.string(at: 4) == boron.dfuAltSettings[0].memoryLayout)
+        // The Gen 3 bootloader numbers its memory strings from 6 (usbd_dfu.h@v5.8.0:45-91).
+        #expect(try await connection.string(at: 6) == boron.dfuAltSettings[0].memoryLayout)
         try await connection.claimInterface(0)
         try await connection.setAlternateSetting(interface: 0, alternate: 0)
 

@@ -39,6 +39,13 @@ public final class EmulatedUSBBoards: Sendable {
         return Served(deviceID: model.deviceID, vendorID: platform.usb.vendorID, productID: model.mode.productID(platform) ?? 0, hubPort: port)
     }
 
+    /// Makes sure this process runs under umockdev's preload, executing it again under it if
+    /// not (and then not returning): without it other processes never hear the boards come and
+    /// go. Call before anything else starts (threads, servers).
+    public static func runUnderPreload() throws(UmockdevPreload.Failure) {
+        try UmockdevPreload.ensureLoaded()
+    }
+
     /// The environment a client process needs to see the boards (UMOCKDEV_DIR, LD_PRELOAD).
     public var clientEnvironment: [String: String] { server.clientEnvironment }
 }

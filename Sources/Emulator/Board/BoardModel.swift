@@ -57,6 +57,9 @@ public struct BoardModel: Sendable {
     var unreadBeforeReset = 0
     /// Whether the board has a serial number in OTP (GET_SERIAL_NUMBER, `i`); factory boards do.
     public var hasSerialNumber = true
+    /// Whether Device OS has a cloud session up (CLOUD_GET_CONNECTION_STATUS): set by the board's
+    /// emulated cloud connection once its hello is through; lost at every reset.
+    public internal(set) var cloudConnected = false
     /// What the board reports as its Device OS version (`SYSTEM_VERSION`, the `v` command).
     public var deviceOSVersion = "5.8.0"
 
@@ -116,6 +119,7 @@ public struct BoardModel: Sendable {
     /// Cuts the power: RAM is gone, flash stays as it is.
     public mutating func powerOff() {
         mode = .off
+        cloudConnected = false
         // What this power loss cut short, and nothing older: with no transfer under way, none.
         transferLostAt = transfer?.received
         transfer = nil
@@ -153,6 +157,7 @@ public struct BoardModel: Sendable {
         // What the board wrote so far belongs to the USB line that the reset took away.
         unreadBeforeReset = serialOutput.count
         updateFlags = UpdateFlags()
+        cloudConnected = false
         bootCount += 1
         otherTime += .milliseconds(300)
         log("bootloader: boot \(bootCount), reset reason \(lastResetReason.rawValue)")

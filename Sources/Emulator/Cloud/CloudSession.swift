@@ -45,7 +45,9 @@ extension EmulatedCloudSession: CloudDevice {
     public func hello() async throws -> DeviceHello {
         try await reachable()
         return await board.update { model in
-            DeviceHello(deviceID: model.deviceID, platformID: model.platform.id.rawValue, productVersion: model.runningProductVersion,
+            // The hello is the last step of the handshake: Device OS counts itself connected now.
+            model.cloudConnected = true
+            return DeviceHello(deviceID: model.deviceID, platformID: model.platform.id.rawValue, productVersion: model.runningProductVersion,
                         updatesEnabled: model.updateFlags.enabled, updatesForced: model.updateFlags.forced)
         }
     }

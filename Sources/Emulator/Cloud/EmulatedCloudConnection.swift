@@ -46,12 +46,14 @@ public final class EmulatedCloudConnection: Sendable {
             }
             do {
                 let end = try await client.session(device: EmulatedCloudSession(board: board), outbox: outbox)
+                await board.update { $0.cloudConnected = false }
                 state.withLockedValue { state in
                     state.outbox = nil
                     state.ends.append(end)
                     state.lastError = nil
                 }
             } catch {
+                await board.update { $0.cloudConnected = false }
                 state.withLockedValue { state in
                     state.outbox = nil
                     state.lastError = error as? DeviceChannelError ?? .unreachable("\(error)")

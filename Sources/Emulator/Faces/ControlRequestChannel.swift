@@ -223,6 +223,9 @@ extension BoardModel {
         case .cancelFirmwareUpdate:
             cancelUpdate()
             return reply(Particle_Ctrl_CancelFirmwareUpdateReply())
+        case .getProtectedState, .getAssetInfo, .cloudConnectionStatus, .networkInterfaceList, .cellularIccid:
+            guard let bytes = deviceQuery(kind) else { return Outcome(result: .notSupported) }
+            return Outcome(reply: bytes)
         }
     }
 

@@ -8,15 +8,18 @@ import NIOConcurrencyHelpers
 
 /// Serves emulated boards as USB devices through umockdev: libusb, libudev, dfu-util or
 /// lsusb in a process running under umockdev's preload (with `UMOCKDEV_DIR` set) see them
-/// as real devices. Each board answers the usbdevfs ioctls libusb issues; control URBs go
-/// to the board's `usbControl`. A mode change removes the device and adds it back with the
-/// other product id, as a real board re-enumerates.
+/// as real devices, in sysfs as the kernel shows them (root hubs, interfaces, attributes).
+/// Each board answers the usbdevfs ioctls libusb issues; control URBs go to the board's
+/// `usbControl`. A mode change removes the device and adds it back with the other product id
+/// and a new device number, as a real board re-enumerates. Adds and removes reach udev
+/// monitors in other processes (hotplug) only when this process runs under the preload too
+/// (`UmockdevPreload`): umockdev sends the uevents only from a mock environment.
 public final class UmockdevBoardServer: @unchecked Sendable {
-    // The testbed and handlers are GObjects used from umockdev's worker thread; all Swift
+    // The testbed and handler are GObjects used from umockdev's worker thread; all Swift
     // state is behind `state`.
     private let testbed: UnsafeMutablePointer<UMockdevTestbed>
-    /// Behind `testbedLock`: two boards served at once would append at once.
-    private var handlers: [UnsafeMutablePointer<UMockdevIoctlBase>] = []
+    /// One handler serves every device node: it tells them apart by the node the client opened.
+    private let handler: UnsafeMutablePointer<UMockdevIoctlBase>
     /// The testbed's GObject API is not thread-safe, and devices come and go from the test's
     /// thread, umockdev's ioctl thread (a hub switching a port) and timers (resets). Locking
     /// each call is not enough: whether a device is on the testbed and whether it should be
@@ -30,6 +33,11 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// The boards' serial clock: listening mode's delays and YMODEM timeouts run on it, looked at
     /// whenever the host reads or writes the console endpoints.
     private let serialClock = Stopwatch(ContinuousClock())
+    /// Behind `testbedLock`: the device nodes the handler listens on. A node stays attached
+    /// once attached: a number a board leaves is the next device's later.
+    private var attachedNodes: Set<String> = []
+    /// Behind `testbedLock`: the buses whose root hub is on the testbed.
+    private var rootHubs: Set<Int> = []
 
     struct State: @unchecked Sendable {
         var boards: [Served] = []
@@ -39,12 +47,16 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         /// Boards that stop answering: their URBs stay in flight until the host gives up.
         var unresponsive: Set<Int> = []
         var hubs: [ServedHub] = []
+        /// Per bus.
+        var numbers: [Int: DeviceNumbers] = [:]
+        /// Boards on root ports, for placing the next one.
+        var rootPortBoards = 0
     }
 
     struct ServedHub {
         var hub: EmulatedHub
         var bus: Int
-        var address: Int
+        var devnum: Int
         var sysPath: String
         var location: String
         /// The other half of the same USB 3 hub, which shares each port's VBUS.
@@ -54,17 +66,19 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     struct Served {
         var model: BoardModel
         var bus: Int
-        var address: Int
         var sysPath: String
+        /// The device number while the board is on the testbed (or being added), nil otherwise.
+        var devnum: Int?
+        /// The interface directories of the device on the testbed, removed before it.
+        var interfacePaths: [String] = []
+        /// Where its console's bytes go, as its descriptors say, while it is on the testbed.
+        var console: USBDescriptors.ConsoleEndpoints?
         /// The product id of the device on the testbed now, nil while there is none. Written
         /// only with `testbedLock` held, in the same hold as the add or remove it records, so
         /// it never disagrees with the testbed for whoever decides.
         var lastProductID: UInt16?
         /// The boot the published device belongs to: a reset re-enumerates even in the same mode.
         var lastBootCount = 0
-        /// Until its ioctl handler is attached the board must not appear: libusb would open a
-        /// node nobody answers.
-        var attached = false
         /// The reset gap the board is off the bus for, by number: only that gap's timer brings
         /// it back, so a hub switch or another timer cannot cut the gap short or end a later one.
         var resetGap: Int?
@@ -90,34 +104,64 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// The testbed's root: what a client needs as `UMOCKDEV_DIR`.
     public let root: String
 
+    /// The host controller every bus hangs off, as on a PC with one xHCI controller.
+    static let controllerPath = "/devices/pci0000:00/0000:00:14.0"
+    /// Linux's limit on a hub's ports (USB_MAXCHILDREN).
+    static let maximumPorts = 31
+    /// Root ports 1…4 of buses 1 and 2 hold emulated hubs; boards take bus 1's from 5 up, then
+    /// the buses from 3 up, all their ports.
+    static let firstBoardPort = 5
+
     public init() {
         testbed = umockdev_testbed_new()
         root = String(cString: umockdev_testbed_get_root_dir(testbed))
+        handler = umockdev_ioctl_base_new()
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = otabench_connect_ioctl(handler, { handler, client, context in
+            guard let client, let context else { return 0 }
+            let server = Unmanaged<UmockdevBoardServer>.fromOpaque(context).takeUnretainedValue()
+            return server.handle(client) ? 1 : 0
+        }, context)
+        testbedLock.withLock {
+            // The controller and the two halves of its root hub, as any PC has them; `lsusb -t`
+            // draws nothing without the root hubs, and libusb links devices to them.
+            _ = try? addLocked(record: """
+                P: \(Self.controllerPath)
+                E: SUBSYSTEM=pci
+                E: DRIVER=xhci_hcd
+                E: PCI_SLOT_NAME=0000:00:14.0
+                L: driver=../../../bus/pci/drivers/xhci_hcd
+
+
+                """)
+            try? addRootHubLocked(bus: 1)
+            try? addRootHubLocked(bus: 2)
+        }
     }
 
     deinit {
-        for handler in handlers { g_object_unref(handler) }
+        g_object_unref(handler)
         g_object_unref(testbed)
     }
 
     /// The environment a client process needs to see the boards.
     public var clientEnvironment: [String: String] {
-        ["UMOCKDEV_DIR": root, "LD_PRELOAD": "libumockdev-preload.so.0"]
+        ["UMOCKDEV_DIR": root, "LD_PRELOAD": UmockdevPreload.library]
     }
 
     /// Control transfers served so far.
     public var transfers: Int { state.withLockedValue { $0.transfers } }
 
-    /// Adds a board on bus 1, on a root port of its own or on `port` of the emulated hub `hub`
-    /// (an index from `addHub`); returns its index for `board(_:)`.
+    /// Adds a board on a root port of its own (bus 1 first) or on `port` of the emulated hub
+    /// `hub` (an index from `addHub`); returns its index for `board(_:)`.
     @discardableResult
     public func serve(_ model: BoardModel, hub: Int? = nil, port: Int? = nil) throws -> Int {
         // Held from the first sight of the board in `state` to its first publication: a hub
         // switching its port meanwhile only changes the model, and publishes after us, if at all.
         try testbedLock.withLock { () throws -> Int in
             let index = try allocateBoard(model, hub: hub, port: port)
-            try attachHandlerLocked(node: nodePath(index))
-            state.withLockedValue { $0.boards[index].attached = true }
+            let bus = state.withLockedValue { $0.boards[index].bus }
+            if !rootHubs.contains(bus) { try addRootHubLocked(bus: bus) }
             try reconcileLocked(index)
             return index
         }
@@ -125,24 +169,62 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     private func allocateBoard(_ model: BoardModel, hub: Int?, port: Int?) throws -> Int {
         try state.withLockedValue { state -> Int in
-            let address = 5 + state.boards.count
-            // From 121 up the addresses are the hubs': a board there would take a hub's device node.
-            guard address < 121 else { throw LinkError.other("the emulated bus 1 takes 116 boards at most") }
-            var served = Served(model: model, bus: 1, address: address, sysPath: "/devices/pci0000:00/0000:00:14.0/usb1/1-\(address)")
+            var served: Served
             if let hub {
                 guard state.hubs.indices.contains(hub), !state.hubs[hub].hub.superSpeed, let port,
                       (1...state.hubs[hub].hub.portCount).contains(port),
                       !state.boards.contains(where: { $0.hub == hub && $0.port == port })
                 else { throw LinkError.other("no free USB 2 port \(port ?? 0) on emulated hub \(hub)") }
                 let location = state.hubs[hub].location
-                served.sysPath = state.hubs[hub].sysPath + "/\(location).\(port)"
+                served = Served(model: model, bus: state.hubs[hub].bus, sysPath: state.hubs[hub].sysPath + "/\(location).\(port)")
                 served.hub = hub
                 served.port = port
                 if !Self.portPowered(state, hub: hub, port: port) { served.model.powerOff() }
+            } else {
+                let (bus, rootPort) = Self.rootPort(forBoard: state.rootPortBoards)
+                state.rootPortBoards += 1
+                served = Served(model: model, bus: bus, sysPath: Self.rootHubPath(bus) + "/\(bus)-\(rootPort)")
             }
             state.boards.append(served)
             return state.boards.count - 1
         }
+    }
+
+    /// Where the `count`th board on a root port goes: bus 1's ports from 5 up, then each further
+    /// USB 2 bus (3, 4, …; bus 2 is SuperSpeed) from port 1.
+    static func rootPort(forBoard count: Int) -> (bus: Int, port: Int) {
+        let onBusOne = maximumPorts - firstBoardPort + 1
+        if count < onBusOne { return (1, firstBoardPort + count) }
+        let beyond = count - onBusOne
+        return (3 + beyond / maximumPorts, 1 + beyond % maximumPorts)
+    }
+
+    static func rootHubPath(_ bus: Int) -> String { controllerPath + "/usb\(bus)" }
+
+    /// A root hub as Linux's xHCI driver shows it: 1d6b:0002 (USB 2) or 1d6b:0003 (bus 2,
+    /// SuperSpeed), device number 1, bound to `usb`, its interface to `hub`.
+    private func addRootHubLocked(bus: Int) throws {
+        let superSpeed = bus == 2
+        var release = utsname()
+        uname(&release)
+        let kernel = withUnsafeBytes(of: release.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let numbers = kernel.split(separator: ".").prefix(2).map { Int($0.prefix { $0.isNumber }) ?? 0 }
+        // bcdDevice is the kernel's version, major and minor as two BCD bytes' worth of hex.
+        let version = UInt16((numbers.first ?? 0) & 0xFF) << 8 | UInt16((numbers.dropFirst().first ?? 0) & 0xFF)
+        let bcdVersion = UInt16(String(format: "%02d%02d", version >> 8, version & 0xFF), radix: 16) ?? 0
+        let device: [UInt8] = [18, 1, 0x00, superSpeed ? 0x03 : 0x02, 9, 0, superSpeed ? 3 : 1, superSpeed ? 9 : 64, 0x6B, 0x1D,
+                               superSpeed ? 3 : 2, 0, UInt8(bcdVersion & 0xFF), UInt8(bcdVersion >> 8), 3, 2, 1, 1]
+        var configuration: [UInt8] = [9, 2, 0, 0, 1, 1, 0, 0xE0, 0, 9, 4, 0, 0, 1, 9, 0, 0, 0, 7, 5, 0x81, 3, 4, 0, 0x0C]
+        if superSpeed { configuration += [6, 0x30, 0, 0, 2, 0] }  // SuperSpeed endpoint companion
+        configuration[2] = UInt8(configuration.count)
+        let ports = superSpeed ? 4 : Self.maximumPorts
+        let record = USBSysfsDevice(sysPath: Self.rootHubPath(bus), bus: bus, devnum: 1, speed: superSpeed ? 5000 : 480,
+                                    descriptors: device + configuration,
+                                    strings: [1: "0000:00:14.0", 2: "xHCI Host Controller", 3: "Linux \(kernel) xhci-hcd"],
+                                    isRootHub: true, maxchild: ports, interfaceDrivers: [0: "hub"])
+        try attachLocked(node: record.node)
+        try addLocked(record: record.text)
+        rootHubs.insert(bus)
     }
 
     /// Adds an emulated hub on its own root port: bus 1 for a USB 2 hub, bus 2 for a
@@ -157,22 +239,22 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             let bus = hub.superSpeed ? 2 : 1
             // Root ports 1…4 hold hubs; boards on the root hub take ports from 5 up.
             let rootPort = state.hubs.filter { $0.bus == bus }.count + 1
-            guard rootPort <= 4 else { throw LinkError.other("the emulated bus \(bus) takes four hubs at most") }
-            // Device addresses 121…124, clear of the boards' (5 up).
-            let served = ServedHub(hub: hub, bus: bus, address: 120 + rootPort,
-                                   sysPath: "/devices/pci0000:00/0000:00:14.0/usb\(bus)/\(bus)-\(rootPort)",
+            guard rootPort < Self.firstBoardPort else { throw LinkError.other("the emulated bus \(bus) takes four hubs at most") }
+            guard let devnum = state.numbers[bus, default: DeviceNumbers()].take() else {
+                throw LinkError.other("the emulated bus \(bus) has no device number left")
+            }
+            let served = ServedHub(hub: hub, bus: bus, devnum: devnum, sysPath: Self.rootHubPath(bus) + "/\(bus)-\(rootPort)",
                                    location: "\(bus)-\(rootPort)", twin: twin)
             state.hubs.append(served)
             let index = state.hubs.count - 1
             if let twin { state.hubs[twin].twin = index }
             return (index, served)
         }
-        let node = String(format: "bus/usb/%03d/%03d", served.bus, served.address)
-        try attachHandlerLocked(node: node)
-        try addLocked(record: USBDeviceRecord(sysPath: served.sysPath, bus: served.bus, address: served.address, vendorID: hub.vendorID,
-                                              productID: hub.productID, speed: hub.superSpeed ? 5000 : 480, descriptors: hub.descriptors,
-                                              attributes: ["bDeviceClass": "09", "maxchild": "\(hub.portCount)"]).text)
-        umockdev_testbed_uevent(testbed, "/sys" + served.sysPath, "add")
+        let record = USBSysfsDevice(sysPath: served.sysPath, bus: served.bus, devnum: served.devnum, speed: hub.superSpeed ? 5000 : 480,
+                                    descriptors: hub.descriptors, maxchild: hub.portCount, interfaceDrivers: [0: "hub"])
+        try attachLocked(node: record.node)
+        // umockdev announces it (hotplug) as it adds it, when this process runs under the preload.
+        try addLocked(record: record.text)
         return index
     }
 
@@ -203,21 +285,15 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         return served.hub.suppliesPower(port) || (served.twin.map { state.hubs[$0].hub.suppliesPower(port) } ?? false)
     }
 
-    /// With `testbedLock` held.
-    private func attachHandlerLocked(node: String) throws {
-        let handler = umockdev_ioctl_base_new()!
-        handlers.append(handler)
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        _ = otabench_connect_ioctl(handler, { handler, client, context in
-            guard let client, let context else { return 0 }
-            let server = Unmanaged<UmockdevBoardServer>.fromOpaque(context).takeUnretainedValue()
-            return server.handle(client) ? 1 : 0
-        }, context)
+    /// Makes the handler answer `/dev/<node>`. With `testbedLock` held, before the device is
+    /// added: libusb's own test notes a race otherwise.
+    private func attachLocked(node: String) throws {
+        guard !attachedNodes.contains(node) else { return }
         var error: UnsafeMutablePointer<GError>?
-        // Attach before adding the device: libusb's own test notes a race otherwise.
         guard umockdev_testbed_attach_ioctl(testbed, "/dev/" + node, handler, &error) != 0 else {
             throw LinkError.other("umockdev could not attach the ioctl handler: \(message(error))")
         }
+        attachedNodes.insert(node)
     }
 
     /// Boards whose hub port lost or regained VBUS go off or boot, and leave or join USB.
@@ -266,48 +342,23 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     /// The board's state now.
     public func board(_ index: Int) -> BoardModel { state.withLockedValue { $0.boards[index].model } }
 
+    /// Where the board is in sysfs (below /sys) and its device node now (`bus/usb/001/007`);
+    /// the node is nil while the board is off the bus.
+    public func location(_ index: Int) -> (sysPath: String, node: String?) {
+        state.withLockedValue { state in
+            let served = state.boards[index]
+            return (served.sysPath, served.devnum.map { String(format: "bus/usb/%03d/%03d", served.bus, $0) })
+        }
+    }
+
     /// Changes a board (power, faults…) and republishes it if its USB identity changed.
     public func update(_ index: Int, _ body: (inout BoardModel) -> Void) {
         state.withLockedValue { body(&$0.boards[index].model) }
         republishIfNeeded(index)
     }
 
-    private func nodePath(_ index: Int) -> String {
-        let (bus, address) = state.withLockedValue { ($0.boards[index].bus, $0.boards[index].address) }
-        return String(format: "bus/usb/%03d/%03d", bus, address)
-    }
-
     private func message(_ error: UnsafeMutablePointer<GError>?) -> String {
         error.map { String(cString: $0.pointee.message) } ?? "unknown error"
-    }
-
-    /// A USB device as umockdev's record format describes it: the sysfs attributes and udev
-    /// properties libusb and libudev read, and the descriptors sysfs holds.
-    struct USBDeviceRecord {
-        var sysPath: String
-        var bus: Int
-        var address: Int
-        var vendorID: UInt16
-        var productID: UInt16
-        var speed: Int
-        var descriptors: [UInt8]
-        var serial: String?
-        var attributes: [String: String] = [:]
-
-        var text: String {
-            let node = String(format: "bus/usb/%03d/%03d", bus, address)
-            let vendor = String(format: "%04x", vendorID), product = String(format: "%04x", productID)
-            var lines = ["P: \(sysPath)", "N: \(node)", "E: SUBSYSTEM=usb", "E: DEVTYPE=usb_device", "E: DEVNAME=/dev/\(node)",
-                         "E: BUSNUM=\(String(format: "%03d", bus))", "E: DEVNUM=\(String(format: "%03d", address))",
-                         "E: ID_VENDOR_ID=\(vendor)", "E: ID_MODEL_ID=\(product)"]
-            if let serial { lines.append("E: ID_SERIAL_SHORT=\(serial)") }
-            lines += ["A: busnum=\(bus)", "A: devnum=\(address)", "A: speed=\(speed)", "A: idVendor=\(vendor)", "A: idProduct=\(product)"]
-            if let serial { lines.append("A: serial=\(serial)") }
-            lines += attributes.sorted { $0.key < $1.key }.map { "A: \($0.key)=\($0.value)" }
-            lines += ["A: bConfigurationValue=1", "A: bNumConfigurations=1",
-                      "H: descriptors=" + descriptors.map { String(format: "%02x", $0) }.joined()]
-            return lines.joined(separator: "\n") + "\n\n"
-        }
     }
 
     /// A board as the testbed should show it and as it shows it now, taken in one hold of
@@ -323,7 +374,7 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         var mayAppear: Bool
         var sysPath: String
         var bus: Int
-        var address: Int
+        var interfacePaths: [String]
 
         var wanted: UInt16? { mode.productID(platform) }
     }
@@ -346,16 +397,25 @@ public final class UmockdevBoardServer: @unchecked Sendable {
                 let served = state.boards[index]
                 return Presence(platform: served.model.platform, mode: served.model.mode, deviceID: served.model.deviceID,
                                 bootCount: served.model.bootCount, shown: served.lastProductID, shownBoot: served.lastBootCount,
-                                mayAppear: served.attached && served.resetGap == nil, sysPath: served.sysPath,
-                                bus: served.bus, address: served.address)
+                                mayAppear: served.resetGap == nil, sysPath: served.sysPath, bus: served.bus,
+                                interfacePaths: served.interfacePaths)
             }
             if let shown = presence.shown {
                 guard presence.wanted != shown || presence.bootCount != presence.shownBoot else { return }
+                // The kernel's order: the interfaces' remove events, then the device's. umockdev
+                // removes a device's directory with its children but unlinks only the device's
+                // own /sys/bus/usb/devices entry, so the interfaces go first, one by one.
+                for path in presence.interfacePaths.reversed() { umockdev_testbed_uevent(testbed, "/sys" + path, "remove") }
                 umockdev_testbed_uevent(testbed, "/sys" + presence.sysPath, "remove")
+                for path in presence.interfacePaths.reversed() { umockdev_testbed_remove_device(testbed, "/sys" + path) }
                 umockdev_testbed_remove_device(testbed, "/sys" + presence.sysPath)
                 // Reset, back in the same mode: a host must get to see it gone.
                 let gap = presence.wanted == shown
                 let number = state.withLockedValue { state -> Int in
+                    if let devnum = state.boards[index].devnum { state.numbers[presence.bus, default: DeviceNumbers()].release(devnum) }
+                    state.boards[index].devnum = nil
+                    state.boards[index].interfacePaths = []
+                    state.boards[index].console = nil
                     state.boards[index].lastProductID = nil
                     guard gap else { return 0 }
                     state.boards[index].resetGaps += 1
@@ -371,18 +431,35 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             } else {
                 guard let product = presence.wanted, presence.mayAppear else { return }
                 let descriptors = USBDescriptors(platform: presence.platform, mode: presence.mode, deviceID: presence.deviceID)
-                try addLocked(record: USBDeviceRecord(sysPath: presence.sysPath, bus: presence.bus, address: presence.address,
-                                                      vendorID: presence.platform.usb.vendorID, productID: product, speed: 12,
-                                                      descriptors: descriptors.device + descriptors.configuration,
-                                                      serial: presence.deviceID,
-                                                      attributes: ["manufacturer": "Particle", "product": descriptors.strings[2] ?? ""]).text)
+                // The number is the board's before the device appears: a client that opens the
+                // node at once must reach this board.
+                let devnum = try state.withLockedValue { state -> Int in
+                    guard let devnum = state.numbers[presence.bus, default: DeviceNumbers()].take() else {
+                        throw LinkError.other("the emulated bus \(presence.bus) has no device number left")
+                    }
+                    state.boards[index].devnum = devnum
+                    state.boards[index].console = descriptors.console
+                    return devnum
+                }
+                let record = USBSysfsDevice(sysPath: presence.sysPath, bus: presence.bus, devnum: devnum, speed: 12,
+                                            descriptors: descriptors.device + descriptors.configuration, strings: descriptors.strings)
+                do {
+                    try attachLocked(node: record.node)
+                    // umockdev announces each directory (hotplug) as it adds it, when this process
+                    // runs under the preload.
+                    try addLocked(record: record.text)
+                } catch {
+                    state.withLockedValue { state in
+                        state.numbers[presence.bus, default: DeviceNumbers()].release(devnum)
+                        state.boards[index].devnum = nil
+                    }
+                    throw error
+                }
                 state.withLockedValue {
                     $0.boards[index].lastProductID = product
                     $0.boards[index].lastBootCount = presence.bootCount
+                    $0.boards[index].interfacePaths = record.interfacePaths
                 }
-                // Announce it to udev monitors (hotplug), which automatic uevents do not reach when
-                // this process is not itself preloaded.
-                umockdev_testbed_uevent(testbed, "/sys" + presence.sysPath, "add")
             }
         }
     }
@@ -407,19 +484,26 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     private func index(of client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Int? {
         guard let devnode = umockdev_ioctl_client_get_devnode(client).map({ String(cString: $0) }) else { return nil }
         return state.withLockedValue { state in
-            if let hub = state.hubs.firstIndex(where: { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.address) == devnode }) {
+            if let hub = state.hubs.firstIndex(where: { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.devnum) == devnode }) {
                 return -1 - hub
             }
-            return state.boards.firstIndex { String(format: "/dev/bus/usb/%03d/%03d", $0.bus, $0.address) == devnode }
+            // Only the board that holds the number now: a node a board left answers as a gone device.
+            return state.boards.firstIndex { served in
+                served.devnum.map { String(format: "/dev/bus/usb/%03d/%03d", served.bus, $0) == devnode } ?? false
+            }
         }
     }
 
     private func handle(_ client: UnsafeMutablePointer<UMockdevIoctlClient>) -> Bool {
         let request = umockdev_ioctl_client_get_request(client)
-        guard (request >> 8) & 0xFF == UInt(UInt8(ascii: "U")), let argument = umockdev_ioctl_client_get_arg(client),
-              let board = index(of: client)
-        else {
+        guard (request >> 8) & 0xFF == UInt(UInt8(ascii: "U")), let argument = umockdev_ioctl_client_get_arg(client) else {
             umockdev_ioctl_client_complete(client, -1, ENOTTY)
+            return true
+        }
+        guard let board = index(of: client) else {
+            // A node whose device left (the board re-enumerated under another number, or lost
+            // power): what usbdevfs answers then, and libusb maps to LIBUSB_ERROR_NO_DEVICE.
+            umockdev_ioctl_client_complete(client, -1, ENODEV)
             return true
         }
         let clientKey = UInt(bitPattern: client)
@@ -468,8 +552,9 @@ public final class UmockdevBoardServer: @unchecked Sendable {
 
     /// Answers a URB at once (libusb reaps the answer next): control transfers go to the
     /// board's `usbControl`; bulk transfers on the CDC data endpoints carry its serial console
-    /// (OUT 0x01 is what the host types, IN 0x81 what the board printed); the notification
-    /// endpoint (0x82) never has anything to say, so its URBs wait until the host gives up.
+    /// (data OUT is what the host types, data IN what the board printed: 0x01/0x81 on Gen 2 and
+    /// nRF52840, 0x02/0x83 on RTL872x); the notification endpoint never has anything to say, so
+    /// its URBs wait until the host gives up.
     private func submit(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, board: Int, client: UInt) {
         guard let urb = umockdev_ioctl_data_resolve(argument, 0, gsize(otabench_urb_size()), nil) else { return }
         // Leave the resolved memory alone until the reap: complete() writes changes back at once.
@@ -480,8 +565,8 @@ public final class UmockdevBoardServer: @unchecked Sendable {
         if type == 3 || type == 1 {  // bulk, interrupt
             let isIn = endpoint & 0x80 != 0
             var pending = PendingURB(urb: urb, status: 0, data: [], isIn: isIn, dataOffset: 0)
-            let unresponsive = state.withLockedValue { $0.unresponsive.contains(board) }
-            if unresponsive || type == 1 || (isIn && endpoint != 0x81) || (!isIn && endpoint != 0x01) {
+            let (unresponsive, console) = state.withLockedValue { ($0.unresponsive.contains(board), $0.boards[board].console) }
+            if unresponsive || type == 1 || console == nil || (isIn && endpoint != console?.dataIn) || (!isIn && endpoint != console?.dataOut) {
                 pending.held = true
             } else if isIn {
                 let now = serialClock.elapsed

@@ -104,11 +104,19 @@ public struct USBIdentity: Hashable, Sendable {
     public var vendorID: UInt16
     public var normalProductID: UInt16
     public var dfuProductID: UInt16
+    /// The product string Device OS presents in normal mode ("Boron CDC Mode", "P2", "Photon"):
+    /// not the display name, which lsusb and particle-usb never see.
+    public var productName: String
+    /// The bootloader's product string ("Boron DFU Mode"); Gen 3's spells some names
+    /// differently from Device OS ("A-SoM DFU Mode" against "A SoM CDC Mode").
+    public var dfuProductName: String
 
-    public init(platform id: PlatformID) {
+    public init(platform id: PlatformID, productName: String, dfuProductName: String) {
         vendorID = Self.particleVendorID
         normalProductID = 0xC000 + id.rawValue
         dfuProductID = 0xD000 + id.rawValue
+        self.productName = productName
+        self.dfuProductName = dfuProductName
     }
 }
 

@@ -39,7 +39,7 @@ extension Platform {
     }
 
     private static func gen2(
-        _ id: PlatformID, _ buildName: String, _ displayName: String, slots: [ModuleSlot], stagingSize: Int,
+        _ id: PlatformID, _ buildName: String, _ displayName: String, usbName: String, slots: [ModuleSlot], stagingSize: Int,
         factoryAddress: UInt32, serialFlash: Bool = false
     ) -> Platform {
         var alts = stm32AltSettings
@@ -51,7 +51,8 @@ extension Platform {
         }
         return Platform(
             id: id, buildName: buildName, displayName: displayName, generation: .gen2, mcu: .stm32f2xx,
-            usb: USBIdentity(platform: id), dfuAltSettings: alts, internalFlash: stm32InternalFlash,
+            // hal/src/photon|electron/usbd_desc_device.h and bootloader/src/stm32f2xx/usbd_desc.c@v2.3.1:41-49.
+            usb: USBIdentity(platform: id, productName: usbName, dfuProductName: usbName + " DFU Mode"), dfuAltSettings: alts, internalFlash: stm32InternalFlash,
             externalFlash: external, slots: slots,
             staging: FlashArea(location: .internal, address: 0x080C_0000, size: stagingSize),
             factoryImage: FlashArea(location: .internal, address: factoryAddress, size: 128 << 10),
@@ -59,9 +60,9 @@ extension Platform {
     }
 
     static let gen2Platforms: [Platform] = [
-        gen2(6, "photon", "Photon", slots: photonSlots(), stagingSize: 256 << 10, factoryAddress: 0x080E_0000),
-        gen2(8, "p1", "P1", slots: photonSlots(), stagingSize: 256 << 10, factoryAddress: 0x080E_0000, serialFlash: true),
-        gen2(10, "electron", "Electron / E Series", slots: [
+        gen2(6, "photon", "Photon", usbName: "Photon", slots: photonSlots(), stagingSize: 256 << 10, factoryAddress: 0x080E_0000),
+        gen2(8, "p1", "P1", usbName: "P1", slots: photonSlots(), stagingSize: 256 << 10, factoryAddress: 0x080E_0000, serialFlash: true),
+        gen2(10, "electron", "Electron / E Series", usbName: "Electron", slots: [
             ModuleSlot(.bootloader, 0, start: 0x0800_0000, size: 16 << 10, prefixOffset: stm32VectorTable),
             ModuleSlot(.system, 1, start: 0x0802_0000, size: 128 << 10, prefixOffset: stm32VectorTable),
             ModuleSlot(.system, 2, start: 0x0804_0000, size: 128 << 10, prefixOffset: stm32VectorTable),
@@ -86,8 +87,8 @@ extension Platform {
     }
 
     private static func nrf52840(
-        _ id: PlatformID, _ buildName: String, _ displayName: String, flash: QSPI, ncp: NetworkCoprocessor? = nil,
-        discontinued: Bool = false
+        _ id: PlatformID, _ buildName: String, _ displayName: String, usbName: String, bootloaderUSBName: String? = nil, flash: QSPI,
+        ncp: NetworkCoprocessor? = nil, discontinued: Bool = false
     ) -> Platform {
         let pages = flash == .fourMegabytes ? 1024 : 2048
         var slots = [
@@ -108,7 +109,8 @@ extension Platform {
             : FlashArea(location: .external, address: 0x0068_9000, size: 1500 << 10)
         return Platform(
             id: id, buildName: buildName, displayName: displayName, generation: .gen3, mcu: .nrf52840,
-            usb: USBIdentity(platform: id),
+            // hal/src/<platform>/app_usbd_string_config.h@v5.8.0 and bootloader/src/nRF52840/usbd_device.cpp@v5.8.0:140-155.
+            usb: USBIdentity(platform: id, productName: usbName + " CDC Mode", dfuProductName: (bootloaderUSBName ?? usbName) + " DFU Mode"),
             dfuAltSettings: [
                 DFUAltSetting(alt: 0, memoryLayout: "@Internal Flash   /0x00000000/1*004Ka,47*004Kg,192*004Kg,4*004Kg,4*004Kg,8*004Ka"),
                 DFUAltSetting(alt: 1, memoryLayout: "@DCT Flash   /0x00000000/1*016Ke"),
@@ -123,16 +125,17 @@ extension Platform {
             maximumAppSize: 256 << 10, ncp: ncp, discontinued: discontinued)
     }
 
+    // Xenon and X SoM left Device OS before 5.x; their USB names follow the others' pattern (inferred).
     static let nrf52840Platforms: [Platform] = [
-        nrf52840(12, "argon", "Argon", flash: .fourMegabytes, ncp: esp32),
-        nrf52840(13, "boron", "Boron", flash: .fourMegabytes),
-        nrf52840(14, "xenon", "Xenon", flash: .fourMegabytes, discontinued: true),
-        nrf52840(15, "esomx", "E SoM X", flash: .eightMegabytes),
-        nrf52840(22, "asom", "A SoM", flash: .fourMegabytes),
-        nrf52840(23, "bsom", "B SoM", flash: .fourMegabytes),
-        nrf52840(24, "xsom", "X SoM", flash: .fourMegabytes, discontinued: true),
-        nrf52840(25, "b5som", "B5 SoM", flash: .eightMegabytes),
-        nrf52840(26, "tracker", "Tracker", flash: .eightMegabytes, ncp: esp32),
+        nrf52840(12, "argon", "Argon", usbName: "Argon", flash: .fourMegabytes, ncp: esp32),
+        nrf52840(13, "boron", "Boron", usbName: "Boron", flash: .fourMegabytes),
+        nrf52840(14, "xenon", "Xenon", usbName: "Xenon", flash: .fourMegabytes, discontinued: true),
+        nrf52840(15, "esomx", "E SoM X", usbName: "E-SoM-X", flash: .eightMegabytes),
+        nrf52840(22, "asom", "A SoM", usbName: "A SoM", bootloaderUSBName: "A-SoM", flash: .fourMegabytes),
+        nrf52840(23, "bsom", "B SoM", usbName: "B-SoM", flash: .fourMegabytes),
+        nrf52840(24, "xsom", "X SoM", usbName: "X-SoM", flash: .fourMegabytes, discontinued: true),
+        nrf52840(25, "b5som", "B5 SoM", usbName: "B5-SoM", flash: .eightMegabytes),
+        nrf52840(26, "tracker", "Tracker", usbName: "Tracker", flash: .eightMegabytes, ncp: esp32),
     ]
 
     // MARK: RTL872x (§2.8, §2.9, §3.6, §5.1, §5.3, §9)
@@ -140,10 +143,11 @@ extension Platform {
     /// RTL872x bootloaders sit behind the 32-byte Realtek XIP image header (§3.6).
     private static let realtekImageHeader = 0x20
 
-    private static func rtl872x(_ id: PlatformID, _ buildName: String, _ displayName: String) -> Platform {
+    private static func rtl872x(_ id: PlatformID, _ buildName: String, _ displayName: String, usbName: String) -> Platform {
         Platform(
             id: id, buildName: buildName, displayName: displayName, generation: .gen3, mcu: .rtl872x,
-            usb: USBIdentity(platform: id),
+            // HAL_PLATFORM_USB_PRODUCT_STRING, hal/src/<platform>/hal_platform_config.h@v5.8.0 (tron:31-35).
+            usb: USBIdentity(platform: id, productName: usbName, dfuProductName: usbName + " DFU Mode"),
             dfuAltSettings: [
                 DFUAltSetting(alt: 0, memoryLayout: "@Internal Flash   /0x08000000/2048*004Kg"),
                 DFUAltSetting(alt: 1, memoryLayout: "@DCT Flash   /0x00000000/1*016Ke"),
@@ -167,8 +171,8 @@ extension Platform {
     }
 
     static let rtl872xPlatforms: [Platform] = [
-        rtl872x(28, "trackerm", "Tracker M"),
-        rtl872x(32, "p2", "P2 / Photon 2"),
-        rtl872x(35, "msom", "M SoM"),
+        rtl872x(28, "trackerm", "Tracker M", usbName: "TrackerM"),
+        rtl872x(32, "p2", "P2 / Photon 2", usbName: "P2"),
+        rtl872x(35, "msom", "M SoM", usbName: "M-SoM"),
     ]
 }

@@ -62,6 +62,14 @@ struct Emulate: AsyncParsableCommand {
             reportError("emulate: no board to serve")
             throw ExitStatus.couldNotRun.exitCode
         }
+        if usb {
+            // Other processes hear the boards come and go only from a server under umockdev's
+            // preload: this runs otabench again under it, with the same arguments, unless it is.
+            do { try EmulatedUSBBoards.runUnderPreload() } catch {
+                reportError("emulate: \(error)")
+                throw ExitStatus.couldNotRun.exitCode
+            }
+        }
         StopSignals.watch()
         if pty { return try await servePseudoTerminals(entries) }
         let boards = try EmulatedUSBBoards(hubPorts: hub ? max(4, entries.count) : nil)
