@@ -36,30 +36,4 @@ extension BoardModel {
             return nil
         }
     }
-
-    /// A SIM's ICCID for this board: 89 (telecom), 01 (country), 17 digits from the device id,
-    /// and a Luhn check digit; the same board always gets the same one.
-    public var iccid: String { Self.luhn("8901" + Self.digits(from: deviceID, count: 15)) }
-
-    /// The modem's IMEI: 14 digits from the device id and a Luhn check digit.
-    public var imei: String { Self.luhn("35" + Self.digits(from: String(deviceID.reversed()), count: 12)) }
-
-    private static func digits(from text: String, count: Int) -> String {
-        var state: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { state = (state ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        return String((0..<count).map { _ in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Character(String((state >> 33) % 10))
-        })
-    }
-
-    /// `digits` with its Luhn check digit appended.
-    static func luhn(_ digits: String) -> String {
-        let sum = digits.reversed().enumerated().reduce(0) { sum, item in
-            let digit = Int(String(item.element))!
-            let doubled = item.offset % 2 == 0 ? digit * 2 : digit
-            return sum + (doubled > 9 ? doubled - 9 : doubled)
-        }
-        return digits + String((10 - sum % 10) % 10)
-    }
 }
