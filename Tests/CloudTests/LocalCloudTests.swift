@@ -191,4 +191,36 @@ struct ServerSentEventTests {
         #expect(messages == [.init(event: "spark/status", data: "{\"a\":\n1}"), .init(event: "x", data: "y")])
         #expect(ServerSentEventParser.format(event: "e", data: "a\nb") == "event: e\ndata: a\ndata: b\n\n")
     }
+
+    @Test("An event as Particle's cloud streams it: the name from the event line, no name in the data, ttl as text, null data, no coreid")
+    func particleShapedEvents() throws {
+        var parser = ServerSentEventParser()
+        let text = """
+            :ok
+
+            event: spark/status
+            data: {"data":"online","ttl":"60","published_at":"2024-01-01T00:00:00.000Z","coreid":"e00fce68aaaaaaaaaaaaaaaa"}
+
+            event: bench/hello
+            data: {"data":null,"ttl":30,"published_at":"2024-01-01T00:00:01.000Z"}
+
+            event: other
+            data: {"name":"ignored","data":"x"}
+
+            data: {"data":"a message without an event line is not an event"}
+
+
+            """
+        let events = parser.feed(Array(text.utf8)).compactMap(ServerSentEventParser.cloudEvent(in:))
+        #expect(events == [
+            CloudEvent(name: "spark/status", data: "online", coreid: "e00fce68aaaaaaaaaaaaaaaa", publishedAt: "2024-01-01T00:00:00.000Z", ttl: 60),
+            CloudEvent(name: "bench/hello", data: "", coreid: "", publishedAt: "2024-01-01T00:00:01.000Z", ttl: 30),
+            CloudEvent(name: "other", data: "x", coreid: "", publishedAt: "", ttl: 60),
+        ])
+        // What the local cloud writes reads back the same.
+        let written = ServerSentEventParser.format(events[0])
+        #expect(!written.contains("\"name\""))
+        var again = ServerSentEventParser()
+        #expect(again.feed(Array(written.utf8)).compactMap(ServerSentEventParser.cloudEvent(in:)) == [events[0]])
+    }
 }
