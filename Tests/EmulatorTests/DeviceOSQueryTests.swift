@@ -89,9 +89,9 @@ struct DeviceOSQueryTests {
 
     @Test("Device OS versions order by their numbers; a pre-release counts as its release")
     func releases() {
-        #expect(DeviceOSRelease("5.8.0")! < DeviceOSRelease("6.1.0")!)
-        #expect(DeviceOSRelease("5.10.0")! > DeviceOSRelease("5.9.1")!)
-        #expect(DeviceOSRelease("6.1.0-rc.2") == DeviceOSRelease(6, 1, 0))
-        #expect(DeviceOSRelease("1.5") == nil)
+        #expect(DeviceOSVersion("5.8.0")! < DeviceOSVersion("6.1.0")!)
+        #expect(DeviceOSVersion("5.10.0")! > DeviceOSVersion("5.9.1")!)
+        #expect(DeviceOSVersion("6.1.0-rc.2") == DeviceOSVersion(6, 1, 0))
+        #expect(DeviceOSVersion("1.5") == nil)
     }
 }

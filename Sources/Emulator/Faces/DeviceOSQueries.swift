@@ -9,16 +9,16 @@ import Firmware
 extension BoardModel {
     /// The reply, or nil when this Device OS on this platform has no handler for the request.
     func deviceQuery(_ kind: ControlRequestType) -> [UInt8]? {
-        let release = DeviceOSRelease(deviceOSVersion) ?? DeviceOSRelease(0, 0, 0)
+        let release = DeviceOSVersion(deviceOSVersion) ?? DeviceOSVersion(0, 0, 0)
         switch kind {
         case .getAssetInfo:
             // From 5.6.0 where HAL_PLATFORM_ASSETS (nRF52840, RTL872x). The emulated firmware
             // carries no assets, so both lists are empty: an empty message.
-            guard platform.generation == .gen3, release >= DeviceOSRelease(5, 6, 0) else { return nil }
+            guard platform.generation == .gen3, release >= DeviceOSVersion(5, 6, 0) else { return nil }
             return []
         case .getProtectedState:
             // From 6.1.0: {state, overridden}; an emulated board is never protected.
-            guard release >= DeviceOSRelease(6, 1, 0) else { return nil }
+            guard release >= DeviceOSVersion(6, 1, 0) else { return nil }
             return []
         case .cloudConnectionStatus:
             // Every platform (Gen 2 too): DISCONNECTED 0, CONNECTING 1, CONNECTED 2.
