@@ -112,10 +112,19 @@ public final class PseudoTerminalBoardServer: Sendable {
                 // the board flushes it first. What the next boot prints goes to the next line.
                 unsent += await board.serialOutputBeforeReset()
                 if let written = try? old.master.writeAvailable(unsent) { unsent.removeFirst(written) }
-                let deadline = ContinuousClock.now + .milliseconds(500)
-                while old.unreadByHost() > 0 || !unsent.isEmpty, ContinuousClock.now < deadline {
+                // A host that is reading gets all of it, however busy the machine: the line stays
+                // while what it has not read goes down, and goes after `lastWordsPatience` without
+                // progress (no host reading), or `lastWordsLimit` in all.
+                let start = ContinuousClock.now
+                var progressAt = start
+                var left = old.unreadByHost() + unsent.count
+                while left > 0, ContinuousClock.now - progressAt < Self.lastWordsPatience,
+                      ContinuousClock.now - start < Self.lastWordsLimit {
                     if !unsent.isEmpty, let written = try? old.master.writeAvailable(unsent) { unsent.removeFirst(written) }
                     try? await Task.sleep(for: .milliseconds(2))
+                    let now = old.unreadByHost() + unsent.count
+                    if now < left { progressAt = ContinuousClock.now }
+                    left = now
                 }
                 hangUp()
             }
@@ -168,6 +177,10 @@ public final class PseudoTerminalBoardServer: Sendable {
 
     /// What the board holds for a host that does not read, as its own output buffer does.
     static let unsentLimit = 1 << 20
+    /// How long the old line waits for a host to read more of the board's last words before a
+    /// reset takes it away, and how long at most.
+    static let lastWordsPatience = Duration.seconds(2)
+    static let lastWordsLimit = Duration.seconds(10)
 
     private static func open(_ links: [URL]) -> PseudoTerminal? {
         guard let terminal = try? PseudoTerminal() else { return nil }
