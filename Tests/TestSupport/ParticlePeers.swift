@@ -94,30 +94,8 @@ public enum ParticlePeers {
         variables["NODE_PATH"] = [folder.appendingPathComponent("node_modules").path, "/usr/share/nodejs"].joined(separator: ":")
         variables["OTABENCH_PEERS_DIR"] = folder.path
         for (key, value) in environment { variables[key] = value }
-        let process = Process()
-        ToolProcess.configure(process, node, ["--experimental-require-module", script] + arguments)
-        process.environment = variables
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let running = Handed(process)
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        let watchdog = Thread {
-            let deadline = Date().addingTimeInterval(seconds)
-            while running.value.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if running.value.isRunning { running.value.terminate() }
-        }
-        watchdog.start()
-        let outputHandle = Handed(output.fileHandleForReading)
-        let errorHandle = Handed(errors.fileHandleForReading)
-        async let standardError = onOwnThread { errorHandle.value.readDataToEndOfFile() }
-        let standardOutput = await onOwnThread { outputHandle.value.readDataToEndOfFile() }
-        let errorData = await standardError
-        await process.exited()
-        return Output(status: process.terminationStatus, standardOutput: String(decoding: standardOutput, as: UTF8.self),
-                      standardError: String(decoding: errorData, as: UTF8.self))
+        let result = try await ToolProcess.run(node, ["--experimental-require-module", script] + arguments,
+                                               environment: variables, timeout: timeout)
+        return Output(status: result.status, standardOutput: result.output, standardError: result.errors)
     }
 }

@@ -102,6 +102,44 @@ public enum ToolProcess {
         try await onOwnThread { try runBlocking(executable, arguments) }
     }
 
+    /// What a tool printed, stdout and stderr apart.
+    public struct Captured: Sendable {
+        public var status: Int32
+        public var output: String
+        public var errors: String
+    }
+
+    /// Runs a tool to completion with stdin closed, stdout and stderr apart, ended after
+    /// `timeout` if it has not finished by then.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                           timeout: Duration) async throws -> Captured {
+        let process = Process()
+        configure(process, executable, arguments)
+        if let environment { process.environment = environment }
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        terminate(process, after: timeout)
+        async let errorData = errors.fileHandleForReading.readAll()
+        let outputData = await output.fileHandleForReading.readAll()
+        let errorText = String(decoding: await errorData, as: UTF8.self)
+        await process.exited()
+        return Captured(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self), errors: errorText)
+    }
+
+    /// Ends `process` once `timeout` has passed, unless it ended first or `unless` says not to
+    /// by then: one timer, no polling.
+    public static func terminate(_ process: Process, after timeout: Duration, unless spared: (@Sendable () -> Bool)? = nil) {
+        let running = Handed(process)
+        let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+            if running.value.isRunning, !(spared?() ?? false) { running.value.terminate() }
+        }
+    }
+
     private static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Result {
         let process = Process()
         configure(process, executable, arguments)

@@ -36,14 +36,8 @@ struct EmulateProcess: @unchecked Sendable {
         process.standardError = errors
         try process.run()
         // Bounded: a server that never says it serves is ended, which ends the read below.
-        let running = Handed(process)
         let ready = ReadyFlag()
-        let seconds = Double(timeout.components.seconds)
-        Thread {
-            let deadline = Date().addingTimeInterval(seconds)
-            while running.value.isRunning, !ready.isSet, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if running.value.isRunning, !ready.isSet { running.value.terminate() }
-        }.start()
+        ToolProcess.terminate(process, after: timeout, unless: { ready.isSet })
         defer { ready.set() }
         var text = ""
         let reader = output.fileHandleForReading
@@ -112,26 +106,7 @@ struct EmulateProcess: @unchecked Sendable {
 
     /// Runs a tool against the boards, stdout and stderr apart, within `timeout`.
     func run(_ tool: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        ToolProcess.configure(process, tool, arguments)
-        process.environment = clientEnvironment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let running = Handed(process)
-        let seconds = Double(timeout.components.seconds)
-        Thread {
-            let deadline = Date().addingTimeInterval(seconds)
-            while running.value.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if running.value.isRunning { running.value.terminate() }
-        }.start()
-        async let errorText = errors.fileHandleForReading.readAll()
-        let outputText = await output.fileHandleForReading.readAll()
-        let errorData = await errorText
-        await process.exited()
-        return (process.terminationStatus, String(decoding: outputText, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+        let result = try await ToolProcess.run(tool, arguments, environment: clientEnvironment, timeout: timeout)
+        return (result.status, result.output, result.errors)
     }
 }
