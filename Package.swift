@@ -176,6 +176,7 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: [
                 locks, "Firmware", "Links", "Serial", "DFU", "ControlRequests", "CloudOTA", "Cloud", "LocalCloud", "Bench", "Boards", "Power",
+                "Emulator",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -14,6 +14,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case moduleFile = "module-file"
     /// A YMODEM sender's bytes, to the receiver: pure, in pieces, and over a `ByteStream`.
     case ymodem
+    /// A host's bytes on a listening-mode line, to the emulated board's receiver (Device OS's).
+    case boardYModem = "board-ymodem"
     /// A device's replies to the DfuSe host (GETSTATUS, UPLOAD, stalls) over a `ControlPipe`.
     case dfuse
     /// A device's replies to the control-request client (INIT, CHECK, RECV, protobuf payloads).
@@ -33,6 +35,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .moduleFile: ModuleFileTarget.run(bytes)
         case .ymodem: YModemTarget.run(bytes)
+        case .boardYModem: BoardYModemTarget.run(bytes)
         case .dfuse: DfuSeTarget.run(bytes)
         case .controlReplies: ControlRepliesTarget.run(bytes)
         case .listeningMode: ListeningModeTarget.run(bytes)

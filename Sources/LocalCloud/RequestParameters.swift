@@ -59,14 +59,15 @@ package struct RequestParameters: Hashable, Sendable {
 
     /// `a=b&c=d` (a request body, or a URL's query): `+` is a space, `%XX` a byte of UTF-8.
     /// `name[]=x` and `name[0]=x` (how qs and the docs write arrays) and a repeated name make a
-    /// list; any other bracketed name stays as it is.
+    /// list; any other bracketed name stays as it is. Only the last bracket pair marks a list, so
+    /// a name that itself holds brackets (`a[]b[]=x`) keeps them.
     package static func urlEncoded(_ text: Substring) throws(LocalCloudError) -> RequestParameters {
         var values: [String: Value] = [:]
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let rawKey = try decoded(parts[0]), value = try decoded(parts.count > 1 ? parts[1] : "")
             var key = rawKey, listed = false
-            if rawKey.hasSuffix("]"), let open = rawKey.firstIndex(of: "[") {
+            if rawKey.hasSuffix("]"), let open = rawKey.lastIndex(of: "[") {
                 let inner = rawKey[rawKey.index(after: open)..<rawKey.index(before: rawKey.endIndex)]
                 if inner.allSatisfy(\.isASCIIDigit) {
                     key = String(rawKey[..<open])
