@@ -204,7 +204,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "EmulatorServersTests", dependencies: ["EmulatorServers", "Emulator", "Firmware", "Links", "Serial", "TestSupport"]),
+        .testTarget(name: "EmulatorServersTests", dependencies: ["EmulatorServers", "Emulator", "Firmware", "Links", "Serial", "TestSupport",
+                                                                  locks]),
         .testTarget(name: "PowerTests", dependencies: ["Power", "Links", "TestSupport"]),
         .testTarget(name: "LinksTests", dependencies: ["Links", locks]),
         .testTarget(

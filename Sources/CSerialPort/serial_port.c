@@ -2,6 +2,7 @@
 #include "CSerialPort.h"
 
 #include <asm/termbits.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -53,6 +54,12 @@ int otabench_open_pseudo_terminal(char *name, unsigned long size) {
 
 int otabench_serial_unread(int fd) {
     int count = 0;
+    /* What the other end just wrote may still sit in the tty's flip buffer, on its way to the
+       line discipline, where FIONREAD does not see it: a busy machine's kworker may move it
+       milliseconds later. n_tty's poll flushes that work (tty_buffer_flush_work) before it
+       looks, so after it FIONREAD counts every byte written so far. */
+    struct pollfd look = { .fd = fd, .events = POLLIN };
+    (void)poll(&look, 1, 0);
     if (ioctl(fd, FIONREAD, &count) != 0) return -1;
     return count;
 }

@@ -59,6 +59,41 @@ struct FacetTests {
         #expect(runner.notApplicable().isEmpty)
     }
 
+    @Test("A board the inventory puts on Device OS 6.2.0 has no YMODEM facet: the runner lists ota/serial-ymodem as not applicable to it, runs it on the 5.8.0 board, and runs the OTA on both")
+    func deviceOS6FromTheInventory() async throws {
+        let inventory = try Inventory.parse("""
+            [[board]]
+            name = "boron-6"
+            platform = "boron"
+            device-os = "6.2.0"
+
+            [[board]]
+            name = "boron-5"
+            platform = "boron"
+            """, file: "lab.toml")
+        let boards = try inventory.entries.enumerated().map { try BoardUnderTest.make($1, serial: $0 + 1) }
+        let six = try #require(boards.first { $0.board.name == "boron-6" }?.board as? EmulatedBoard)
+        #expect(!six.capabilities.contains(.serialYModem))
+        #expect(boards[1].board.capabilities.contains(.serialYModem))
+        // The board is a 6.2.0 board throughout: what it reports, and its system part's version.
+        let model = await six.emulator.snapshot()
+        #expect(model.deviceOSVersion == "6.2.0")
+        #expect(model.modules.contains { $0.prefix.function == .system && $0.prefix.version == 6200 }, "\(model.modules)")
+        #expect(boards[0].firmware.image(.knownGoodApp).bytes != boards[1].firmware.image(.knownGoodApp).bytes,
+                "the 6.2.0 board's apps depend on its own system part")
+
+        var options = RunOptions()
+        options.scenarioPatterns = ["ota/happy-path", "ota/serial-ymodem"]
+        let runner = Runner(scenarios: ScenarioLibrary.all, boards: boards, store: nil, options: options)
+        let skipped = runner.notApplicable()
+        #expect(skipped.map { "\($0.board.board.name) \($0.scenarioCase.scenario)" } == ["boron-6 ota/serial-ymodem"], "\(skipped.map(\.reason))")
+        let summary = try await runner.run()
+        #expect(summary.passed, "\(summary.results.filter { $0.status.failsRun })")
+        let outcomes = Set(summary.results.map { "\($0.board) \($0.scenario) \($0.status)" })
+        #expect(outcomes.isSuperset(of: ["boron-6 ota/happy-path passed", "boron-6 ota/serial-ymodem notApplicable",
+                                         "boron-5 ota/happy-path passed", "boron-5 ota/serial-ymodem passed"]), "\(outcomes)")
+    }
+
     @Test("What a layer throws becomes the cause a scenario matches")
     func causesFromLayers() {
         func cause(_ error: any Error) -> BoardError.Cause { BoardError(board: "b", operation: "op", from: error).cause }

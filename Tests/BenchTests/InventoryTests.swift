@@ -1,6 +1,7 @@
 @testable import Bench
 @testable import Boards
 import Power
+import Firmware
 import Foundation
 import TestSupport
 import Testing
@@ -51,6 +52,12 @@ struct InventoryTests {
         (InventoryTests.realBoard + "power-timeout = 1e19\n", 6, "power-timeout", "above 0"),
         (InventoryTests.realBoard + "power-off-time = inf\n", 6, "power-off-time", "above 0"),
         (InventoryTests.realBoard + "\n[cloud]\nproduct = 3\n", 8, "product", "unknown key in [cloud]"),
+        (InventoryTests.realBoard + "device-os = \"6.2.0\"\n", 6, "device-os", "a real board reports the Device OS it runs"),
+        ("[[board]]\nname = \"a\"\nplatform = \"boron\"\ndevice-os = \"6.2\"\n", 4, "device-os", "major.minor.patch"),
+        ("[[board]]\nname = \"a\"\nplatform = \"boron\"\ndevice-os = 6\n", 4, "device-os", "major.minor.patch"),
+        ("[[board]]\nname = \"a\"\nplatform = \"boron\"\ndevice-os = \"6.2.0-rc.1\"\n", 4, "device-os", "major.minor.patch"),
+        ("[[board]]\nname = \"a\"\nplatform = \"photon\"\ndevice-os = \"5.8.0\"\n", 4, "device-os", "Device OS 2.x was its last"),
+        ("[[board]]\nname = \"a\"\nplatform = \"boron\"\ndevice-os = \"6.10.0\"\n", 4, "device-os", "no module version"),
     ])
     func errors(_ text: String, _ line: Int, _ key: String, _ message: String) {
         let error = #expect(throws: InventoryError.self) { try Inventory.parse(text, file: "Boards/lab.toml") }
@@ -82,6 +89,21 @@ struct InventoryTests {
         let error = #expect(throws: InventoryError.self) { try Inventory.parse(text, file: "lab.toml") }
         #expect(error?.line == line, "\(String(describing: error))")
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test("An emulated board's Device OS release: given, it is the board's; absent, the emulator's default")
+    func deviceOSRelease() throws {
+        let entries = try Inventory.parse("""
+            [[board]]
+            name = "boron-6"
+            platform = "boron"
+            device-os = "6.2.0"
+
+            [[board]]
+            name = "boron"
+            platform = "boron"
+            """, file: "lab.toml").entries
+        #expect(entries.map(\.deviceOS) == [DeviceOSVersion(6, 2, 0), nil])
     }
 
     @Test("Tabs and CRLF line ends are TOML, and are taken")

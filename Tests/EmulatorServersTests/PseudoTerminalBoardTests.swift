@@ -1,8 +1,9 @@
 @testable import Emulator
-import EmulatorServers
+@testable import EmulatorServers
 import Firmware
 import Foundation
 import Links
+import NIOConcurrencyHelpers
 import Serial
 import TestSupport
 import Testing
@@ -68,6 +69,74 @@ struct PseudoTerminalBoardTests {
         let path = try await on.value
         #expect(server.path == path)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: server.link.path) == path)
+    }
+
+    @Test("The old line's wait for the board's last words runs on the clock it is given: 2 s with nobody reading, on while a host reads, 10 s at most")
+    func lastWordsOnTheClock() async {
+        let clock = ManualClock()
+        let ended = NIOLockedValueBox<Duration?>(nil)
+        func wait(_ unread: @escaping @Sendable () -> Int) -> Task<Void, Never> {
+            Task {
+                await PseudoTerminalBoardServer.waitForLastWords(on: clock, unread: unread)
+                ended.withLockedValue { $0 = clock.now.offset }
+            }
+        }
+        // Nobody reads: it is still waiting just short of 2 s, and done at 2 s.
+        let idle = wait { 40 }
+        await clock.waitForSleepers()
+        clock.advance(by: .milliseconds(1998))
+        await clock.waitForSleepers()
+        #expect(ended.withLockedValue { $0 } == nil)
+        clock.advance(by: .milliseconds(2))
+        await idle.value
+        #expect(ended.withLockedValue { $0 } == .seconds(2))
+
+        // A host reads a little between looks: the wait goes on past 2 s, up to 10 s in all.
+        ended.withLockedValue { $0 = nil }
+        let start = clock.now.offset
+        let left = NIOLockedValueBox(1000)
+        let reading = wait { left.withLockedValue { $0 -= 1; return $0 } }
+        for _ in 0..<5 {
+            await clock.waitForSleepers()
+            clock.advance(by: .milliseconds(1900))
+        }
+        await clock.waitForSleepers()
+        #expect(ended.withLockedValue { $0 } == nil, "gave up on a reading host after \(clock.now.offset - start)")
+        clock.advance(by: .milliseconds(500))
+        await reading.value
+        #expect(ended.withLockedValue { $0 }.map { $0 - start } == .seconds(10))
+
+        // Everything read: no wait at all, or one look.
+        let before = clock.now
+        await PseudoTerminalBoardServer.waitForLastWords(on: clock) { 0 }
+        #expect(clock.now == before)
+        let once = NIOLockedValueBox(2)
+        let drained = wait { once.withLockedValue { value in defer { value = 0 }; return value } }
+        await clock.waitForSleepers()
+        clock.advance(by: .milliseconds(2))
+        await drained.value
+    }
+
+    @Test("A board that resets with its last words unread keeps its old line, on the server's clock, until nobody has read them for 2 s")
+    func lastWordsKeepTheLine() async throws {
+        let clock = ManualClock()
+        let board = try BoardEmulator(platform: Platform(buildName: "boron")!)
+        let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder(), clock: clock)
+        defer { Task { await server.stop() } }
+        let first = try await server.waitForPort()
+        while clock.sleeperCount > 0 { await Task.yield() }
+        let boot = await board.update { board -> Int in
+            board.log(String(repeating: "last words ", count: 10))
+            board.reset(.user)
+            return board.bootCount
+        }
+        await clock.waitForSleepers()
+        clock.advance(by: .milliseconds(1998))
+        await clock.waitForSleepers()
+        #expect(server.path == first, "the line went before 2 s")
+        clock.advance(by: .milliseconds(2))
+        let second = try await server.waitForPort(boot: boot)
+        #expect(server.path == second)
     }
 
     @Test("Asked for a boot, the wait passes over the line of the boot before, which the server has yet to hang up: what the host writes reaches the board")

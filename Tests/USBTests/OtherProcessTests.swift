@@ -246,3 +246,94 @@ extension EmulatedUSBTests {
         #expect((try? Data(contentsOf: folder.appendingPathComponent("out.bin"))).map([UInt8].init) == image)
     }
 }
+
+/// PyPI's pyusb (on the system libusb) in a process of its own: a USB host of Python's, reading
+/// the descriptors as a driver does and speaking Particle's control-request transport with our
+/// code nowhere on its side (Tests/TestSupport/Peers/usb-pyusb.py).
+extension EmulatedUSBTests {
+    static let pyusbScript = Fixtures.repositoryRoot.appendingPathComponent("Tests/TestSupport/Peers/usb-pyusb.py").path
+
+    /// Each board the script found, by serial number.
+    static func pyusbBoards(_ server: EmulateProcess) async throws -> [String: [String: Any]] {
+        let probe = try await ToolProcess.run("/usr/bin/python3", ["-c", "import usb.core"])
+        try #require(probe.status == 0, "python3 lacks pyusb: run Scripts/setup (\(probe.output))")
+        let run = try await server.run("/usr/bin/python3", [pyusbScript])
+        #expect(run.status == 0, "usb-pyusb.py: \(run.errors)")
+        var boards: [String: [String: Any]] = [:]
+        for line in run.output.split(separator: "\n") {
+            let board = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            boards[board["serial"] as? String ?? ""] = board
+        }
+        return boards
+    }
+
+    static func numbers(_ value: Any?) -> [Int] { (value as? [NSNumber] ?? []).map(\.intValue) }
+
+    @Test("pyusb reads the boards as Device OS presents them and asks them, by Particle's vendor requests, for their id and version")
+    func pyusbNormalMode() async throws {
+        let server = try await EmulateProcess.start(["--platform", "boron", "--platform", "p2", "--platform", "photon"])
+        defer { server.stop() }
+        let boards = try await Self.pyusbBoards(server)
+        for (name, product, version, release) in [("boron", 0xc00d, 0x0102, "5.8.0"), ("p2", 0xc020, 0x0251, "5.8.0"), ("photon", 0xc006, 0x0102, "1.5.2")] {
+            let id = try #require(server.deviceID(name))
+            let board = try #require(boards[id], "\(name) not found by pyusb: \(boards.keys)")
+            #expect(board["vendor"] as? Int == 0x2b04 && board["product"] as? Int == product, "\(name): \(board)")
+            #expect(board["bcdDevice"] as? Int == version, "\(name): \(board)")
+            #expect(board["manufacturer"] as? String == "Particle", "\(name): \(board)")
+            #expect(board["rawDeviceID"] as? String == id, "\(name): \(board)")
+            #expect(board["deviceID"] as? String == id, "\(name): \(board)")
+            #expect(board["rawSystemVersion"] as? String == release, "\(name): \(board)")
+            #expect(board["systemVersion"] as? String == release, "\(name): \(board)")
+            #expect(board["protectionResult"] as? Int == -120, "before 6.1.0, not supported: \(name): \(board)")
+        }
+        let boronID = try #require(server.deviceID("boron"))
+        let boron = try #require(boards[boronID])
+        #expect(boron["name"] as? String == "Boron CDC Mode")
+        #expect(Self.numbers(boron["class"]) == [0xef, 2, 1], "\(boron)")
+        // The interface association before interface 0 lands in the configuration's extra bytes.
+        let configuration = try #require(boron["configuration"] as? [String: Any])
+        let association = (configuration["extra"] as? [[NSNumber]] ?? []).map { $0.map(\.intValue) }
+        #expect(association.contains { $0.count == 8 && $0[1] == 0x0b && Array($0[2...6]) == [0, 2, 2, 2, 1] }, "\(configuration)")
+        let interfaces = try #require(boron["interfaces"] as? [[String: Any]])
+        let classes = interfaces.map { Self.numbers($0["class"]) }
+        #expect(classes.contains([2, 2, 1]) && classes.contains([10, 0, 0]) && classes.contains([255, 255, 255]), "\(classes)")
+        let control = try #require(interfaces.first { Self.numbers($0["class"]) == [2, 2, 1] })
+        // CDC header, call management, ACM, union: what the Linux cdc_acm driver binds by.
+        let functional = (control["extra"] as? [[NSNumber]] ?? []).map { $0.map(\.intValue) }.filter { $0.count >= 3 && $0[1] == 0x24 }.map { $0[2] }
+        #expect(functional == [0, 1, 2, 6], "\(control)")
+        #expect(interfaces.contains { $0["name"] as? String == "Boron Control Interface" }, "\(interfaces)")
+    }
+
+    @Test("emulate --device-os 6.2.0: the board reports 6.2.0 and answers the protection request, which came in 6.1.0")
+    func pyusbDeviceOS6() async throws {
+        let server = try await EmulateProcess.start(["--platform", "boron", "--platform", "argon", "--device-os", "6.2.0"])
+        defer { server.stop() }
+        let boards = try await Self.pyusbBoards(server)
+        for name in ["boron", "argon"] {
+            let id = try #require(server.deviceID(name))
+            let board = try #require(boards[id], "\(name): \(boards.keys)")
+            #expect(board["rawSystemVersion"] as? String == "6.2.0" && board["systemVersion"] as? String == "6.2.0", "\(name): \(board)")
+            #expect(board["protectionResult"] as? Int == 0, "\(name): \(board)")
+        }
+        let photon = try await ToolProcess.run(EmulateProcess.executable.path, ["emulate", "--usb", "--platform", "photon", "--device-os", "6.2.0"],
+                                               timeout: .seconds(60))
+        #expect(photon.status != 0 && photon.errors.contains("Device OS 2.x was its last"), "\(photon.output) \(photon.errors)")
+    }
+
+    @Test("pyusb reads a board in DFU mode: the bootloader's functional descriptor and DFU_GETSTATUS")
+    func pyusbDFUMode() async throws {
+        let server = try await EmulateProcess.start(["--platform", "boron", "--dfu"])
+        defer { server.stop() }
+        let id = try #require(server.deviceID("boron"))
+        let board = try #require(try await Self.pyusbBoards(server)[id])
+        #expect(board["product"] as? Int == 0xd00d && board["name"] as? String == "Boron DFU Mode", "\(board)")
+        let interfaces = try #require(board["interfaces"] as? [[String: Any]])
+        #expect(interfaces.allSatisfy { Self.numbers($0["class"]) == [0xfe, 1, 2] }, "\(interfaces)")
+        #expect(interfaces.contains { ($0["name"] as? String)?.hasPrefix("@External Flash   /0x80000000/") == true }, "\(interfaces)")
+        // DFU functional descriptor: download/upload/manifestation-tolerant bits, wTransferSize 4096, DfuSe 1.1a.
+        let functional = try #require(interfaces.flatMap { ($0["extra"] as? [[NSNumber]] ?? []).map { $0.map(\.intValue) } }.first { $0[1] == 0x21 })
+        #expect(functional.count == 9 && functional[5] | functional[6] << 8 == 4096 && functional[7] | functional[8] << 8 == 0x011a, "\(functional)")
+        let status = try #require(board["dfuStatus"] as? [String: Any])
+        #expect(status["status"] as? Int == 0 && status["state"] as? Int == 2, "dfuIDLE: \(status)")
+    }
+}

@@ -15,6 +15,8 @@ import TOMLKit
 /// defects = []          # emulated boards only: seeded firmware bugs
 /// serial = "pty"        # emulated boards only: drive console and listening mode through a
 ///                       # pseudo-terminal, the real serial path, instead of in-process
+/// device-os = "6.2.0"   # emulated boards only: the Device OS release it runs (default
+///                       # 5.8.0 on Gen 3, 1.5.2 on Gen 2); a real board reports its own
 /// power-on = ["relayctl", "--port", "3", "on"]    # real boards: argv run with no shell,
 /// power-off = ["relayctl", "--port", "3", "off"]  # the board's name appended
 /// power-timeout = 30    # seconds a power command may take
@@ -41,6 +43,8 @@ public struct Inventory: Sendable {
         public var firmwareFolder: String?
         /// How the bench reaches an emulated board's serial port.
         public var serial: SerialTransport
+        /// The Device OS release an emulated board runs; nil for the emulator's default.
+        public var deviceOS: DeviceOSVersion?
         /// A real board's power switch: commands to run, or a hub port.
         public var power: PowerConnection?
         public var powerOffTime: Duration = .seconds(2)
@@ -114,7 +118,7 @@ public struct Inventory: Sendable {
             func fail(_ key: String, _ message: String) -> InventoryError {
                 InventoryError(file: file, line: line(of: key, in: lines, after: headerLine) ?? headerLine, key: key, message: message)
             }
-            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware", "serial",
+            let known: Set<String> = ["name", "platform", "emulated", "device-id", "tags", "defects", "firmware", "serial", "device-os",
                                       "power-on", "power-off", "power-timeout", "power-hub", "power-port",
                                       "power-off-time", "apply-window"]
             if let unknown = board.keys.first(where: { !known.contains($0) }) {
@@ -186,6 +190,14 @@ public struct Inventory: Sendable {
             if emulated, !powerOn.isEmpty { throw fail("power-on", "an emulated board's power is the emulator's; commands are for real boards") }
             var entry = Entry(name: name, platform: platform, emulated: emulated, deviceID: board["device-id"]?.string,
                               tags: tags, defects: defects, firmwareFolder: folder, serial: serial)
+            if let value = board["device-os"] {
+                guard emulated else { throw fail("device-os", "only for emulated boards: a real board reports the Device OS it runs") }
+                guard let text = value.string, let version = DeviceOSVersion(text), text == version.description else {
+                    throw fail("device-os", "must be a Device OS release such as \"6.2.0\" (major.minor.patch)")
+                }
+                if let problem = version.problem(on: platform) { throw fail("device-os", problem) }
+                entry.deviceOS = version
+            }
             if let value = board["power-hub"] {
                 guard let location = value.string, Self.isHubLocation(location) else {
                     throw fail("power-hub", "must be a hub location such as \"1-1.4\": the bus, a dash, then ports joined by dots")

@@ -21,12 +21,12 @@ public struct BoardUnderTest: Sendable {
 
     /// An emulated board for an inventory entry.
     public static func emulated(_ entry: Inventory.Entry, serial: Int, consoleDirectory: URL? = nil) throws -> BoardUnderTest {
-        var library = try ProvisionedTemplates.shared.library(for: entry.platform)
+        var library = try ProvisionedTemplates.shared.library(for: entry.platform, deviceOS: entry.deviceOS)
         if let folder = entry.firmwareFolder {
             library = try FirmwareLibrary.load(from: folder, platform: entry.platform, fallback: library)
         }
         // With a firmware folder the board starts on the folder's known-good app, as a lab's board would.
-        let board = try EmulatedBoard(name: entry.name, platform: entry.platform, defects: entry.defects, serial: serial,
+        let board = try EmulatedBoard(name: entry.name, platform: entry.platform, deviceOS: entry.deviceOS, defects: entry.defects, serial: serial,
                                            application: entry.firmwareFolder == nil ? nil : library.image(.knownGoodApp).bytes,
                                            serialTransport: entry.serial, consoleDirectory: consoleDirectory)
         return BoardUnderTest(board: board, firmware: library, emulated: true,

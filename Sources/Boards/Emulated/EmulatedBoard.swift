@@ -54,14 +54,17 @@ public final class EmulatedBoard: Board, ModuleTable, ModeControl, DFUFlashing, 
     }
 
     /// `consoleDirectory`: where a pseudo-terminal board's console log goes (`<name>.log`).
-    public init(name: String, platform: Platform, defects: Set<Defect> = [], serial: Int = 1, application: [UInt8]? = nil,
+    /// `deviceOS`: the release the board runs (its system parts and what it reports); nil for
+    /// the emulator's default for the platform.
+    public init(name: String, platform: Platform, deviceOS: DeviceOSVersion? = nil, defects: Set<Defect> = [], serial: Int = 1,
+                application: [UInt8]? = nil,
                 serialTransport: SerialTransport = .inProcess, consoleDirectory: URL? = nil,
                 powerSwitch: (@Sendable (BoardEmulator) -> any PowerSwitch)? = nil,
                 limitClock: any Clock<Duration> = ContinuousClock()) throws {
         self.name = name
         self.limitClock = limitClock
         self.platform = platform
-        let template = try ProvisionedTemplates.shared.template(for: platform)
+        let template = try ProvisionedTemplates.shared.template(for: platform, deviceOS: deviceOS)
         var model = template.board.cloned(deviceID: BoardModel.defaultDeviceID(platform, serial: serial), defects: defects)
         if let application {
             try model.install(application)

@@ -12,8 +12,9 @@ public final class EmulatedSerialBoard: Sendable {
 
     /// The `serial`th board of a platform (1-based; it picks the device id); its link goes in
     /// `linkDirectory`, named after `alias` when given.
-    public init(platform: Platform, serial: Int, defects: Set<Defect>, start: ServedStart, linkDirectory: URL, alias: String?) async throws {
-        let model = try BoardModel.served(platform: platform, serial: serial, defects: defects, start: start)
+    public init(platform: Platform, deviceOS: DeviceOSVersion? = nil, serial: Int, defects: Set<Defect>, start: ServedStart,
+                linkDirectory: URL, alias: String?) async throws {
+        let model = try BoardModel.served(platform: platform, deviceOS: deviceOS, serial: serial, defects: defects, start: start)
         deviceID = model.deviceID
         self.start = start
         server = try await PseudoTerminalBoardServer(board: BoardEmulator(model), linkDirectory: linkDirectory, alias: alias)

@@ -32,8 +32,9 @@ public final class EmulatedUSBBoards: Sendable {
 
     /// Serves the `serial`th board of a platform (1-based; it picks the device id), plugged into
     /// `hubPort` when there is a hub.
-    public func serve(platform: Platform, serial: Int, defects: Set<Defect>, start: ServedStart, hubPort: Int? = nil) throws -> Served {
-        let model = try BoardModel.served(platform: platform, serial: serial, defects: defects, start: start)
+    public func serve(platform: Platform, deviceOS: DeviceOSVersion? = nil, serial: Int, defects: Set<Defect>, start: ServedStart,
+                      hubPort: Int? = nil) throws -> Served {
+        let model = try BoardModel.served(platform: platform, deviceOS: deviceOS, serial: serial, defects: defects, start: start)
         let port = hubIndex == nil ? nil : hubPort
         _ = try server.serve(model, hub: hubIndex, port: port)
         return Served(deviceID: model.deviceID, vendorID: platform.usb.vendorID, productID: model.mode.productID(platform) ?? 0, hubPort: port)

@@ -9,9 +9,11 @@ public enum ServedStart: Sendable {
 }
 
 extension BoardModel {
-    /// The `serial`th provisioned board of a platform (1-based; it picks the device id), in `start`.
-    static func served(platform: Platform, serial: Int, defects: Set<Defect>, start: ServedStart) throws -> BoardModel {
-        var model = try BoardModel.provisioned(platform: platform, deviceID: BoardModel.defaultDeviceID(platform, serial: serial), defects: defects)
+    /// The `serial`th provisioned board of a platform (1-based; it picks the device id), in
+    /// `start`, on `deviceOS` (nil: the emulator's default for the platform).
+    static func served(platform: Platform, deviceOS: DeviceOSVersion? = nil, serial: Int, defects: Set<Defect>, start: ServedStart) throws -> BoardModel {
+        var model = try BoardModel.provisioned(platform: platform, deviceID: BoardModel.defaultDeviceID(platform, serial: serial),
+                                               firmware: FirmwareSet.standard(for: platform, deviceOS: deviceOS), defects: defects)
         switch start {
         case .application: break
         case .dfu: model.enterDFUMode()

@@ -22,7 +22,8 @@ public final class PseudoTerminalBoardServer: Sendable {
     public let link: URL
     private let task: Task<Void, Never>
     private let port: CurrentPort
-    /// What the limit on `waitForPort` is measured on.
+    /// What the limit on `waitForPort` and the old line's wait for a host to read the board's
+    /// last words are measured on.
     private let clock: any Clock<Duration>
 
     /// The board's pseudo-terminal, while it has one, and who waits for it.
@@ -58,7 +59,7 @@ public final class PseudoTerminalBoardServer: Sendable {
         self.clock = clock
         let port = CurrentPort()
         self.port = port
-        task = Task { await Self.serve(board, links: links, port: port) }
+        task = Task { await Self.serve(board, links: links, port: port, clock: clock) }
     }
 
     /// The pseudo-terminal's current path, while the board has one.
@@ -88,7 +89,7 @@ public final class PseudoTerminalBoardServer: Sendable {
         await task.value
     }
 
-    private static func serve(_ board: BoardEmulator, links: [URL], port: CurrentPort) async {
+    private static func serve(_ board: BoardEmulator, links: [URL], port: CurrentPort, clock: any Clock<Duration>) async {
         var terminal: PseudoTerminal?
         var hostRate = 0
         // A reset re-enumerates the board even when it is back in the same mode at once.
@@ -112,19 +113,9 @@ public final class PseudoTerminalBoardServer: Sendable {
                 // the board flushes it first. What the next boot prints goes to the next line.
                 unsent += await board.serialOutputBeforeReset()
                 if let written = try? old.master.writeAvailable(unsent) { unsent.removeFirst(written) }
-                // A host that is reading gets all of it, however busy the machine: the line stays
-                // while what it has not read goes down, and goes after `lastWordsPatience` without
-                // progress (no host reading), or `lastWordsLimit` in all.
-                let start = ContinuousClock.now
-                var progressAt = start
-                var left = old.unreadByHost() + unsent.count
-                while left > 0, ContinuousClock.now - progressAt < Self.lastWordsPatience,
-                      ContinuousClock.now - start < Self.lastWordsLimit {
+                await waitForLastWords(on: clock) {
                     if !unsent.isEmpty, let written = try? old.master.writeAvailable(unsent) { unsent.removeFirst(written) }
-                    try? await Task.sleep(for: .milliseconds(2))
-                    let now = old.unreadByHost() + unsent.count
-                    if now < left { progressAt = ContinuousClock.now }
-                    left = now
+                    return old.unreadByHost() + unsent.count
                 }
                 hangUp()
             }
@@ -172,6 +163,22 @@ public final class PseudoTerminalBoardServer: Sendable {
                 // The board left USB between two looks, or the line failed: start afresh.
                 hangUp()
             }
+        }
+    }
+
+    /// A host that is reading gets all of the board's last words, however busy the machine: the
+    /// old line stays while what the host has not read (`unread`, which also writes what is
+    /// left) goes down, and goes after `lastWordsPatience` without progress (no host reading),
+    /// or `lastWordsLimit` in all.
+    static func waitForLastWords<C: Clock<Duration>>(on clock: C, unread: () -> Int) async {
+        let start = clock.now
+        var progressAt = start
+        var left = unread()
+        while left > 0, progressAt.duration(to: clock.now) < lastWordsPatience, start.duration(to: clock.now) < lastWordsLimit {
+            do { try await clock.sleep(for: .milliseconds(2)) } catch { return }
+            let now = unread()
+            if now < left { progressAt = clock.now }
+            left = now
         }
     }
 

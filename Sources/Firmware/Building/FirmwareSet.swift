@@ -35,9 +35,16 @@ public struct FirmwareSet: Sendable {
     }
 
     /// The standard set; `systemVersion` raises the system parts so that an app needing a
-    /// newer Device OS still runs.
-    public static func standard(for platform: Platform, applicationSize: Int = 16 << 10, systemVersion: UInt16? = nil) throws -> FirmwareSet {
-        let defaults = versions(for: platform)
+    /// newer Device OS still runs. `deviceOS` makes it a set of that release: the board reports
+    /// it, and its system parts carry its module version (`DeviceOSVersion.systemModuleVersion`).
+    public static func standard(for platform: Platform, applicationSize: Int = 16 << 10, systemVersion: UInt16? = nil,
+                                deviceOS: DeviceOSVersion? = nil) throws -> FirmwareSet {
+        var defaults = versions(for: platform)
+        if let deviceOS {
+            guard let module = deviceOS.systemModuleVersion else { throw FirmwareSetError.unrepresentable(deviceOS) }
+            defaults.system = module
+            defaults.deviceOS = deviceOS.description
+        }
         let system = max(systemVersion ?? 0, defaults.system)
         var modules: [[UInt8]] = []
         switch platform.mcu {
@@ -87,6 +94,18 @@ public struct FirmwareSet: Sendable {
             state ^= state >> 7
             state ^= state << 17
             return UInt8(truncatingIfNeeded: state)
+        }
+    }
+}
+
+public enum FirmwareSetError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A release whose module version does not fit the scale the emulated parts are numbered on.
+    case unrepresentable(DeviceOSVersion)
+
+    public var description: String {
+        switch self {
+        case .unrepresentable(let version):
+            "Device OS \(version) has no system module version on the emulator's scale (major, minor and patch as the digits of one 16-bit number)"
         }
     }
 }

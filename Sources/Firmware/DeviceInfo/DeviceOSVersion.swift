@@ -42,4 +42,23 @@ public struct DeviceOSVersion: Hashable, Sendable, Comparable, CustomStringConve
     /// Cellular platforms print "Cell Radio Version" for `i` from 2.1.0 (`cellfw` in
     /// hal/src/{electron,boron}/ota_flash_hal.cpp; absent in 2.0.2 and 1.5.2).
     public var printsCellRadioVersion: Bool { self >= DeviceOSVersion(2, 1, 0) }
+
+    /// The system part's module version for this release, on the scale the fixtures show
+    /// (4.1.0 is 4100, 5.3.1 5301, 5.8.0 5800): major, minor and patch as digits of one number.
+    /// Particle's own numbering strays from it here and there (6.3.4's parts are 6305), so an
+    /// emulated board's number is this one's, not necessarily the real part's. Nil past the
+    /// 16-bit field or for a minor or patch above 9 and 99, which the scale cannot hold.
+    public var systemModuleVersion: UInt16? {
+        guard minor <= 9, patch <= 99 else { return nil }
+        return UInt16(exactly: major * 1000 + minor * 100 + patch)
+    }
+
+    /// Why an emulated `platform` board cannot run this release, or nil when it can.
+    public func problem(on platform: Platform) -> String? {
+        if platform.generation == .gen2, major >= 3 {
+            return "\(platform.buildName) is a Gen 2 board: Device OS 2.x was its last (3.0.0 dropped Gen 2)"
+        }
+        if systemModuleVersion == nil { return "\(self) has no module version the emulator can number its system parts with" }
+        return nil
+    }
 }

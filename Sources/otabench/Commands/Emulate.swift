@@ -37,6 +37,11 @@ struct Emulate: AsyncParsableCommand {
     @Option(name: .customLong("platform"), help: "Serve only boards of this platform (repeatable).")
     var platforms: [String] = []
 
+    @Option(name: .customLong("device-os"), help: """
+        The Device OS release every served board runs (default: each inventory entry's `device-os`,         else 5.8.0 on Gen 3 and 1.5.2 on Gen 2), e.g. 6.2.0 to see what a 6.x board answers.
+        """)
+    var deviceOS: String?
+
     @Flag(help: "Start the boards in DFU mode.")
     var dfu = false
 
@@ -62,6 +67,19 @@ struct Emulate: AsyncParsableCommand {
             reportError("emulate: no board to serve")
             throw ExitStatus.couldNotRun.exitCode
         }
+        if let deviceOS {
+            guard let version = DeviceOSVersion(deviceOS), version.description == deviceOS else {
+                reportError("emulate: --device-os must be a Device OS release such as 6.2.0 (major.minor.patch), not \"\(deviceOS)\"")
+                throw ExitStatus.couldNotRun.exitCode
+            }
+            for index in entries.indices {
+                if let problem = version.problem(on: entries[index].platform) {
+                    reportError("emulate: --device-os \(deviceOS): \(problem)")
+                    throw ExitStatus.couldNotRun.exitCode
+                }
+                entries[index].deviceOS = version
+            }
+        }
         if usb {
             // Other processes hear the boards come and go only from a server under umockdev's
             // preload: this runs otabench again under it, with the same arguments, unless it is.
@@ -75,7 +93,7 @@ struct Emulate: AsyncParsableCommand {
         let boards = try EmulatedUSBBoards(hubPorts: hub ? max(4, entries.count) : nil)
         if let location = boards.hubLocation { say("hub\t\(location)\t\(boards.hubPorts) ports, per-port power switching") }
         for (position, entry) in entries.enumerated() {
-            let served = try boards.serve(platform: entry.platform, serial: position + 1, defects: entry.defects,
+            let served = try boards.serve(platform: entry.platform, deviceOS: entry.deviceOS, serial: position + 1, defects: entry.defects,
                                           start: dfu ? .dfu : .application, hubPort: position + 1)
             let ids = String(format: "%04x:%04x", served.vendorID, served.productID)
             say("\(entry.name)\t\(ids)\t\(served.deviceID)" + (served.hubPort.map { "\thub \(boards.hubLocation ?? "") port \($0)" } ?? ""))
@@ -97,7 +115,8 @@ struct Emulate: AsyncParsableCommand {
         for (position, entry) in entries.enumerated() {
             let server: EmulatedSerialBoard
             do {
-                server = try await EmulatedSerialBoard(platform: entry.platform, serial: position + 1, defects: entry.defects,
+                server = try await EmulatedSerialBoard(platform: entry.platform, deviceOS: entry.deviceOS, serial: position + 1,
+                                                       defects: entry.defects,
                                                        start: dfu ? .dfu : listening ? .listening : .application,
                                                        linkDirectory: folder, alias: entry.name)
             } catch {

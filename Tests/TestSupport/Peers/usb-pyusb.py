@@ -9,7 +9,7 @@ descriptor, its strings, each interface with its endpoints and class-specific de
 A board in normal mode is then asked, by Particle's vendor control requests as Device OS's
 usb_control_request_channel.cpp answers them, for its device id and Device OS version by the raw
 0x50 request (types 20 and 30), and both again by INIT/CHECK/RECV of requests 20 and 30, whose protobuf replies
-hold the text in field 1. A board in DFU mode is asked DFU_GETSTATUS on interface 0."""
+hold the text in field 1, and whether it answers request 76 (protection state). A board in DFU mode is asked DFU_GETSTATUS on interface 0."""
 import json
 import struct
 import sys
@@ -137,6 +137,8 @@ def board(device):
             found[key + "Request"] = answer
             value = protobuf_bytes(answer.get("payload", []), 1)
             found[key] = value.decode("utf-8", "replace") if value is not None else None
+        # GET_PROTECTED_STATE (76): the result alone, 0 where Device OS has the handler (6.1.0 on).
+        found["protectionResult"] = request(device, 76).get("check", {}).get("result")
     return found
 
 
