@@ -255,9 +255,12 @@ extension EmulatedUSBTests {
 
     /// Each board the script found, by serial number.
     static func pyusbBoards(_ server: EmulateProcess) async throws -> [String: [String: Any]] {
-        let probe = try await ToolProcess.run("/usr/bin/python3", ["-c", "import usb.core"])
+        // The python3 Scripts/setup installed pyusb for (the first on this PATH), by its own
+        // path: the clients' environment has only /usr/bin and /bin on theirs.
+        let probe = try await ToolProcess.run("/usr/bin/env", ["python3", "-c", "import usb.core, sys; print(sys.executable)"])
         try #require(probe.status == 0, "python3 lacks pyusb: run Scripts/setup (\(probe.output))")
-        let run = try await server.run("/usr/bin/python3", [pyusbScript])
+        let python = probe.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let run = try await server.run(python, [pyusbScript])
         #expect(run.status == 0, "usb-pyusb.py: \(run.errors)")
         var boards: [String: [String: Any]] = [:]
         for line in run.output.split(separator: "\n") {
@@ -274,7 +277,7 @@ extension EmulatedUSBTests {
         let server = try await EmulateProcess.start(["--platform", "boron", "--platform", "p2", "--platform", "photon"])
         defer { server.stop() }
         let boards = try await Self.pyusbBoards(server)
-        for (name, product, version, release) in [("boron", 0xc00d, 0x0102, "5.8.0"), ("p2", 0xc020, 0x0251, "5.8.0"), ("photon", 0xc006, 0x0102, "1.5.2")] {
+        for (name, product, version, release) in [("boron", 0xc00d, 0x0102, "5.8.0"), ("p2", 0xc020, 0x0251, "5.8.0"), ("photon", 0xc006, 0x0250, "1.5.2")] {
             let id = try #require(server.deviceID(name))
             let board = try #require(boards[id], "\(name) not found by pyusb: \(boards.keys)")
             #expect(board["vendor"] as? Int == 0x2b04 && board["product"] as? Int == product, "\(name): \(board)")
