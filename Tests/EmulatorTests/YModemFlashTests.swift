@@ -232,4 +232,28 @@ struct YModemFlashTests {
         }
         #expect(await instant.mode == .listening)
     }
+
+    @Test("Our client asks the board's release before `f`: a 6.x board's CANs are waited for however late they come, a 5.x board gets block 0 at once")
+    func clientKnowsTheRelease() async throws {
+        let clock = ManualClock()
+        var model = try BoardModel.provisioned(platform: Platform(buildName: "boron")!)
+        model.deviceOSVersion = "6.2.0"
+        let board = BoardEmulator(model, clock: clock)
+        await board.update { $0.enterListeningMode() }
+        let client = ListeningModeClient(stream: EmulatedSerialPort(board: board), timeout: .seconds(30))
+        let refusal = Task { try await client.requestFlash() }
+        // The board's 100 ms pass only when this clock says: well past the 250 ms a client
+        // that knew no release would listen for, the client still waits for the CANs.
+        await clock.waitForSleepers()
+        try await Task.sleep(for: .milliseconds(400))
+        clock.advance(by: .milliseconds(100))
+        await #expect(throws: ListeningModeError.flashRefused("Serial/YModem flashing is no longer supported")) { try await refusal.value }
+
+        // Told the release, it goes straight to `f`; before 6.0.0 nothing follows the prompt.
+        let five = try BoardEmulator(platform: Platform(buildName: "boron")!)
+        await five.update { $0.enterListeningMode() }
+        let port = EmulatedSerialPort(board: five)
+        #expect(try await ListeningModeClient(stream: port).requestFlash(deviceOS: DeviceOSVersion(5, 8, 0)).isEmpty)
+        #expect(await five.snapshot().mode == .listening)
+    }
 }

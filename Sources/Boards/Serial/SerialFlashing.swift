@@ -91,7 +91,8 @@ public final class SerialFlashing: Sendable {
 
     /// Sends `bytes` by `f` and YMODEM and returns what the board then said.
     public func send(_ bytes: [UInt8], name: String, progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SerialFlashOutcome {
-        try await ListeningModeClient(stream: port, timeout: .seconds(5)).flash(bytes, name: name, progress: progress)
+        try await ListeningModeClient(stream: port, timeout: .seconds(5)).flash(bytes, name: name, deviceOS: DeviceOSVersion(deviceOSVersion),
+                                                                          progress: progress)
     }
 }
 

@@ -1,3 +1,4 @@
+import Firmware
 import Links
 
 /// What a board said after an image sent by listening mode's `f`.
@@ -16,16 +17,23 @@ extension ListeningModeClient {
     /// The line the board prints when `f` starts its YMODEM receiver.
     static var flashPrompt: [UInt8] { Array(YModemText.prompt.utf8) }
 
-    /// How long after the prompt to listen before sending: Device OS 6.x refuses 100 ms after
-    /// it (CAN ×4, "Serial/YModem flashing is no longer supported"), and block 0 sent into that
-    /// would be read by its console as keys.
+    /// How long after the prompt to listen before sending, to a board whose Device OS release
+    /// is not known: Device OS 6.x refuses 100 ms after it (CAN ×4, "Serial/YModem flashing is
+    /// no longer supported"), and block 0 sent into that would be read by its console as keys.
     static var refusalWindow: Duration { .milliseconds(250) }
 
     /// `f`: asks the board to receive an image and waits (within `timeout`) for its prompt.
-    /// Returns what followed the prompt line within `refusalWindow`, which belongs to the
-    /// transfer (Device OS sends nothing there; a textbook receiver its first "C"): hand it to
+    /// Returns what followed the prompt line, which belongs to the transfer: hand it to
     /// `sendFirmware`. Throws `ListeningModeError.flashRefused` when the board refuses YMODEM.
-    public func requestFlash() async throws -> [UInt8] {
+    ///
+    /// What comes after the prompt depends on the release, so the board is asked first (`v`)
+    /// unless the caller says (`deviceOS`): before 6.0.0 Device OS's receiver says nothing until
+    /// its 5 s timeout, and block 0 goes at once, as particle-cli sent it; from 6.0.0 the board
+    /// always refuses, and its CANs are waited for, however long a busy line takes. Only a
+    /// board whose version cannot be read is given `refusalWindow` to refuse in.
+    public func requestFlash(deviceOS: DeviceOSVersion? = nil) async throws -> [UInt8] {
+        var release = deviceOS
+        if release == nil, let text = try? await systemVersion() { release = DeviceOSVersion(text) }
         while !(try await stream.read(maximum: 1 << 16, timeout: Self.settleTime)).isEmpty {}
         try await stream.write(Array(String(ListeningModeCommand.flash.rawValue).utf8))
         var said: [UInt8] = []
@@ -33,9 +41,18 @@ extension ListeningModeClient {
         while true {
             if let prompt = said.firstRange(of: Self.flashPrompt), let end = said[prompt.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
                 var after = Array(said[(end + 1)...])
-                let listenUntil = ContinuousClock.now + Self.refusalWindow
-                while !after.contains(YModemControl.can), case let now = ContinuousClock.now, now < listenUntil {
-                    after += try await stream.read(maximum: 4096, timeout: listenUntil - now)
+                switch release?.takesYModem {
+                case true?:
+                    return after
+                case false?:
+                    while !after.contains(YModemControl.can), case let now = ContinuousClock.now, now < deadline {
+                        after += try await stream.read(maximum: 4096, timeout: deadline - now)
+                    }
+                case nil:
+                    let listenUntil = ContinuousClock.now + Self.refusalWindow
+                    while !after.contains(YModemControl.can), case let now = ContinuousClock.now, now < listenUntil {
+                        after += try await stream.read(maximum: 4096, timeout: listenUntil - now)
+                    }
                 }
                 if after.contains(YModemControl.can) {
                     let line = try await reasonLine(after)
@@ -68,9 +85,9 @@ extension ListeningModeClient {
     /// validates the image, says so, waits a second, says it restarts, and resets; its port
     /// then goes away). A board that cancels the transfer with a reason of its own (the header
     /// refused, say) gives `.refused` with it; one that cancels without a reason throws.
-    public func flash(_ data: [UInt8], name: String, answerTimeout: Duration = .seconds(10),
+    public func flash(_ data: [UInt8], name: String, deviceOS: DeviceOSVersion? = nil, answerTimeout: Duration = .seconds(10),
                       progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SerialFlashOutcome {
-        let afterPrompt = try await requestFlash()
+        let afterPrompt = try await requestFlash(deviceOS: deviceOS)
         do {
             let ending = try await sendFirmware(data, name: name, afterPrompt: afterPrompt, progress: progress)
             if ending == .refusedAtClose {
