@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "LocalCloudTests",
             dependencies: [
-                "LocalCloud", "Cloud", "CloudOTA", "Links", "TestSupport",
+                "LocalCloud", "Cloud", "CloudOTA", "Links", "TestSupport", locks,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -100,7 +100,7 @@ extension LocalCloudServer {
         let binary = try RequestBodies.flashBinary(RequestParameters(form: try await form(request)))
         if let product { _ = try store.device(product: product, id) }
         let owner = try store.flashDevice(id, binary: binary)
-        events.publish(product: owner, CloudEvent(name: "spark/flash/status", data: FlashStatus.started, coreid: id, publishedAt: Date().formatted(.iso8601)))
+        events.publish(product: owner, CloudEvent(name: "spark/flash/status", data: FlashStatus.started, coreid: id, publishedAt: store.timestamp()))
         gateway?.flashRequested(device: id)
         return ["id": id, "status": "Update started"]
     }

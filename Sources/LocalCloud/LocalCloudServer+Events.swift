@@ -46,7 +46,7 @@ extension LocalCloudServer {
     /// An event the API publishes: its coreid is "api", as on Particle's cloud. It reaches the
     /// streams only; devices do not subscribe here.
     func publish(_ event: RequestBodies.Publish, product: String?) throws -> Published {
-        events.publish(product: product, CloudEvent(name: event.name, data: event.data, coreid: "api", publishedAt: Date().formatted(.iso8601),
+        events.publish(product: product, CloudEvent(name: event.name, data: event.data, coreid: "api", publishedAt: store.timestamp(),
                                                      ttl: event.ttl))
         return Published()
     }

@@ -26,7 +26,7 @@ extension LocalCloudServer {
                 let release = try server.store.release(product: product, try RequestBodies.release(try await server.parameters(request)))
                 try server.gateway?.released(product: product, release)
                 return ReleaseRecord(release: release, firmware: try server.store.firmware(product: product, version: release.version),
-                                     updatedAt: Date().formatted(.iso8601))
+                                     updatedAt: store.timestamp())
             }
         }
         router.get("/v1/products/:product/firmware/:version") { _, context in

@@ -7,12 +7,19 @@ import GRDB
 /// was answered.
 public final class LocalCloudStore: Sendable {
     let queue: DatabaseQueue
+    /// What the cloud's timestamps (a device's last contact, a firmware's upload, an event's
+    /// `published_at`) read: the wall clock, unless a test gives it one of its own.
+    public let now: @Sendable () -> Date
 
-    public init(path: String) throws {
+    public init(path: String, now: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.now = now
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         queue = try DatabaseQueue(path: path)
         try Self.migrator.migrate(queue)
     }
+
+    /// `now` as Particle's API writes times: ISO 8601, UTC.
+    public func timestamp() -> String { now().formatted(.iso8601) }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -255,7 +262,7 @@ public final class LocalCloudStore: Sendable {
             }
             if let notes = settings.notes { try db.execute(sql: "UPDATE device SET notes = ? WHERE id = ?", arguments: [notes, device]) }
             var record = try Self.record(db, try Self.requireDevice(db, device))
-            record.updatedAt = Date().formatted(.iso8601)
+            record.updatedAt = timestamp()
             return record
         }
     }
@@ -304,7 +311,7 @@ public final class LocalCloudStore: Sendable {
             }
             try db.execute(sql: """
                 INSERT INTO firmware (product, version, title, description, fileName, sha256, binary, uploaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [product, version, title, description, fileName, sha256, Data(binary), Date().formatted(.iso8601)])
+                """, arguments: [product, version, title, description, fileName, sha256, Data(binary), timestamp()])
             return try Self.firmware(db, product: product, version: version)
         }
     }

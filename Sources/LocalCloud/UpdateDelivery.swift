@@ -23,7 +23,7 @@ extension LocalCloudStore {
             guard try Int.fetchOne(db, sql: "SELECT 1 FROM device WHERE id = ?", arguments: [id]) != nil else {
                 throw LocalCloudError.notFound("no device \(id)")
             }
-            let now = Date().formatted(.iso8601)
+            let now = timestamp()
             try db.execute(sql: """
                 UPDATE device SET online = 1, firmwareVersion = ?, updatesEnabled = ?, platformID = COALESCE(?, platformID), lastHeard = ?,
                     lastHandshake = ? WHERE id = ?
@@ -34,7 +34,7 @@ extension LocalCloudStore {
 
     public func sessionEnded(device id: String) throws {
         try queue.write { db in
-            try db.execute(sql: "UPDATE device SET online = 0, lastHeard = ? WHERE id = ?", arguments: [Date().formatted(.iso8601), id.lowercased()])
+            try db.execute(sql: "UPDATE device SET online = 0, lastHeard = ? WHERE id = ?", arguments: [timestamp(), id.lowercased()])
         }
     }
 

@@ -374,7 +374,7 @@ public final class DeviceGateway: Sendable {
     }
 
     func publish(_ session: DeviceSession, _ name: String, _ data: String) {
-        events.publish(product: session.product, CloudEvent(name: name, data: data, coreid: session.deviceID, publishedAt: Date().formatted(.iso8601)))
+        events.publish(product: session.product, CloudEvent(name: name, data: data, coreid: session.deviceID, publishedAt: store.timestamp()))
     }
 
     // MARK: What the REST side changed
