@@ -1,4 +1,5 @@
 import Cloud
+import Firmware
 import Foundation
 
 /// A device as the local cloud answers it, the same object on every route (`GET /v1/devices`,
@@ -31,8 +32,7 @@ public struct DeviceRecord: Encodable, Hashable, Sendable {
     public var updatedAt: String?
 
     /// Particle's cellular platforms (Electron, Boron, B SoM, B5 SoM, Tracker, Tracker M, M SoM).
-    static let cellularPlatforms: Set<Int> = [10, 13, 23, 25, 26, 28, 35]
-    public var cellular: Bool { platformID.map { Self.cellularPlatforms.contains($0) } ?? false }
+    public var cellular: Bool { platformID.flatMap { UInt16(exactly: $0) }.flatMap { Platform(id: PlatformID(rawValue: $0)) }?.cellular ?? false }
 
     enum CodingKeys: String, CodingKey {
         case id, name, owner, online, connected, cellular, status, notes, functions, variables, groups, development, quarantined, denied

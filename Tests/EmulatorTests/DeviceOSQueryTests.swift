@@ -27,6 +27,18 @@ struct DeviceOSQueryTests {
         #expect(try await Self.ask(name, .getAssetInfo, version: "5.5.0").result == Self.notSupported)
     }
 
+    @Test("The modem interface follows the platform's one list of cellular boards: pp3 on every Gen 3 cellular board, none on Wi-Fi boards")
+    func modemInterfaces() {
+        for platform in Platform.catalog where platform.generation == .gen3 {
+            let names = (NetworkInterface.deviceOS(on: platform) ?? []).map(\.name)
+            #expect(names.contains("pp3") == platform.cellular, "\(platform.buildName): \(names)")
+            #expect(NetworkInterface.hasCellularModem(platform) == platform.cellular, "\(platform.buildName)")
+        }
+        #expect(NetworkInterface.deviceOS(on: Platform(buildName: "esomx")!)?.map(\.name) == ["lo0", "pp3"])
+        #expect(NetworkInterface.deviceOS(on: Platform(buildName: "tracker")!)?.map(\.name) == ["lo0", "pp3", "wl4"])
+        #expect(NetworkInterface.deviceOS(on: Platform(buildName: "argon")!)?.map(\.name) == ["lo0", "wl3"])
+    }
+
     @Test("Gen 2 on Device OS 1.5 answers the cloud status and nothing else of these")
     func gen2() async throws {
         for type in [ControlRequestType.getAssetInfo, .getProtectedState, .networkInterfaceList, .cellularIccid] {

@@ -28,12 +28,13 @@ public struct NetworkInterface: Hashable, Sendable {
     public static func deviceOS(on platform: Platform) -> [NetworkInterface]? {
         guard platform.generation == .gen3 else { return nil }
         let loopback = NetworkInterface("lo0", .loopback)
+        let modem = platform.cellular ? [NetworkInterface("pp3", .ppp)] : []
         switch platform.buildName {
-        case "boron", "bsom", "esomx", "b5som": return [loopback, NetworkInterface("pp3", .ppp)]
         case "argon", "asom", "p2": return [loopback, NetworkInterface("wl3", .wifi)]
-        case "tracker", "trackerm", "msom": return [loopback, NetworkInterface("pp3", .ppp), NetworkInterface("wl4", .wifi)]
+        // Beside a modem, Wi-Fi is the next interface, wl4.
+        case "tracker", "trackerm", "msom": return [loopback] + modem + [NetworkInterface("wl4", .wifi)]
         // Xenon and X SoM (mesh only) left Device OS at 2.0, with their Thread interface: inferred.
-        default: return [loopback]
+        default: return [loopback] + modem
         }
     }
 
