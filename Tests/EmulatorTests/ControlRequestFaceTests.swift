@@ -215,15 +215,22 @@ struct ListeningModeFaceTests {
         let model = await board.snapshot()
 
         try await port.write(Array("i".utf8))
-        #expect(try await Self.readAll(port) == "Device ID: \(model.deviceID)\r\nSerial Number: \(model.serialNumber!)\r\n"
+        #expect(try await Self.readAll(port) == "Device ID: \(model.deviceID)\r\nDevice Secret: \(model.deviceSecret!)\r\n"
+            + "Serial Number: \(model.serialNumber!)\r\n"
             + "IMEI: \(model.imei)\r\nICCID: \(model.iccid)\r\nCell Radio Version: \(model.cellRadioVersion)\r\n")
         try await port.write(Array("v".utf8))
         #expect(try await Self.readAll(port).contains(model.deviceOSVersion))
+        // No Wi-Fi on a Boron: network_config(0) has no interface, and the zeroed address is printed.
         try await port.write(Array("m".utf8))
-        #expect(try await Self.readAll(port).hasPrefix("Your device MAC address is\r\n"))
+        #expect(try await Self.readAll(port) == "Your device MAC address is\r\n00:00:00:00:00:00\r\n")
         try await port.write(Array("s".utf8))
         let json = try await Self.readAll(port)
         #expect(json.hasSuffix("}\r\n"))
+        // Device OS's order and the modem's keys, without the device secret or serial number.
+        #expect(json.hasPrefix("{\"p\":13,\"imei\":\"\(model.imei)\",\"iccid\":\"\(model.iccid)\",\"cellfw\":\"\(model.cellRadioVersion)\",\"m\":[{\"s\":"),
+                "\(json)")
+        #expect(json.contains("\"f\":\"s\",\"n\":\"1\",\"v\":5800,\"d\":[{\"f\":\"b\",\"n\":\"0\",\"v\":2400}]}"), "\(json)")
+        #expect(!json.contains("ms") && !json.contains("sn") && !json.contains(" "), "\(json)")
         let table = try ModuleTableDescription.parse(json.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(table.platformID == 13)
         #expect(Set(table.modules.map(\.function)) == ["b", "s", "u"])
@@ -262,7 +269,9 @@ struct ListeningModeFaceTests {
         let answer = try await Self.readAll(port)
         let lines = answer.components(separatedBy: "\r\n")
         let model = await board.snapshot()
-        var expected = ["Device ID: \(model.deviceID)", "Serial Number: \(model.serialNumber!)"]
+        // Gen 3 keeps a device secret in OTP or eFuse, printed first; Gen 2 has none.
+        var expected = ["Device ID: \(model.deviceID)"] + (model.platform.generation == .gen3 ? ["Device Secret: \(model.deviceSecret!)"] : [])
+            + ["Serial Number: \(model.serialNumber!)"]
         if cellular { expected += ["IMEI: \(model.imei)", "ICCID: \(model.iccid)"] }
         if radioVersion { expected.append("Cell Radio Version: \(model.cellRadioVersion)") }
         #expect(lines == expected + [""], "\(answer.debugDescription)")
@@ -277,12 +286,19 @@ struct ListeningModeFaceTests {
         #expect(identity.deviceID == model.deviceID)
         #expect(identity.details["Serial Number"] == model.serialNumber)
         #expect(identity.details["IMEI"] == (cellular ? model.imei : nil))
+        #expect(identity.details["Device Secret"] == model.deviceSecret)
+        if let secret = model.deviceSecret { #expect(secret.count == 15 && secret.allSatisfy { $0.isASCII && $0.isLetter || $0.isNumber }) }
+        // Wi-Fi boards print their interface's MAC address.
+        try await port.write(Array("m".utf8))
+        let mac = try await Self.readAll(port)
+        #expect(mac == "Your device MAC address is\r\n\(model.hasWiFi ? model.macAddress : "00:00:00:00:00:00")\r\n")
+        #expect(model.hasWiFi == ["argon", "p2", "photon", "msom"].contains(name), "\(name)")
     }
 
     @Test("A board without a serial number (and no modem) prints the old form, as Device OS does with no key/values")
     func identityWithoutProperties() async throws {
         let board = try BoardEmulator(platform: Platform(buildName: "argon")!)
-        await board.update { $0.hasSerialNumber = false; $0.enterListeningMode() }
+        await board.update { $0.hasSerialNumber = false; $0.hasDeviceSecret = false; $0.enterListeningMode() }
         let port = EmulatedSerialPort(board: board)
         _ = try await Self.readAll(port)
         try await port.write(Array("i".utf8))

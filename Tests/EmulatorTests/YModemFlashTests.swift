@@ -233,6 +233,22 @@ struct YModemFlashTests {
         #expect(await instant.mode == .listening)
     }
 
+    @Test("A YMODEM block is saved whole, padding past the announced size included, into the sectors erased for that size", arguments: ["boron", "photon"])
+    func paddingIsWritten(_ name: String) throws {
+        var model = try BoardModel.provisioned(platform: Platform(buildName: name)!)
+        let size = 1500
+        _ = try model.startUpdate(size: size, source: .serial)
+        let image = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+        let blocks = [Array(image[..<1024]), Array(image[1024...]) + [UInt8](repeating: 0x1A, count: 2048 - size)]
+        for block in blocks { try model.saveSerialBlock(block) }
+        let device: FlashDevice = model.platform.staging.location == .external ? .external : .internal
+        let staged = model.storage.read(device, model.platform.staging.address, count: 4096)
+        #expect(Array(staged[..<size]) == image)
+        #expect(Array(staged[size..<2048]) == [UInt8](repeating: 0x1A, count: 2048 - size), "the padding is on flash")
+        #expect(Array(staged[2048...]).allSatisfy { $0 == 0xFF }, "the rest of the erased sector stays erased")
+        #expect(model.storage.log.filter { $0.kind == .program }.suffix(2).map(\.length) == [1024, 1024])
+    }
+
     @Test("Our client asks the board's release before `f`: a 6.x board's CANs are waited for however late they come, a 5.x board gets block 0 at once")
     func clientKnowsTheRelease() async throws {
         let clock = ManualClock()

@@ -8,6 +8,25 @@ extension BoardModel {
     /// provisioned without one.
     public var serialNumber: String? { hasSerialNumber ? "P0" + deviceID.suffix(13).uppercased() : nil }
 
+    /// 15 printable characters in OTP (nRF52840) or eFuse (RTL872x), which Gen 3 factory boards
+    /// carry and `i` prints first (hal_get_device_secret, deviceid_hal.cpp); nil on Gen 2, whose
+    /// HAL has none, and on a board provisioned without one.
+    public var deviceSecret: String? {
+        guard hasDeviceSecret, platform.generation == .gen3 else { return nil }
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var state = deviceID.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        return String((0..<15).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return alphabet[Int(state >> 59)]
+        })
+    }
+
+    /// Whether Device OS on the board has Wi-Fi: the MAC address `m` prints is its interface's.
+    public var hasWiFi: Bool {
+        guard let interfaces = NetworkInterface.deviceOS(on: platform) else { return !platform.cellular }
+        return interfaces.contains { $0.type == .wifi }
+    }
+
     /// 15 digits, the last a Luhn check digit, as a modem reports it.
     public var imei: String { Self.withLuhnDigit("35275309" + digits(6)) }
 

@@ -57,6 +57,8 @@ public struct BoardModel: Sendable {
     var unreadBeforeReset = 0
     /// Whether the board has a serial number in OTP (GET_SERIAL_NUMBER, `i`); factory boards do.
     public var hasSerialNumber = true
+    /// Whether the board has a device secret in OTP (`i` prints it); Gen 3 factory boards do.
+    public var hasDeviceSecret = true
     /// Whether Device OS has a cloud session up (CLOUD_GET_CONNECTION_STATUS): set by the board's
     /// emulated cloud connection once its hello is through; lost at every reset.
     public internal(set) var cloudConnected = false

@@ -77,19 +77,20 @@ extension BoardModel {
     /// Spark_Save_Firmware_Chunk for a YMODEM block: the whole block at the next offset,
     /// padding included, as Device OS writes it (it never compares what arrived with the
     /// announced size); it fails only past the staging region (HAL_FLASH_Update), which ends
-    /// the update (firmware_update.cpp:241-244). Only the announced size was erased, so what
-    /// lies past it is counted but not written: validation never reads it.
+    /// the update (firmware_update.cpp:241-244). The padding past the announced size is written
+    /// too (system_ymodem.cpp:227 makes every chunk the whole block; saveChunk and HAL_FLASH_Update
+    /// do not clamp it): it lands in the sectors erased for the size, as 128 and 1024 divide every
+    /// sector size, and validation, reading the module's own length, never looks at it.
     public mutating func saveSerialBlock(_ block: [UInt8]) throws(UpdateError) {
         guard var current = transfer else { throw .invalidState("no update in progress") }
         guard current.received + block.count <= platform.staging.size else {
             cancelUpdate()
             throw .outOfRange
         }
-        let inFile = Array(block.prefix(max(0, current.size - current.received)))
-        if !inFile.isEmpty {
+        if !block.isEmpty {
             storage.phase = .download
             do {
-                try storage.program(stagingDevice, platform.staging.address + UInt32(current.received), inFile)
+                try storage.program(stagingDevice, platform.staging.address + UInt32(current.received), block)
             } catch {
                 powerOff()
                 throw .invalidState("power lost")

@@ -249,7 +249,9 @@ extension BoardModel {
             // system_info.cpp:414-423 ends the version with "\n"; the console adds "\r\n".
             write("system firmware version: \(deviceOSVersion)\n\r\n")
         case "m":
-            write("Your device MAC address is\r\n\(macAddress)\r\n")
+            // A board without Wi-Fi asks network_config(0), which has no interface, and prints
+            // the zeroed address (system_setup.cpp:243-263, system_network_manager_api.cpp:144-157).
+            write("Your device MAC address is\r\n\(hasWiFi ? macAddress : "00:00:00:00:00:00")\r\n")
         case "s":
             write(moduleTableDescription().json() + "\r\n")
         case "c":
@@ -278,9 +280,11 @@ extension BoardModel {
     }
 
     /// `i` (system_setup.cpp:211-242): "Device ID:" and the HAL's key/values when it has any
-    /// (serial number, then a cellular board's modem), else the old "Your device id is".
+    /// (device secret, serial number, then a cellular board's modem; ota_flash_hal.cpp
+    /// HAL_OTA_Add_System_Info), else the old "Your device id is".
     var identityAnswer: String {
         var properties: [(key: String, value: String)] = []
+        if let deviceSecret { properties.append(("Device Secret", deviceSecret)) }
         if let serialNumber { properties.append(("Serial Number", serialNumber)) }
         if platform.cellular {
             properties += [("IMEI", imei), ("ICCID", iccid)]
@@ -301,7 +305,12 @@ extension BoardModel {
         let installed = table.map(\.installed)
         let checked = ModuleTableDescription.Check.allCases.reduce(0) { $0 | $1.rawValue }
         let flash = storage.contents.internalFlash
-        return ModuleTableDescription(platformID: Int(platform.id.rawValue), modules: table.map { module in
+        // The modem's keys are added whatever the flags; the device secret and serial number
+        // are not, for `s` asks with HAL_SYSTEM_INFO_FLAGS_CLOUD (system_info.cpp:321-402).
+        let cellular = platform.cellular
+        return ModuleTableDescription(
+            platformID: Int(platform.id.rawValue), imei: cellular ? imei : nil, iccid: cellular ? iccid : nil,
+            cellularFirmware: cellular && deviceOS.printsCellRadioVersion ? cellRadioVersion : nil, modules: table.map { module in
             var passed = ModuleTableDescription.Check.range.rawValue
             if module.crcOK { passed |= ModuleTableDescription.Check.integrity.rawValue }
             if unmetDependency(of: module, in: installed) == nil { passed |= ModuleTableDescription.Check.dependencies.rawValue }

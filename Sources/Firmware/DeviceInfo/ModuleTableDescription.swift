@@ -2,9 +2,15 @@ import Foundation
 
 /// The module table a device describes in JSON: the `s` listening-mode command, the
 /// `spark/status/safe-mode` event, binary-version-reader's describe fixtures (§9).
-/// `{"p":13,"m":[{"s":…,"l":"m","vc":30,"vv":30,"u":"…","f":"s","n":"1","v":5800,"d":[…]}]}`
+/// `{"p":13,"imei":…,"iccid":…,"cellfw":…,"m":[{"s":…,"l":"m","vc":30,"vv":30,"u":"…","f":"s","n":"1","v":5800,"d":[…]}]}`,
+/// written in that order, compact, as Device OS's JSON writer does (system_info.cpp:321-402).
 public struct ModuleTableDescription: Codable, Hashable, Sendable {
     public var platformID: Int
+    /// A cellular board's modem (HAL_OTA_Add_System_Info): its IMEI, ICCID and, from 2.1.0,
+    /// firmware; nil on other boards.
+    public var imei: String?
+    public var iccid: String?
+    public var cellularFirmware: String?
     public var modules: [Module]
 
     public struct Module: Codable, Hashable, Sendable {
@@ -61,13 +67,16 @@ public struct ModuleTableDescription: Codable, Hashable, Sendable {
         }
     }
 
-    public init(platformID: Int, modules: [Module]) {
+    public init(platformID: Int, imei: String? = nil, iccid: String? = nil, cellularFirmware: String? = nil, modules: [Module]) {
         self.platformID = platformID
+        self.imei = imei
+        self.iccid = iccid
+        self.cellularFirmware = cellularFirmware
         self.modules = modules
     }
 
     enum CodingKeys: String, CodingKey {
-        case platformID = "p", modules = "m"
+        case platformID = "p", imei, iccid, cellularFirmware = "cellfw", modules = "m"
     }
 
     /// Device OS validation flags (§4): which checks `vc` and `vv` count.
@@ -91,10 +100,26 @@ public struct ModuleTableDescription: Codable, Hashable, Sendable {
         }
     }
 
+    /// The table as Device OS prints it: compact, its keys in its order (JSONEncoder's order is
+    /// not fixed on Linux, so the object is written here and only strings go through it).
     public func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        func text(_ value: String) -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            return String(decoding: (try? encoder.encode(value)) ?? Data("\"\"".utf8), as: UTF8.self)
+        }
+        func object(_ fields: [(String, String?)]) -> String {
+            "{" + fields.compactMap { key, value in value.map { "\"\(key)\":\($0)" } }.joined(separator: ",") + "}"
+        }
+        let modules = modules.map { module in
+            object([("s", "\(module.maximumSize)"), ("l", text(module.store)), ("vc", "\(module.validityChecked)"),
+                    ("vv", "\(module.validityResult)"), ("u", module.sha256.map(text)), ("f", text(module.function)),
+                    ("n", text(module.index)), ("v", "\(module.version)"),
+                    ("d", "[" + module.dependencies.map { object([("f", text($0.function)), ("n", text($0.index)), ("v", "\($0.version)")]) }
+                        .joined(separator: ",") + "]")])
+        }
+        return object([("p", "\(platformID)"), ("imei", imei.map(text)), ("iccid", iccid.map(text)), ("cellfw", cellularFirmware.map(text)),
+                       ("m", "[" + modules.joined(separator: ",") + "]")])
     }
 
     public static func parse(_ text: String) throws -> ModuleTableDescription {
