@@ -201,7 +201,8 @@ extension EmulatedUSBTests {
         #expect(try await connection.bulk(endpoint: 0x01, data: Array("i".utf8), timeout: .seconds(1)).isEmpty)
         let reply = try await connection.bulk(endpoint: 0x81, length: 512, timeout: .seconds(1))
         let argon = sharedUSB.board(index)
-        #expect(String(decoding: reply, as: UTF8.self) == "Device ID: \(argon.deviceID)\r\nSerial Number: \(argon.serialNumber!)\r\n")
+        #expect(String(decoding: reply, as: UTF8.self)
+            == "Device ID: \(argon.deviceID)\r\nDevice Secret: \(argon.deviceSecret!)\r\nSerial Number: \(argon.serialNumber!)\r\n")
         // Nothing more to read: the read times out rather than hanging.
         await #expect(throws: LinkError.timedOut) { _ = try await connection.bulk(endpoint: 0x81, length: 64, timeout: .milliseconds(200)) }
         await #expect(throws: LinkError.timedOut) { _ = try await connection.interrupt(endpoint: 0x82, length: 8, timeout: .milliseconds(200)) }
