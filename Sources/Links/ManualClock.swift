@@ -32,8 +32,10 @@ public final class ManualClock: Clock, Sendable {
         sleepers.wake(current.withLockedValue { $0 = $0.advanced(by: duration); return $0 })
     }
 
-    /// Waits (yielding, not sleeping) until `count` tasks sleep on the clock.
+    /// Waits (yielding, not sleeping) until `count` tasks sleep on the clock, or until the
+    /// waiting task is cancelled (a test's time limit): code that never reaches its timer then
+    /// fails the test's next expectation instead of spinning on forever.
     public func waitForSleepers(_ count: Int = 1) async {
-        while sleeperCount < count { await Task.yield() }
+        while sleeperCount < count, !Task.isCancelled { await Task.yield() }
     }
 }

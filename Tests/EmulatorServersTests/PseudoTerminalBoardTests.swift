@@ -124,7 +124,7 @@ struct PseudoTerminalBoardTests {
         let server = try await PseudoTerminalBoardServer(board: board, linkDirectory: Self.linkFolder(), clock: clock)
         defer { Task { await server.stop() } }
         let first = try await server.waitForPort()
-        while clock.sleeperCount > 0 { await Task.yield() }
+        while clock.sleeperCount > 0, !Task.isCancelled { await Task.yield() }
         let boot = await board.update { board -> Int in
             board.log(String(repeating: "last words ", count: 10))
             board.reset(.user)

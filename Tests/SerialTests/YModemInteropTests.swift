@@ -156,3 +156,50 @@ struct YModemSenderTests {
         #expect(standard.receive([YModemControl.crcRequest]).send.count == 133)
     }
 }
+
+/// lrzsz's rb empties its input right after asking for the closing header (lrz.c wcrxpn), so
+/// the first answer to that `C` can be lost: a receiver that asked gets the header again.
+@Suite("YMODEM sender: the closing header lost once", .timeLimit(.minutes(1)))
+struct YModemClosingResendTests {
+    @Test("The closing header is sent again at the sender's timeout, and the batch ends on the receiver's ACK")
+    func closingHeaderSentAgain() async throws {
+        let (ours, theirs) = MemoryByteStream.pair()
+        let payload = YModemInteropTests.data(3000)
+        let peer = Task { () -> (files: Int, dropped: Bool, closed: Bool) in
+            var receiver = YModemReceiver()
+            try await theirs.write(receiver.start())
+            var files = 0, closingSeen = 0, dropped = false
+            var pending: [UInt8] = []
+            while !receiver.isDone {
+                // A sender gone quiet without the closing header: the batch never closed.
+                let chunk = try await theirs.read(maximum: 4096, timeout: .seconds(10))
+                guard !chunk.isEmpty else { return (files, dropped, false) }
+                pending += chunk
+                // The closing empty header (SOH 00 FF and 128 NULs): the first one is purged.
+                let closing = [YModemControl.soh, 0x00, 0xFF] + [UInt8](repeating: 0, count: 128)
+                if receiver.state != .awaitingHeader || pending.count < 133 || Array(pending.prefix(131)) != closing {
+                    let output = receiver.receive(pending)
+                    pending = []
+                    files += output.events.count { if case .fileFinished = $0 { true } else { false } }
+                    try await theirs.write(output.reply)
+                    continue
+                }
+                closingSeen += 1
+                if closingSeen == 1, files == 1 {
+                    pending.removeFirst(133)
+                    dropped = true
+                    continue
+                }
+                let output = receiver.receive(pending)
+                pending = []
+                try await theirs.write(output.reply)
+            }
+            return (files, dropped, receiver.state == .finished)
+        }
+        let ending = try await YModemTransfer.send(name: "image.bin", data: payload, over: ours, timeout: .milliseconds(200),
+                                                   closingWait: .seconds(5))
+        let (files, dropped, closed) = try await peer.value
+        #expect(ending == .acknowledged && files == 1 && dropped)
+        #expect(closed, "the receiver never got the closing header again")
+    }
+}

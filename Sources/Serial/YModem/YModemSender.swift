@@ -67,6 +67,9 @@ public struct YModemSender: Sendable {
     public var isDone: Bool { state == .finished || state == .aborted }
     /// The closing empty header is out and its ACK awaited.
     public var isClosing: Bool { state == .waitingForFinalAck }
+    /// The closing empty header again, while its ACK is awaited: for a receiver that may have
+    /// emptied its input just after asking for it (lrzsz's rb, see `YModemTransfer.send`).
+    public var closingBlock: [UInt8]? { isClosing ? endOfBatchBlock() : nil }
     var blockCount: Int { (data.count + blockSize - 1) / blockSize }
 
     public mutating func receive(_ bytes: [UInt8]) -> Output {

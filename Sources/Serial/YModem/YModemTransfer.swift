@@ -26,8 +26,12 @@ public enum YModemTransfer {
     ///
     /// `start`: `.atOnce` for Device OS's listening mode, whose receiver asks for nothing
     /// for 5 s. `closingWait`: how long to keep answering after the closing empty header when
-    /// no ACK comes. lrzsz's rb empties its input right after asking for that header, so a
-    /// quick answer can be lost, and it asks again only after its own 10 s timeout.
+    /// no ACK comes. lrzsz's rb empties its input right after asking for that header
+    /// (lrz.c wcrxpn: sendline, flushmo, purgeline), so a quick answer can be lost, and it
+    /// asks again only after its own 10 s timeout, later still on a busy machine: a receiver
+    /// that asked (`.onRequest`) gets the header again at each of our `timeout`s, which lands
+    /// once it reads. Device OS's receiver has ended at that header and answers only after
+    /// validating: it gets nothing more (a stray SOH would start a new transfer).
     @discardableResult
     public static func send(name: String, data: [UInt8], over stream: some ByteStream, timeout: Duration = .seconds(3),
                             closingWait: Duration = .seconds(12), start: YModemSender.Start = .onRequest,
@@ -42,7 +46,12 @@ public enum YModemTransfer {
             // board's verdict on the image) is the caller's, not the transfer's.
             let bytes = try await stream.read(maximum: sender.isClosing ? 1 : 4096, timeout: timeout)
             if sender.isClosing, closingSince == nil { closingSince = .now }
-            if bytes.isEmpty, let since = closingSince, ContinuousClock.now - since < closingWait { continue }
+            if bytes.isEmpty, let since = closingSince, ContinuousClock.now - since < closingWait {
+                // Into a line whose receiver already exited (its ACK lost with it), this write
+                // may fail: the batch is over either way.
+                if start == .onRequest, let again = sender.closingBlock { try? await stream.write(again) }
+                continue
+            }
             let output = bytes.isEmpty ? sender.timedOut() : sender.receive(bytes)
             if !output.send.isEmpty { try await stream.write(output.send) }
             for event in output.events {
