@@ -205,13 +205,19 @@ struct YModemFlashTests {
         }
     }
 
-    @Test("Device OS 6.x answers `f` with its prompt, then 100 ms later on its clock CAN ×4 and its line; our client says so, sb gives up")
-    func currentDeviceOSRefuses() async throws {
+    /// A Boron on Device OS 6.2.0 in listening mode, on a clock of the test's.
+    static func listeningBoron62() async throws -> (BoardEmulator, ManualClock) {
         let clock = ManualClock()
         var model = try BoardModel.provisioned(platform: Platform(buildName: "boron")!)
         model.deviceOSVersion = "6.2.0"
         let board = BoardEmulator(model, clock: clock)
         await board.update { $0.enterListeningMode() }
+        return (board, clock)
+    }
+
+    @Test("Device OS 6.x answers `f` with its prompt, then 100 ms later on its clock CAN ×4 and its line; our client says so, sb gives up")
+    func currentDeviceOSRefuses() async throws {
+        let (board, clock) = try await Self.listeningBoron62()
         let port = EmulatedSerialPort(board: board)
         _ = try await ListeningModeFaceTests.readAll(port)
         try await port.write(Array("fi".utf8))
@@ -251,11 +257,7 @@ struct YModemFlashTests {
 
     @Test("Our client asks the board's release before `f`: a 6.x board's CANs are waited for however late they come, a 5.x board gets block 0 at once")
     func clientKnowsTheRelease() async throws {
-        let clock = ManualClock()
-        var model = try BoardModel.provisioned(platform: Platform(buildName: "boron")!)
-        model.deviceOSVersion = "6.2.0"
-        let board = BoardEmulator(model, clock: clock)
-        await board.update { $0.enterListeningMode() }
+        let (board, clock) = try await Self.listeningBoron62()
         let client = ListeningModeClient(stream: EmulatedSerialPort(board: board), timeout: .seconds(30))
         let refusal = Task { try await client.requestFlash() }
         // The board's 100 ms pass only when this clock says: well past the 250 ms a client
