@@ -16,11 +16,13 @@ enum BoardYModemTarget {
     struct Board {
         var largest: Int
         var failingSave: Int?
+        var saves = 0
         var requests: [DeviceOSYModemReceiver.Request] = []
         var answers: [DeviceOSYModemReceiver.Answer] = []
 
         init(_ script: UInt8) {
-            // Sizes that a fuzzed header can reach, and one (the OTA region) that it cannot.
+            // The largest update the board takes: a few sectors, a whole region, nothing, less
+            // than one 1024-byte block.
             largest = [4096, 1 << 20, 0, 300][Int(script & 0x3)]
             failingSave = script & 0x4 == 0 ? nil : Int(script >> 3)
         }
@@ -33,8 +35,8 @@ enum BoardYModemTarget {
                 // 5.x prepares the whole region for a missing size.
                 answer = size <= largest ? .prepared(length: size == 0 ? largest : size) : .failed
             case .save:
-                let saves = requests.count(where: { if case .save = $0 { true } else { false } })
-                answer = saves - 1 == failingSave ? .failed : .saved
+                answer = saves == failingSave ? .failed : .saved
+                saves += 1
             }
             answers.append(answer)
             return answer

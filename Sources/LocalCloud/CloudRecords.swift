@@ -31,7 +31,7 @@ public struct DeviceRecord: Encodable, Hashable, Sendable {
     /// Set on the answers to a change.
     public var updatedAt: String?
 
-    /// Particle's cellular platforms (Electron, Boron, B SoM, B5 SoM, Tracker, Tracker M, M SoM).
+    /// Whether the device's platform has a cellular modem (`Platform.cellular`, the one list).
     public var cellular: Bool { platformID.flatMap { UInt16(exactly: $0) }.flatMap { Platform(id: PlatformID(rawValue: $0)) }?.cellular ?? false }
 
     enum CodingKeys: String, CodingKey {

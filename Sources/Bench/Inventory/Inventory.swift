@@ -192,7 +192,7 @@ public struct Inventory: Sendable {
                               tags: tags, defects: defects, firmwareFolder: folder, serial: serial)
             if let value = board["device-os"] {
                 guard emulated else { throw fail("device-os", "only for emulated boards: a real board reports the Device OS it runs") }
-                guard let text = value.string, let version = DeviceOSVersion(text), text == version.description else {
+                guard let version = value.string.flatMap(DeviceOSVersion.init(release:)) else {
                     throw fail("device-os", "must be a Device OS release such as \"6.2.0\" (major.minor.patch)")
                 }
                 if let problem = version.problem(on: platform) { throw fail("device-os", problem) }

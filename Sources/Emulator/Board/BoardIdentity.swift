@@ -14,11 +14,8 @@ extension BoardModel {
     public var deviceSecret: String? {
         guard hasDeviceSecret, platform.generation == .gen3 else { return nil }
         let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        var state = deviceID.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
-        return String((0..<15).map { _ in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return alphabet[Int(state >> 59)]
-        })
+        let seed = UInt64(deviceID.suffix(16), radix: 16) ?? 0
+        return String(FirmwareSet.filler(15, seed: seed).map { alphabet[Int($0) % alphabet.count] })
     }
 
     /// Whether Device OS on the board has Wi-Fi: the MAC address `m` prints is its interface's.

@@ -21,6 +21,13 @@ public struct DeviceOSVersion: Hashable, Sendable, Comparable, CustomStringConve
         self.init(major, minor, patch)
     }
 
+    /// A release as a person names one: exactly "M.m.p", no suffix, no leading zeros (what
+    /// an inventory's `device-os` and `--device-os` take).
+    public init?(release text: String) {
+        guard let version = DeviceOSVersion(text), version.description == text else { return nil }
+        self = version
+    }
+
     public var description: String { "\(major).\(minor).\(patch)" }
 
     public static func < (lhs: Self, rhs: Self) -> Bool {

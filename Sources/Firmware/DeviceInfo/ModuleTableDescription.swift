@@ -103,9 +103,9 @@ public struct ModuleTableDescription: Codable, Hashable, Sendable {
     /// The table as Device OS prints it: compact, its keys in its order (JSONEncoder's order is
     /// not fixed on Linux, so the object is written here and only strings go through it).
     public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         func text(_ value: String) -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
             return String(decoding: (try? encoder.encode(value)) ?? Data("\"\"".utf8), as: UTF8.self)
         }
         func object(_ fields: [(String, String?)]) -> String {

@@ -41,18 +41,12 @@ extension ListeningModeClient {
         while true {
             if let prompt = said.firstRange(of: Self.flashPrompt), let end = said[prompt.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
                 var after = Array(said[(end + 1)...])
-                switch release?.takesYModem {
-                case true?:
-                    return after
-                case false?:
-                    while !after.contains(YModemControl.can), case let now = ContinuousClock.now, now < deadline {
-                        after += try await stream.read(maximum: 4096, timeout: deadline - now)
-                    }
-                case nil:
-                    let listenUntil = ContinuousClock.now + Self.refusalWindow
-                    while !after.contains(YModemControl.can), case let now = ContinuousClock.now, now < listenUntil {
-                        after += try await stream.read(maximum: 4096, timeout: listenUntil - now)
-                    }
+                if release?.takesYModem == true { return after }
+                // A 6.x board refuses: its CANs, within the client's timeout. One of unknown
+                // release: whatever comes within the refusal window.
+                let listenUntil = release == nil ? ContinuousClock.now + Self.refusalWindow : deadline
+                while !after.contains(YModemControl.can), case let now = ContinuousClock.now, now < listenUntil {
+                    after += try await stream.read(maximum: 4096, timeout: listenUntil - now)
                 }
                 if after.contains(YModemControl.can) {
                     let line = try await reasonLine(after)

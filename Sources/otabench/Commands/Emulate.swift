@@ -38,7 +38,8 @@ struct Emulate: AsyncParsableCommand {
     var platforms: [String] = []
 
     @Option(name: .customLong("device-os"), help: """
-        The Device OS release every served board runs (default: each inventory entry's `device-os`,         else 5.8.0 on Gen 3 and 1.5.2 on Gen 2), e.g. 6.2.0 to see what a 6.x board answers.
+        The Device OS release every served board runs (default: each inventory entry's `device-os`, \
+        else 5.8.0 on Gen 3 and 1.5.2 on Gen 2), e.g. 6.2.0 to see what a 6.x board answers.
         """)
     var deviceOS: String?
 
@@ -68,7 +69,7 @@ struct Emulate: AsyncParsableCommand {
             throw ExitStatus.couldNotRun.exitCode
         }
         if let deviceOS {
-            guard let version = DeviceOSVersion(deviceOS), version.description == deviceOS else {
+            guard let version = DeviceOSVersion(release: deviceOS) else {
                 reportError("emulate: --device-os must be a Device OS release such as 6.2.0 (major.minor.patch), not \"\(deviceOS)\"")
                 throw ExitStatus.couldNotRun.exitCode
             }
