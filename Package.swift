@@ -76,7 +76,7 @@ let package = Package(
         // termios2 for any bit rate: a C file, since <asm/termbits.h> clashes with <termios.h>.
         .target(name: "CSerialPort"),
         .target(name: "Serial", dependencies: ["Links", "Firmware", "CSerialPort", locks]),
-        .target(name: "USB", dependencies: ["Links", "Firmware", "CLibUSB", "CUDev"]),
+        .target(name: "USB", dependencies: ["Links", "CLibUSB", "CUDev"]),
         .target(
             name: "Power",
             dependencies: [
@@ -156,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "otabench",
             dependencies: [
-                "Bench", "Firmware", 
+                "Bench", "Firmware",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -5,7 +5,7 @@
 //
 //   Scripts/check-layers        exit 0 when the layout holds, 1 naming each wrong arrow
 //
-// `drift` lists the arrows the code has today that the layout forbids; issue 16 removes them.
+// `drift` lists the arrows the code has that the layout forbids (none since issue 16).
 // The check fails on any new one, and on a listed one that is gone (so the list only shrinks).
 import Foundation
 
@@ -37,10 +37,9 @@ let allowed: [String: Set<String>] = [
     "otabench": ["Bench", "Firmware"],
 ]
 
-/// Arrows the layout forbids that the code still has (issue 16 moves them out).
-let drift: [String: Set<String>] = [
-    "USB": ["Firmware"],
-]
+/// Arrows the layout forbids that the code still has. Issue 16 moved the last one out; an entry
+/// here is a debt named on purpose, and the check fails once it is paid and still listed.
+let drift: [String: Set<String>] = [:]
 
 let root = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : FileManager.default.currentDirectoryPath)
 

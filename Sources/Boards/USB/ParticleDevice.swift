@@ -1,4 +1,5 @@
 import Firmware
+import USB
 
 /// A Particle board as USB shows it: which platform and mode its product id says (§1.2).
 public struct ParticleDevice: Hashable, Sendable, CustomStringConvertible {
