@@ -11,7 +11,7 @@ extension Scenario {
     ) { bench in
         let next = bench.image(.nextApp)
         let cloud = try bench.facet((any CloudUpdates).self)
-        try await bench.step("update to \(next) through the cloud") { try await cloud.update(to: next, cuttingPower: nil) }
+        try await bench.step("update to \(next) through the cloud") { try await cloud.update(to: next) }
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the update")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
@@ -23,21 +23,20 @@ extension Scenario {
         "cloud/power-cut-during-transfer",
         "A power cut while a cloud update downloads leaves the old app running; the cloud's next attempt starts over and installs it",
         tags: [.nightly, .powerCut, .ota],
-        requires: [.cloudOTA, .powerControl],
+        requires: [.cloudOTA, .cloudPowerCut, .powerControl],
         probesDefects: false,
         powerCutsOver: .download
     ) { bench, cut in
         let old = bench.image(.knownGoodApp), next = bench.image(.nextApp)
-        let cloud = try bench.facet((any CloudUpdates).self)
-        // The cut ends the transfer with the board gone; the cloud reports the flash failed.
-        try? await cloud.update(to: next, cuttingPower: cut)
+        let cloud = try bench.facet((any CloudUpdates).self), cutting = try bench.facet((any CloudPowerCuts).self)
+        try await bench.step("update through the cloud, cutting power at \(cut)") { try await cutting.update(to: next, cuttingPower: cut) }
         try await bench.recordPowerCut()
         let mode = try await bench.step("wait for the board") { try await bench.board.waitUntilUp(timeout: .seconds(30)) }
         try await bench.expect(mode, equals: .running, "mode after the cut")
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
         try await bench.expect(try await bench.modules().allSatisfy(\.valid), "every module valid")
         // The partial file went with the RAM: the next transfer starts from the beginning.
-        try await bench.step("update through the cloud again") { try await cloud.update(to: next, cuttingPower: nil) }
+        try await bench.step("update through the cloud again") { try await cloud.update(to: next) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app (the new one)")
     }
@@ -54,11 +53,11 @@ extension Scenario {
         try await bench.expectFailure("a cloud update while disabled", because: "the cloud reports the flash failed", matching: {
             if case .cloudReportedFailure = $0 { true } else { false }
         }) {
-            try await cloud.update(to: next, cuttingPower: nil)
+            try await cloud.update(to: next)
         }
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: old.fingerprint, "running app (the old one)")
         try await control.setUpdatesEnabled(true)
-        try await bench.step("update after enabling") { try await cloud.update(to: next, cuttingPower: nil) }
+        try await bench.step("update after enabling") { try await cloud.update(to: next) }
         _ = try await bench.board.waitUntilUp(timeout: .seconds(30))
         try await bench.expect(try await bench.runningApp()?.fingerprint, equals: next.fingerprint, "running app")
     }

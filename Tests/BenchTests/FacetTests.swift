@@ -1,5 +1,6 @@
 @testable import Bench
 @testable import Boards
+import Cloud
 import ControlRequests
 import DFU
 import Emulator
@@ -45,6 +46,25 @@ struct FacetTests {
         let skipped = runner.notApplicable()
         #expect(skipped.count == 1)
         #expect(skipped.first?.reason.contains("serial-ymodem") == true, "\(skipped.map(\.reason))")
+    }
+
+    @Test("A Boron on USB with a power switch and cloud credentials runs the cloud and power-cut cases, but not a power cut in a cloud transfer: Particle's API reports no progress to cut at")
+    func noCloudPowerCutOnUSB() throws {
+        let cloud = CloudFlash(client: CloudClient(credentials: CloudCredentials(baseURL: "http://127.0.0.1:9", token: "t")))
+        let board = USBBoard(name: "boron-usb", platform: Platform(buildName: "boron")!, deviceID: "e00fce68000c000000000003",
+                             powerSwitch: SwitchThatNeverCuts(), cloud: cloud)
+        #expect(board.capabilities.isSuperset(of: [.cloudOTA, .powerControl]))
+        #expect(!board.capabilities.contains(.cloudPowerCut))
+        let entry = BoardUnderTest(board: board, firmware: try boards(["boron"])[0].firmware, emulated: false, cleanImages: [])
+        var options = RunOptions()
+        options.scenarioPatterns = ["cloud/*", "ota/power-cut-during-download"]
+        let runner = Runner(scenarios: ScenarioLibrary.all, boards: [entry], store: nil, options: options)
+        let planned = Set(runner.plan().flatMap(\.cases).map { $0.0.name })
+        #expect(planned.contains("cloud/ota-happy-path") && planned.contains("ota/power-cut-during-download"), "\(planned)")
+        #expect(!planned.contains("cloud/power-cut-during-transfer"))
+        let skipped = runner.notApplicable().filter { $0.scenarioCase.scenario == "cloud/power-cut-during-transfer" }
+        #expect(!skipped.isEmpty)
+        #expect(skipped.allSatisfy { $0.reason.contains("cloud-power-cut") }, "\(skipped.map(\.reason))")
     }
 
     @Test("Emulated Gen 3 boards run Device OS 5.8.0, which takes YMODEM: ota/serial-ymodem is planned on them as on Gen 2, not listed as not applicable",
@@ -121,6 +141,21 @@ struct FacetTests {
         await #expect(throws: ExpectationFailure.self) {
             try await context.expectRefusal(.otaIntegrityCheckFailed, "a foreign app") { try await ota.update(to: foreign, cuttingPower: nil) }
         }
+    }
+
+    @Test("Recording a power cut fails the case when the board records none in it, and records latency and landing when it does")
+    func powerCutMustHaveHappened() async throws {
+        let entry = try boards(["boron"])[0]
+        await entry.board.beginCase()
+        let context = ScenarioContext(board: entry.board, firmware: entry.firmware, recorder: NoRecording(), stepTimeout: .seconds(30))
+        await #expect(throws: ExpectationFailure.self) { try await context.recordPowerCut() }
+
+        let cutting = try entry.board.required((any CloudPowerCuts).self)
+        try await cutting.update(to: entry.firmware.image(.nextApp), cuttingPower: PowerCut(.download, at: 0.5))
+        try await context.recordPowerCut()
+        // The next case starts from no cut again.
+        await entry.board.beginCase()
+        await #expect(throws: ExpectationFailure.self) { try await context.recordPowerCut() }
     }
 
     @Test("A scenario asking for a facet its board lacks gets a bench error naming it")

@@ -92,15 +92,18 @@ extension EmulatedUSBTests {
                                timeout: .seconds(60))
         let board = USBBoard(name: "usb-boron-cloud", platform: boron, deviceID: deviceID, cloud: cloud)
         #expect(board.capabilities.contains(.cloudOTA))
+        // Particle's API reports nothing of the board's download: nowhere to cut its power.
+        #expect(!board.capabilities.contains(.cloudPowerCut))
+        #expect(board.facet((any CloudPowerCuts).self) == nil)
         let next = FirmwareImage(bytes: try FirmwareSet.application(for: boron, size: 30_000, seed: 71), label: "next")
-        try await board.required((any CloudUpdates).self).update(to: next, cuttingPower: nil)
+        try await board.required((any CloudUpdates).self).update(to: next)
         #expect(try await board.waitUntilUp(timeout: .seconds(20)) == .running)
         #expect(try await board.runningApp()?.fingerprint == next.fingerprint, "read back over USB")
 
         // An image for another platform: the board refuses it, the cloud reports the flash failed.
         let foreign = FirmwareImage(bytes: try FirmwareSet.application(for: Platform(buildName: "argon")!, size: 20_000, seed: 72), label: "argon")
         let refused = await #expect(throws: BoardError.self) {
-            try await board.required((any CloudUpdates).self).update(to: foreign, cuttingPower: nil)
+            try await board.required((any CloudUpdates).self).update(to: foreign)
         }
         #expect(refused.map { if case .cloudReportedFailure = $0.cause { true } else { false } } == true, "\(String(describing: refused))")
         #expect(try await board.runningApp()?.fingerprint == next.fingerprint)

@@ -14,7 +14,7 @@ import USB
 /// same DfuSe host and control-request client as the emulated boards. Its power, console and
 /// cloud facets are there only when the bench has a switch, found its serial port, or holds
 /// cloud credentials.
-public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseScoped, RoutedUpdates {
+public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseScoped, ControlRequestSender {
     public let name: String
     public let platform: Platform
     public let deviceID: String
@@ -24,7 +24,7 @@ public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseS
         var facets: [any BoardFacet] = [self, ControlRequestRoute(board: self)]
         if let powerSwitch { facets.append(SwitchedPower(board: self, powerSwitch: powerSwitch)) }
         if hasConsole { facets.append(CapturedConsole(board: self)) }
-        if cloud != nil { facets.append(CloudRoute(board: self)) }
+        if let cloud { facets.append(ParticleCloudUpdates(board: self, cloud: cloud)) }
         return facets
     }
     /// How long to wait for the board to come back after a reset or a leave.
@@ -175,22 +175,8 @@ public final class USBBoard: Board, ModuleTable, ModeControl, DFUFlashing, CaseS
         _ = try? await waitFor(.normal, timeout: .seconds(3))
     }
 
-    func update(to image: FirmwareImage, via route: UpdateRoute, cuttingPower cut: PowerCut?) async throws {
-        try await attempting(name, "update to \(image) by \(route.rawValue)") { try await send(image, via: route, cuttingPower: cut) }
-    }
-
-    private func send(_ image: FirmwareImage, via route: UpdateRoute, cuttingPower cut: PowerCut?) async throws {
-        switch route {
-        case .cloud:
-            // Its facet is there only with credentials.
-            guard let cloud else { throw BoardError(board: name, operation: "cloud update", .missingFacet("CloudUpdates")) }
-            guard cut == nil else {
-                throw BoardError(board: name, operation: "cloud update", .bench("power cuts on the cloud path are not supported for boards on USB yet"))
-            }
-            try await cloud.flash(image.bytes, deviceID: deviceID)
-        case .serialYModem:
-            throw BoardError(board: name, operation: "update", .missingFacet("YModemUpdates"))
-        case .controlRequests:
+    func updateByControlRequests(to image: FirmwareImage, cuttingPower cut: PowerCut?) async throws {
+        try await attempting(name, "update to \(image) by \(UpdateRoute.controlRequests.rawValue)") {
             guard let cut else {
                 try await control().updateFirmware(image.bytes)
                 // Device OS resets to apply it once the reply is out (§6.3); until the board has gone,

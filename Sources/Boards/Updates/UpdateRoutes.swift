@@ -1,23 +1,34 @@
 import ScenarioAPI
 
-/// The ways an image reaches a running board. One board type sends by several; each route is
-/// its own facet, present only where the board has that way.
+/// The ways an image reaches a running emulated board, which has them all.
 enum UpdateRoute: String, Hashable, Sendable {
     case controlRequests = "control requests"
     case cloud = "the cloud"
     case serialYModem = "YMODEM"
 }
 
-/// A board that sends images by route; the route facets below hand it theirs.
-protocol RoutedUpdates: Sendable {
-    func update(to image: FirmwareImage, via route: UpdateRoute, cuttingPower cut: PowerCut?) async throws
+/// A board that sends images over control requests; `ControlRequestRoute` hands it the facet's calls.
+protocol ControlRequestSender: Sendable {
+    func updateByControlRequests(to image: FirmwareImage, cuttingPower cut: PowerCut?) async throws
     func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws
 }
 
-struct ControlRequestRoute<Sender: RoutedUpdates>: ControlRequestUpdates {
+/// A board that sends images by every route, a power cut allowed on each that carries bytes
+/// the bench can count: the emulated board. Each route is its own facet below.
+protocol RoutedUpdates: ControlRequestSender {
+    func update(to image: FirmwareImage, via route: UpdateRoute, cuttingPower cut: PowerCut?) async throws
+}
+
+extension RoutedUpdates {
+    func updateByControlRequests(to image: FirmwareImage, cuttingPower cut: PowerCut?) async throws {
+        try await update(to: image, via: .controlRequests, cuttingPower: cut)
+    }
+}
+
+struct ControlRequestRoute<Sender: ControlRequestSender>: ControlRequestUpdates {
     let board: Sender
     func update(to image: FirmwareImage, cuttingPower cut: PowerCut?) async throws {
-        try await board.update(to: image, via: .controlRequests, cuttingPower: cut)
+        try await board.updateByControlRequests(to: image, cuttingPower: cut)
     }
     func updateCutShort(to image: FirmwareImage, sending bytes: Int) async throws {
         try await board.updateCutShort(to: image, sending: bytes)
@@ -26,7 +37,14 @@ struct ControlRequestRoute<Sender: RoutedUpdates>: ControlRequestUpdates {
 
 struct CloudRoute<Sender: RoutedUpdates>: CloudUpdates {
     let board: Sender
-    func update(to image: FirmwareImage, cuttingPower cut: PowerCut?) async throws {
+    func update(to image: FirmwareImage) async throws {
+        try await board.update(to: image, via: .cloud, cuttingPower: nil)
+    }
+}
+
+struct CloudPowerCutRoute<Sender: RoutedUpdates>: CloudPowerCuts {
+    let board: Sender
+    func update(to image: FirmwareImage, cuttingPower cut: PowerCut) async throws {
         try await board.update(to: image, via: .cloud, cuttingPower: cut)
     }
 }

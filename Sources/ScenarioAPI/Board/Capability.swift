@@ -9,6 +9,9 @@ public enum Capability: String, Hashable, Sendable, Codable, CaseIterable {
     /// OTA through a cloud API (protocol v3 to the board): emulated boards through the local
     /// cloud over their TLS session; boards on USB through Particle's when the bench has a token.
     case cloudOTA = "cloud-ota"
+    /// A power cut while a cloud update transfers: where the bench counts the bytes the cloud
+    /// sends, which only the local cloud serving an emulated board lets it.
+    case cloudPowerCut = "cloud-power-cut"
     case powerControl = "power-control"
     /// The board's console, read from its serial port or the emulator's log.
     case console
@@ -24,6 +27,7 @@ public enum Capability: String, Hashable, Sendable, Codable, CaseIterable {
         case .controlRequests: board.facet((any ControlRequestUpdates).self) != nil
         case .serialYModem: board.facet((any YModemUpdates).self) != nil
         case .cloudOTA: board.facet((any CloudUpdates).self) != nil
+        case .cloudPowerCut: board.facet((any CloudPowerCuts).self) != nil
         case .powerControl: board.facet((any PowerControl).self) != nil
         case .console: board.facet((any Console).self) != nil
         case .updateControl: board.facet((any UpdateControl).self) != nil

@@ -55,10 +55,13 @@ public final class ScenarioContext: Sendable {
         }
     }
 
-    /// Records what the last power cut did: the switch's latency from trigger to power off, and
-    /// how far into the image the cut landed.
+    /// Records what the case's power cut did: the switch's latency from trigger to power off, and
+    /// how far into the image the cut landed. Fails when the board records no cut in this case:
+    /// whatever the case checks next would not be about a cut.
     public func recordPowerCut() async throws {
-        guard let cut = await board.facet((any PowerControl).self)?.lastPowerCut() else { return }
+        guard let cut = await board.facet((any PowerControl).self)?.lastPowerCut() else {
+            throw ExpectationFailure(expected: "a power cut in this case", actual: "the board records none", console: await consoleLines())
+        }
         let latency = cut.latency.components
         try await measure("power-cut latency", Double(latency.seconds) * 1000 + Double(latency.attoseconds) / 1e15, unit: "ms")
         if let landed = cut.sentAtCut { try await measure("power cut landed at", Double(landed), unit: "bytes") }
