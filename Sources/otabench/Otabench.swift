@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bench
 import Foundation
+import Logging
 
 @main
 struct Otabench: AsyncParsableCommand {
@@ -17,6 +18,7 @@ struct Otabench: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            bootstrapLogging((command as? LoggingCommand)?.logging.level ?? .notice)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

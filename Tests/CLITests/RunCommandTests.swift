@@ -310,4 +310,26 @@ struct RunCommandTests {
         #expect(refused.status == 2)
         #expect(refused.standardError.contains("--cut-points must be between 1 and 1000"))
     }
+
+    @Test("--verbose says each case's steps and measurements on stderr as they happen, tagged with board and case; without it they are not said, and stdout holds neither")
+    func verboseRun() async throws {
+        let dir = try Self.folder()
+        let boards = try Self.inventory("[[board]]\nname = \"b\"\nplatform = \"boron\"\n", in: dir)
+        let arguments = ["run", "--inventory", boards, "--scenario", "ota/happy-path", "--report-dir", dir.path]
+        let verbose = try await OtabenchProcess.run(arguments + ["--verbose"])
+        #expect(verbose.status == 0, "\(verbose.standardError)")
+        let lines = verbose.standardError.split(separator: "\n").map(String.init)
+        let said = { (text: String) in lines.contains { $0.contains(text) && $0.contains("board=b") && $0.contains("case=ota/happy-path") } }
+        #expect(said("case started"), "\(verbose.standardError)")
+        #expect(said("step \"update to"), "\(verbose.standardError)")
+        #expect(said("done in"), "\(verbose.standardError)")
+        #expect(said("measured ota.update_seconds"), "\(verbose.standardError)")
+        #expect(said("case ended: passed"), "\(verbose.standardError)")
+        #expect(!verbose.standardOutput.contains("step \""))
+
+        let quiet = try await OtabenchProcess.run(arguments)
+        #expect(quiet.status == 0, "\(quiet.standardError)")
+        #expect(!quiet.standardError.contains("case started") && !quiet.standardError.contains("step \""), "\(quiet.standardError)")
+        #expect(quiet.standardError.contains("[b] ota/happy-path: pass"), "\(quiet.standardError)")
+    }
 }

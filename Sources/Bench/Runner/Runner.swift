@@ -3,6 +3,7 @@ import Boards
 import ScenarioAPI
 import Foundation
 import Links
+import Logging
 import NIOConcurrencyHelpers
 
 /// Runs scenario cases on boards: boards in parallel (each one case at a time), timeouts on
@@ -14,14 +15,18 @@ public struct Runner: Sendable {
     public var store: ResultsStore?
     public var options: RunOptions
     public var progress: ProgressReporter
+    /// What the run does as it goes, at debug: each case's start, steps, measurements and end,
+    /// the recovery ladder's rungs and each board's power check.
+    public var logger: Logger
 
     public init(scenarios: [Scenario] = ScenarioLibrary.all, boards: [BoardUnderTest], store: ResultsStore?, options: RunOptions,
-                progress: ProgressReporter = ProgressReporter(output: nil)) {
+                progress: ProgressReporter = ProgressReporter(output: nil), logger: Logger = Logger(label: "otabench.run")) {
         self.scenarios = scenarios
         self.boards = boards
         self.store = store
         self.options = options
         self.progress = progress
+        self.logger = logger
     }
 
     /// The cases each board will run.
@@ -195,7 +200,10 @@ public struct Runner: Sendable {
                 // Proven once per board, before the first scenario that cuts its power.
                 if powerVerdict == nil {
                     let limits = entry.emulated ? options.emulatedPowerCheck : options.powerCheck
-                    powerVerdict = .some(await PowerCutVerification.check(board, limits: limits))
+                    let problem = await PowerCutVerification.check(board, limits: limits)
+                    powerVerdict = .some(problem)
+                    logger.debug("power check: \(problem.map { "does not cut power: \($0)" } ?? "the switch cuts power")",
+                                 metadata: ["board": "\(board.name)"])
                 }
                 if case .some(.some(let reason)) = powerVerdict {
                     try notRun(planned, "power-unverified: \(reason)")
@@ -230,7 +238,12 @@ public struct Runner: Sendable {
             // Nothing the case records may come from the one before: the board forgets the last
             // power cut, the events not taken and the console lines printed before this point.
             await board.beginCase()
-            let recorder = CaseRecorder(store: store, caseID: caseID ?? 0)
+            var caseLogger = logger
+            caseLogger[metadataKey: "board"] = "\(board.name)"
+            caseLogger[metadataKey: "case"] = "\(scenarioCase.id)"
+            if attempts > 1 { caseLogger[metadataKey: "attempt"] = "\(attempt)/\(attempts)" }
+            caseLogger.debug("case started")
+            let recorder = CaseRecorder(store: store, caseID: caseID ?? 0, logger: caseLogger)
             let context = ScenarioContext(board: board, firmware: entry.firmware, recorder: recorder, stepTimeout: options.stepTimeout,
                                           clock: options.clock)
             let started = ContinuousClock.now
@@ -261,6 +274,7 @@ public struct Runner: Sendable {
             case (let failure?, .some): (status, message) = (.knownFailure, failure)
             case (let failure?, nil): (status, message) = (.failed, failure)
             }
+            caseLogger.debug("case ended: \(status.rawValue) in \(String(format: "%.2f", seconds)) s\(message.map { ": \($0)" } ?? "")")
             if let caseID {
                 try store?.finishCase(caseID, status: status, seconds: seconds, message: message, knownIssue: issueText, console: console,
                                       consoleLog: await board.facet((any Console).self)?.log?.path)
@@ -282,17 +296,23 @@ public struct Runner: Sendable {
     func recover(_ entry: BoardUnderTest) async -> String? {
         let board = entry.board
         var attempts: [String] = []
+        var logger = logger
+        logger[metadataKey: "board"] = "\(board.name)"
+        func cleanAfter(_ rung: String) -> String? {
+            logger.debug("recovery: clean after \(rung)\(attempts.isEmpty ? "" : " (before it: \(attempts.joined(separator: "; ")))")")
+            return nil
+        }
         if let modes = board.facet((any ModeControl).self) {
             do {
                 try await modes.reset()
-                if await entry.isClean() { return nil }
+                if await entry.isClean() { return cleanAfter("a reset") }
                 attempts.append("reset left it \(await board.mode())")
             } catch { attempts.append("reset failed: \(error)") }
         }
         if let dfu = board.facet((any DFUFlashing).self) {
             do {
                 for image in entry.cleanImages { try await dfu.flash(image) }
-                if await entry.isClean() { return nil }
+                if await entry.isClean() { return cleanAfter("a DFU reflash") }
                 attempts.append("DFU reflash left it \(await board.mode())")
             } catch { attempts.append("DFU reflash failed: \(error)") }
         }
@@ -301,10 +321,11 @@ public struct Runner: Sendable {
                 try await power.powerOff()
                 try await power.powerOn()
                 _ = try await board.waitUntilUp(timeout: .seconds(30))
-                if await entry.isClean() { return nil }
+                if await entry.isClean() { return cleanAfter("a power cycle") }
                 attempts.append("power cycle left it \(await board.mode())")
             } catch { attempts.append("power cycle failed: \(error)") }
         }
+        logger.debug("recovery failed: \(attempts.joined(separator: "; "))")
         return attempts.joined(separator: "; ")
     }
 }

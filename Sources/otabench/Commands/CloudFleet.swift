@@ -4,7 +4,7 @@ import Firmware
 import Foundation
 
 extension CloudCommand {
-    struct Fleet: AsyncParsableCommand {
+    struct Fleet: AsyncParsableCommand, LoggingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a fleet of emulated boards connected to a local cloud until stopped (Ctrl-C).",
             discussion: """
@@ -16,6 +16,8 @@ extension CloudCommand {
                 how many boards run each product firmware version.
                 """
         )
+
+        @OptionGroup var logging: LoggingOptions
 
         @Option(help: "How many boards.")
         var count: Int = 10

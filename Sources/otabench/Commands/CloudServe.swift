@@ -4,7 +4,7 @@ import Firmware
 import Foundation
 
 extension CloudCommand {
-    struct Serve: AsyncParsableCommand {
+    struct Serve: AsyncParsableCommand, LoggingCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the local device cloud until stopped (Ctrl-C).",
             discussion: """
@@ -15,6 +15,8 @@ extension CloudCommand {
                 variables that point the client at Particle's own cloud.
                 """
         )
+
+        @OptionGroup var logging: LoggingOptions
 
         @Option(help: "Port to listen on (0: any free port).")
         var port: Int = 8090

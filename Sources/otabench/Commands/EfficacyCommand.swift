@@ -2,12 +2,14 @@ import ArgumentParser
 import Bench
 import Foundation
 
-struct EfficacyCommand: AsyncParsableCommand {
+struct EfficacyCommand: AsyncParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "efficacy",
         abstract: "Run every scenario against emulated boards with each seeded defect and show which scenarios catch which.",
         discussion: "Exits 0 when every defect is caught and every fault-probing scenario catches one, 1 otherwise."
     )
+
+    @OptionGroup var logging: LoggingOptions
 
     @OptionGroup var output: OutputOptions
     var json: Bool { output.json }

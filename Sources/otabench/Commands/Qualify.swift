@@ -3,7 +3,7 @@ import Bench
 import Firmware
 import Foundation
 
-struct Qualify: AsyncParsableCommand {
+struct Qualify: AsyncParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Qualify a firmware release on every platform of an inventory, with a report and signed evidence.",
         discussion: """
@@ -20,6 +20,8 @@ struct Qualify: AsyncParsableCommand {
             qualification on the same inventory, and exits 0, 1 or 3 for PASS, FAIL or INCOMPLETE.
             """
     )
+
+    @OptionGroup var logging: LoggingOptions
 
     @OptionGroup var inventoryFile: InventoryOptions
     var inventory: String? { inventoryFile.inventory }

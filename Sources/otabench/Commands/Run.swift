@@ -3,7 +3,7 @@ import Bench
 import Firmware
 import Foundation
 
-struct Run: AsyncParsableCommand {
+struct Run: AsyncParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run scenarios on the boards of an inventory and write the results and reports.",
         discussion: """
@@ -13,6 +13,8 @@ struct Run: AsyncParsableCommand {
             (the reports then say INTERRUPTED).
             """
     )
+
+    @OptionGroup var logging: LoggingOptions
 
     @OptionGroup var inventoryFile: InventoryOptions
     var inventory: String? { inventoryFile.inventory }
