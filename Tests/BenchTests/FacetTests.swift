@@ -97,7 +97,7 @@ struct FacetTests {
         #expect(boards[1].board.capabilities.contains(.serialYModem))
         // The board is a 6.2.0 board throughout: what it reports, and its system part's version.
         let model = await six.emulator.snapshot()
-        #expect(model.deviceOSVersion == "6.2.0")
+        #expect(model.deviceOS == DeviceOSVersion(6, 2, 0))
         #expect(model.modules.contains { $0.prefix.function == .system && $0.prefix.version == 6200 }, "\(model.modules)")
         #expect(boards[0].firmware.image(.knownGoodApp).bytes != boards[1].firmware.image(.knownGoodApp).bytes,
                 "the 6.2.0 board's apps depend on its own system part")

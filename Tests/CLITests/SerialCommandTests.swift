@@ -58,7 +58,7 @@ struct SerialCommandTests {
     func flashSerialRefusals() async throws {
         let folder = try Self.folder()
         let boron = try BoardEmulator(platform: Platform(buildName: "boron")!)
-        await boron.update { $0.deviceOSVersion = "6.2.0"; $0.enterListeningMode() }
+        await boron.update { $0.deviceOS = DeviceOSVersion(6, 2, 0); $0.enterListeningMode() }
         let server = try await PseudoTerminalBoardServer(board: boron, linkDirectory: folder.appendingPathComponent("links"))
         defer { Task { await server.stop() } }
         _ = try await server.waitForPort()

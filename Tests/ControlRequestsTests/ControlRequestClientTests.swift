@@ -19,7 +19,7 @@ struct ControlRequestClientTests {
         let model = await board.snapshot()
         let client = Self.client(board)
         #expect(try await client.deviceID() == model.deviceID)
-        #expect(try await client.systemVersion() == model.deviceOSVersion)
+        #expect(try await client.systemVersion() == model.deviceOS.description)
         let users = try await client.moduleInfo().modules.filter { $0.type == .userPartModule }
         #expect(users.map { Int($0.size) } == [model.runningApp?.size].compactMap { $0 })
     }

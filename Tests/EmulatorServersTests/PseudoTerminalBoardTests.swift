@@ -37,7 +37,7 @@ struct PseudoTerminalBoardTests {
         let model = await board.snapshot()
 
         #expect(try await client.identify().deviceID == model.deviceID)
-        #expect(try await client.systemVersion() == model.deviceOSVersion)
+        #expect(try await client.systemVersion() == model.deviceOS.description)
         #expect(try await client.macAddress() == model.macAddress)
         let table = try await client.moduleTable()
         #expect(table == model.moduleTableDescription())

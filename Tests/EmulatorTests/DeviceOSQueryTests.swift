@@ -13,8 +13,9 @@ struct DeviceOSQueryTests {
     static func ask(_ name: String, _ type: ControlRequestType, version: String? = nil,
                     _ change: @Sendable (inout BoardModel) -> Void = { _ in }) async throws -> (result: Int32, reply: [UInt8]) {
         let (board, host) = try ControlRequestFaceTests.board(name)
+        let release = try version.map { try #require(DeviceOSVersion($0)) }
         await board.update { model in
-            if let version { model.deviceOSVersion = version }
+            if let release { model.deviceOS = release }
             change(&model)
         }
         return try await host.request(type)

@@ -209,7 +209,7 @@ struct YModemFlashTests {
     static func listeningBoron62() async throws -> (BoardEmulator, ManualClock) {
         let clock = ManualClock()
         var model = try BoardModel.provisioned(platform: Platform(buildName: "boron")!)
-        model.deviceOSVersion = "6.2.0"
+        model.deviceOS = DeviceOSVersion(6, 2, 0)
         let board = BoardEmulator(model, clock: clock)
         await board.update { $0.enterListeningMode() }
         return (board, clock)
@@ -232,7 +232,7 @@ struct YModemFlashTests {
         #expect(refusal.hasPrefix("\u{18}\u{18}\u{18}\u{18}Serial/YModem flashing is no longer supported\r\nDevice ID: "), "\(refusal.debugDescription)")
 
         let instant = try BoardEmulator(platform: Platform(buildName: "boron")!)
-        await instant.update { $0.deviceOSVersion = "6.2.0"; $0.enterListeningMode() }
+        await instant.update { $0.deviceOS = DeviceOSVersion(6, 2, 0); $0.enterListeningMode() }
         await #expect(throws: ListeningModeError.flashRefused("Serial/YModem flashing is no longer supported")) {
             _ = try await ListeningModeClient(stream: EmulatedSerialPort(board: instant)).flash([UInt8](repeating: 1, count: 3000), name: "x.bin")
         }

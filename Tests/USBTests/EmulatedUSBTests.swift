@@ -99,7 +99,7 @@ struct EmulatedUSBTests {
         #expect(device.productID == p2.usb.normalProductID)
         let client = ControlRequestClient(pipe: try USBDeviceConnection(device))
         #expect(try await client.deviceID() == model.deviceID)
-        #expect(try await client.systemVersion() == model.deviceOSVersion)
+        #expect(try await client.systemVersion() == model.deviceOS.description)
         let image = try FirmwareSet.application(for: p2, size: 30_000, seed: 9)
         try await client.updateFirmware(image)
         #expect(server.board(index).runningApp?.size == image.count)

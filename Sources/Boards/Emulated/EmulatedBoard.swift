@@ -21,7 +21,7 @@ public final class EmulatedBoard: Board, ModuleTable, ModeControl, DFUFlashing, 
     public var facets: [any BoardFacet] {
         var facets: [any BoardFacet] = [self, ControlRequestRoute(board: self), CloudRoute(board: self), CloudPowerCutRoute(board: self)]
         // Listening mode takes YMODEM before Device OS 6.0.0, on every platform.
-        if DeviceOSVersion(firmware.deviceOSVersion)?.takesYModem ?? true { facets.append(YModemRoute(board: self)) }
+        if firmware.deviceOS.takesYModem { facets.append(YModemRoute(board: self)) }
         return facets
     }
     public let emulator: BoardEmulator

@@ -63,7 +63,7 @@ public struct BoardModel: Sendable {
     /// emulated cloud connection once its hello is through; lost at every reset.
     public internal(set) var cloudConnected = false
     /// What the board reports as its Device OS version (`SYSTEM_VERSION`, the `v` command).
-    public var deviceOSVersion = "5.8.0"
+    public var deviceOS = DeviceOSVersion(5, 8, 0)
 
     /// Update control (§8.3): all three reset at boot.
     public struct UpdateFlags: Hashable, Sendable {

@@ -11,7 +11,7 @@ extension BoardModel {
         if let factory = firmware.factoryApplication, let area = platform.factoryImage {
             try board.write(factory, to: area.location == .external ? .external : .internal, at: area.address)
         }
-        board.deviceOSVersion = firmware.deviceOSVersion
+        board.deviceOS = firmware.deviceOS
         board.storage.resetOperationLog()
         board.powerOn()
         return board

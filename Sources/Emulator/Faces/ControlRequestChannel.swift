@@ -56,7 +56,7 @@ extension BoardModel {
         case (ControlTransport.vendorIn, RawVendorRequest.deviceID):
             return .data(Array(deviceID.utf8.prefix(Int(setup.length))))
         case (ControlTransport.vendorIn, RawVendorRequest.systemVersion):
-            return .data(Array(deviceOSVersion.utf8.prefix(Int(setup.length))))
+            return .data(Array(deviceOS.description.utf8.prefix(Int(setup.length))))
         case (ControlTransport.vendorOut, RawVendorRequest.reset):
             // Immediate, even while busy; the host may see an error (§6.1).
             reset(.user)
@@ -172,7 +172,7 @@ extension BoardModel {
             guard let serialNumber else { return Outcome(result: .notFound) }
             return reply(Particle_Ctrl_GetSerialNumberReply.with { $0.serial = serialNumber })
         case .systemVersion:
-            return reply(Particle_Ctrl_GetSystemVersionReply.with { $0.version = deviceOSVersion })
+            return reply(Particle_Ctrl_GetSystemVersionReply.with { $0.version = deviceOS.description })
         case .reset:
             return Outcome(afterReply: .reset(.user))
         case .factoryReset:

@@ -9,7 +9,7 @@ import Firmware
 extension BoardModel {
     /// The reply, or nil when this Device OS on this platform has no handler for the request.
     func deviceQuery(_ kind: ControlRequestType) -> [UInt8]? {
-        let release = DeviceOSVersion(deviceOSVersion) ?? DeviceOSVersion(0, 0, 0)
+        let release = deviceOS
         switch kind {
         case .getAssetInfo:
             // From 5.6.0 where HAL_PLATFORM_ASSETS (nRF52840, RTL872x). The emulated firmware

@@ -25,9 +25,6 @@ extension BoardModel {
         takeSerialOutput(maximum: boot == bootCount ? maximum : min(maximum, unreadBeforeReset))
     }
 
-    /// The release the board reports, as a number; an unparsable one counts as the emulator's default.
-    public var deviceOS: DeviceOSVersion { DeviceOSVersion(deviceOSVersion) ?? DeviceOSVersion(5, 8, 0) }
-
     /// Bytes a host writes to the board's serial port, at `time` on the board's serial clock
     /// (the driver's; nil: no time has passed since it last said).
     public mutating func serialInput(_ bytes: [UInt8], at time: Duration? = nil) {
@@ -247,7 +244,7 @@ extension BoardModel {
             write(identityAnswer)
         case "v":
             // system_info.cpp:414-423 ends the version with "\n"; the console adds "\r\n".
-            write("system firmware version: \(deviceOSVersion)\n\r\n")
+            write("system firmware version: \(deviceOS)\n\r\n")
         case "m":
             // A board without Wi-Fi asks network_config(0), which has no interface, and prints
             // the zeroed address (system_setup.cpp:243-263, system_network_manager_api.cpp:144-157).

@@ -10,12 +10,13 @@ public struct FirmwareSet: Sendable {
     /// Kept in the platform's factory-image area (Gen 2: restored when the app header is gone).
     public var factoryApplication: [UInt8]?
     public var systemVersion: UInt16
-    public var deviceOSVersion: String
+    /// The release the board runs and reports.
+    public var deviceOS: DeviceOSVersion
 
     /// Module versions the emulated Device OS carries (emulated values, on the scales of §3.8:
     /// 2400 is the 5.6.0 bootloader, 5800 a 5.8.0 system part).
-    public static func versions(for platform: Platform) -> (bootloader: UInt16, system: UInt16, deviceOS: String) {
-        platform.generation == .gen2 ? (1001, 1512, "1.5.2") : (2400, 5800, "5.8.0")
+    public static func versions(for platform: Platform) -> (bootloader: UInt16, system: UInt16, deviceOS: DeviceOSVersion) {
+        platform.generation == .gen2 ? (1001, 1512, DeviceOSVersion(1, 5, 2)) : (2400, 5800, DeviceOSVersion(5, 8, 0))
     }
 
     /// A user part for `platform` that needs `systemVersion`; `seed` makes its contents (and so
@@ -43,7 +44,7 @@ public struct FirmwareSet: Sendable {
         if let deviceOS {
             guard let module = deviceOS.systemModuleVersion else { throw FirmwareSetError.unrepresentable(deviceOS) }
             defaults.system = module
-            defaults.deviceOS = deviceOS.description
+            defaults.deviceOS = deviceOS
         }
         let system = max(systemVersion ?? 0, defaults.system)
         var modules: [[UInt8]] = []
@@ -84,7 +85,7 @@ public struct FirmwareSet: Sendable {
             factory = try application(for: platform, size: 8 << 10, seed: 200, systemVersion: system)
         }
         return FirmwareSet(platform: platform, modules: modules, application: app, factoryApplication: factory,
-                           systemVersion: system, deviceOSVersion: defaults.deviceOS)
+                           systemVersion: system, deviceOS: defaults.deviceOS)
     }
 
     public static func filler(_ count: Int, seed: UInt64) -> [UInt8] {
