@@ -265,10 +265,7 @@ public final class EmulatedBoard: Board, ModuleTable, ModeControl, DFUFlashing, 
     private func verdict<Stream: ByteStream>(of ending: YModemTransfer.Ending, from client: ListeningModeClient<Stream>) async throws {
         guard ending == .refusedAtClose else { return }
         let line = (try? await client.reasonLine(within: .seconds(10))) ?? "no reason given"
-        let number = line.split(separator: " ").last.flatMap { Int32($0) }
-        if let number, let error = SystemError(rawValue: number) { throw BoardError(board: name, operation: "serial update", .refused(error)) }
-        if let number { throw BoardError(board: name, operation: "serial update", .refusedWithCode(number)) }
-        throw BoardError(board: name, operation: "serial update", .misbehaved("the board refused the image: \(line)"))
+        throw BoardError(board: name, operation: "serial update", BoardError.Cause(serialRefusal: line))
     }
 
     public func lastPowerCut() async -> PowerCutRecord? { lastCut.withLockedValue { $0 } }

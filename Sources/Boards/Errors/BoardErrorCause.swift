@@ -47,6 +47,30 @@ extension BoardError.Cause {
     }
 }
 
+extension BoardError.Cause {
+    /// What Device OS printed when it refused an image sent by YMODEM. From 2.x, "Validation
+    /// failed: -1330", a system error. Before, "Validation failed: 0x2", the validation flags
+    /// that failed (MODULE_VALIDATION_* of module_info.h, v1.5.2 system_ymodem.cpp): read as
+    /// the system error later releases give the same failure, the first of integrity,
+    /// platform, dependencies and address range that failed.
+    init(serialRefusal line: String) {
+        let last = line.split(separator: " ").last.map(String.init) ?? ""
+        if last.hasPrefix("0x"), let flags = UInt32(last.dropFirst(2), radix: 16) {
+            let named: [(UInt32, SystemError)] = [(0x02, .otaIntegrityCheckFailed), (0x10, .otaInvalidPlatform),
+                                                  (0x44, .otaDependencyCheckFailed), (0x08, .otaInvalidAddress)]
+            if let (_, error) = named.first(where: { flags & $0.0 != 0 }) {
+                self = .refused(error)
+            } else {
+                self = .misbehaved("the board refused the image with validation flags \(last): \(line)")
+            }
+        } else if let number = Int32(last) {
+            self = SystemError(rawValue: number).map { .refused($0) } ?? .refusedWithCode(number)
+        } else {
+            self = .misbehaved("the board refused the image: \(line)")
+        }
+    }
+}
+
 /// Runs `body`, turning whatever it throws into a `BoardError` for `operation` on `board`.
 func attempting<T>(_ board: String, _ operation: String, _ body: () async throws -> T) async throws -> T {
     do { return try await body() } catch { throw BoardError(board: board, operation: operation, from: error) }
