@@ -190,7 +190,7 @@ let package = Package(
                 exclude: ["Peers"]),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "TestSupport", locks]),
         .testTarget(name: "USBTests", dependencies: ["USB", "CUMockdev", "Emulator", "EmulatorServers", "DFU", "ControlRequests", "Firmware", "Links",
-                                                    "TestSupport", "Bench", "Boards", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud"]),
+                                                    "TestSupport", "Bench", "Boards", "ScenarioAPI", "Scenarios", "Power", "Cloud", "CloudOTA", "LocalCloud", "Serial", locks]),
         .testTarget(name: "DFUTests", dependencies: ["DFU", "Emulator", "Firmware", "Links", locks]),
         .testTarget(name: "ControlRequestsTests", dependencies: ["ControlRequests", "Emulator", "Firmware"]),
         .testTarget(name: "ScenarioAPITests", dependencies: ["ScenarioAPI", "Firmware", "TestSupport"]),

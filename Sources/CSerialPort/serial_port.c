@@ -52,6 +52,15 @@ int otabench_open_pseudo_terminal(char *name, unsigned long size) {
     return master;
 }
 
+int otabench_open_pseudo_terminal_peer(int master, const char *path) {
+#ifdef TIOCGPTPEER
+    int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (peer >= 0 || errno != EINVAL) return peer;
+#endif
+    /* Kernels before 4.13 have no TIOCGPTPEER. */
+    return open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
 int otabench_serial_unread(int fd) {
     int count = 0;
     /* What the other end just wrote may still sit in the tty's flip buffer, on its way to the

@@ -26,6 +26,10 @@ int otabench_serial_set_modem_lines(int fd, int dtr, int rts);
 /// with errno set.
 int otabench_open_pseudo_terminal(char *name, unsigned long size);
 
+/// Opens the slave side of the pseudo-terminal `master` through the master itself
+/// (TIOCGPTPEER), or by `path` where the kernel predates it. Returns the descriptor, or -1.
+int otabench_open_pseudo_terminal_peer(int master, const char *path);
+
 /// Bytes received on the line that nobody has read yet (FIONREAD), or -1 with errno set.
 int otabench_serial_unread(int fd);
 #endif

@@ -588,6 +588,9 @@ public final class UmockdevBoardServer: @unchecked Sendable {
             }
             _ = umockdev_ioctl_data_ref(urb)
             state.withLockedValue { $0.pending[client, default: []].append(pending) }
+            // What came over the serial line can reset the board too (an image taken by YMODEM
+            // in listening mode): it leaves USB then as after a control request.
+            if !pending.held || pending.waitsForSerialOutput != nil { scheduleReenumerationIfNeeded(board) }
             return
         }
         var status: Int32 = -Int32(EPIPE)
@@ -657,11 +660,14 @@ public final class UmockdevBoardServer: @unchecked Sendable {
     }
 
     private func reap(_ argument: UnsafeMutablePointer<UMockdevIoctlData>, client: UnsafeMutablePointer<UMockdevIoctlClient>, key: UInt) {
+        var ticked: Set<Int> = []
+        defer { for board in ticked.sorted() { scheduleReenumerationIfNeeded(board) } }
         let next = state.withLockedValue { state -> PendingURB? in
             guard var queue = state.pending[key] else { return nil }
             // A console read that was waiting completes as soon as the board has printed something.
             for position in queue.indices where queue[position].held {
                 guard let wait = queue[position].waitsForSerialOutput else { continue }
+                ticked.insert(wait.board)
                 state.boards[wait.board].model.serialTick(at: serialClock.elapsed)
                 let output = state.boards[wait.board].model.takeSerialOutput(maximum: wait.capacity)
                 if !output.isEmpty {

@@ -21,7 +21,10 @@ public final class PseudoTerminal: Sendable {
         let master = otabench_open_pseudo_terminal(&name, UInt(name.count))
         guard master >= 0 else { throw .system("/dev/ptmx", "open a pseudo-terminal") }
         let path = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)
+        // Through the master, not by path: no other pseudo-terminal can take the path between
+        // the two opens, and umockdev's preload, which answers termios requests on anything
+        // opened under /dev itself ("inappropriate ioctl"), leaves the descriptor alone.
+        let slave = otabench_open_pseudo_terminal_peer(master, path)
         guard slave >= 0, otabench_serial_configure_raw(slave, 9600) == 0 else {
             let error = SerialPortError.system(path, "configure the pseudo-terminal")
             if slave >= 0 { Glibc.close(slave) }
