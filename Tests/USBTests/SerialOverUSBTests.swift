@@ -41,3 +41,25 @@ extension EmulatedUSBTests {
         await tty.stop()
     }
 }
+
+extension EmulatedUSBTests {
+    @Test("A Gen 2 board answers the module-info request with the list Device OS sent before 5.6.0: a Photon on USB shows its modules, their versions, sizes, dependencies and checks, and no hash (it reports none)")
+    func deprecatedModuleList() async throws {
+        try #require(UmockdevTestbed.preloaded, "run under umockdev-wrapper (Scripts/test does)")
+        let photon = Platform(buildName: "photon")!
+        let index = try sharedUSB.serve(try BoardModel.provisioned(platform: photon, deviceID: BoardModel.defaultDeviceID(photon, serial: 42)))
+        let model = sharedUSB.board(index)
+        let board = USBBoard(name: "usb-photon", platform: photon, deviceID: model.deviceID)
+        let entries = try await board.moduleTableEntries()
+        #expect(entries.map(\.function) == model.modules.map(\.function))
+        #expect(entries.map(\.index) == model.modules.map(\.index))
+        #expect(entries.map(\.version) == model.modules.map(\.version))
+        #expect(entries.map(\.size) == model.modules.map(\.size))
+        #expect(entries.map(\.dependencies) == model.modules.map(\.prefix.dependencies))
+        #expect(entries.allSatisfy { $0.valid && $0.fingerprint.isEmpty && $0.maxSize == 0 })
+        #expect(entries.first?.checks.map { "\($0.name) \($0.checked) \($0.passed)" }
+            == ["Integrity true true", "Address Range false false", "Platform false false", "Dependencies true true"])
+        #expect(entries.contains { $0.function == .user })
+        #expect(await board.mode() == .running)
+    }
+}

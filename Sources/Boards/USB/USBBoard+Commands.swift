@@ -61,6 +61,7 @@ extension USBBoard {
     /// Its module table with the checks Device OS ran on each module.
     public func moduleTableEntries() async throws -> [ModuleTableEntry] {
         let reply = try await attempting(name, "read the module table") { try await control().moduleInfo() }
+        if reply.modules.isEmpty { return reply.modulesDeprecated.map(ModuleTableEntry.init(deprecated:)) }
         let flags = [(2, "Integrity"), (8, "Address Range"), (16, "Platform"), (4, "Dependencies")]
         return reply.modules.map { module in
             ModuleTableEntry(

@@ -28,7 +28,7 @@ struct Info: AsyncParsableCommand {
         do {
             print("\(platform.displayName) (\(platform.buildName), platform \(platform.id.rawValue)), device \(board), Device OS \(try await target.deviceOSVersion())")
             for module in try await target.moduleTableEntries() {
-                print("\(module.function) module #\(module.index) - version \(module.version), \(module.size) bytes, \(module.maxSize) bytes max size")
+                print("\(module.function) module #\(module.index) - version \(module.version), \(module.size) bytes\(module.maxSize > 0 ? ", \(module.maxSize) bytes max size" : "")")
                 for check in module.checks {
                     print("  \(check.name): \(check.checked ? (check.passed ? "PASS" : "FAIL") : "not checked")")
                 }
